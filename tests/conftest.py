@@ -1,0 +1,37 @@
+"""Shared test setup: quiet TensorFlow, tiny data, the real-data folder when given."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from vae_tf.datasets import Dataset  # noqa: E402
+
+
+def real_data_dir(subfolder: str) -> str:
+    """`$VAE_TF_DATA_DIR/<subfolder>`, or skip the test when the variable is unset."""
+    root = os.environ.get("VAE_TF_DATA_DIR")
+    if not root:
+        pytest.skip("VAE_TF_DATA_DIR is not set: real-data test skipped")
+    path = os.path.join(root, subfolder)
+    if not os.path.isdir(path):
+        pytest.fail(f"VAE_TF_DATA_DIR={root} has no {subfolder}/ folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_data() -> Dataset:
+    """200 train / 50 test images of 8x8 blobs in [0, 1], deterministic."""
+    rng = np.random.default_rng(0)
+    grid = np.stack(np.meshgrid(np.arange(8), np.arange(8), indexing="ij"), -1)
+
+    def blobs(n):
+        centres = rng.uniform(1.5, 5.5, size=(n, 1, 1, 2))
+        d2 = np.sum((grid[None] - centres) ** 2, axis=-1)
+        return np.exp(-d2 / 3.0).reshape(n, 64).astype(np.float32)
+
+    return Dataset(name="tiny", train=blobs(200), test=blobs(50),
+                   train_labels=np.arange(200) % 3, test_labels=np.arange(50) % 3,
+                   image_shape=(8, 8, 1), description="synthetic blobs")

@@ -1,0 +1,137 @@
+"""The launcher end to end: default path, outputs, resume, reload, bad flags."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing import event_accumulator as ea
+from tensorflow.core.protobuf import config_pb2
+
+from vae_tf.datasets import load
+import vae_tf.models  # noqa: F401  registers the classes keras.models.load_model needs
+
+
+def launch(*args, cwd=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "vae_tf.main", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=600)
+
+
+def events(logdir):
+    acc = ea.EventAccumulator(logdir, size_guidance={ea.TENSORS: 0})
+    acc.Reload()
+    return acc
+
+
+def graph_node_names(acc, tag="train_step"):
+    meta = config_pb2.RunMetadata()
+    meta.ParseFromString(acc.Tensors(tag)[0].tensor_proto.string_val[0])
+    return [n.name for g in meta.function_graphs for n in g.pre_optimization_graph.node]
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """The default path (mnist_5k, default preset) for one epoch, then resumed to two."""
+    logdir = str(tmp_path_factory.mktemp("run") / "run")
+    first = launch("--epochs=1", f"--logdir={logdir}", "--log_every=5")
+    assert first.returncode == 0, first.stderr[-2000:]
+    with open(os.path.join(logdir, "metrics.json")) as f:
+        after_one = json.load(f)
+    second = launch("--epochs=2", f"--logdir={logdir}", "--log_every=5")
+    assert second.returncode == 0, second.stderr[-2000:]
+    return logdir, after_one, first, second
+
+
+def test_default_run_writes_every_output(default_run):
+    logdir, after_one, _, _ = default_run
+    for name in ("config.json", "metrics.json", "model.keras", "figures/reconstructions.png",
+                 "figures/samples.png", "figures/loss.png", "checkpoints/checkpoint"):
+        assert os.path.exists(os.path.join(logdir, name)), name
+    with open(os.path.join(logdir, "config.json")) as f:
+        config = json.load(f)
+    assert config["dataset"] == "mnist_5k" and config["preset"] == "default"
+    for key in ("loss", "test_loss", "reconstruction_rmse", "reconstruction_mae", "epochs",
+                "train_seconds", "train_images_per_second"):
+        assert after_one[key] is not None, key
+    assert after_one["epochs"] == 1
+    assert 0 < after_one["reconstruction_mae"] < after_one["reconstruction_rmse"] < 0.5
+
+
+def test_events_hold_scalars_images_graph_and_hparams(default_run):
+    acc = events(default_run[0])
+    tags = set(acc.Tags()["tensors"])
+    assert {"train/loss", "train/reconstruction", "train/kl", "test/loss", "steps/loss",
+            "images/reconstructions", "images/samples", "train_step"} <= tags
+    assert any(t.startswith("_hparams_") for t in tags)
+    scopes = {name.split("/")[0] for name in graph_node_names(acc)}
+    assert {"encoder", "decoder"} <= scopes
+    # 4,000 images / batch 100 = 40 steps per epoch; steps/loss every 5 steps.
+    assert [e.step for e in acc.Tensors("steps/loss")][:3] == [5, 10, 15]
+
+
+def test_resume_continues_at_the_next_epoch(default_run):
+    logdir, after_one, _, second = default_run
+    assert "resumed from" in second.stderr
+    with open(os.path.join(logdir, "metrics.json")) as f:
+        after_two = json.load(f)
+    assert after_two["epochs"] == 2
+    steps = [e.step for e in events(logdir).Tensors("train/loss")]
+    assert steps == [1, 2]
+    step_axis = [e.step for e in events(logdir).Tensors("steps/loss")]
+    assert step_axis == sorted(step_axis) and step_axis[-1] == 80
+    assert after_two["test_loss"] < after_one["test_loss"]
+    with open(os.path.join(logdir, "history.jsonl")) as f:
+        assert [json.loads(line)["epoch"] for line in f] == [1, 2]
+
+
+def test_saved_model_gives_identical_reconstructions(default_run):
+    logdir = default_run[0]
+    model = keras.models.load_model(os.path.join(logdir, "model.keras"))
+    test = load("mnist_5k").test
+    recon = 1 / (1 + np.exp(-model.predict(test, verbose=0).astype(np.float64)))
+    with open(os.path.join(logdir, "metrics.json")) as f:
+        metrics = json.load(f)
+    rmse = float(np.sqrt(np.mean((recon - test) ** 2)))
+    assert abs(rmse - metrics["reconstruction_rmse"]) < 1e-6
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--epochs=0"], "--epochs=0 must be a positive integer"),
+    (["--batch_size=-5"], "--batch_size=-5 must be a positive integer"),
+    (["--latent_dim=0"], "--latent_dim=0 must be a positive integer"),
+    (["--hidden_dim=0"], "--hidden_dim=0 must be a positive integer"),
+    (["--learning_rate=-0.1"], "--learning_rate=-0.1 must be positive"),
+    (["--epochs=abc"], "--epochs"),
+    (["--dataset=nope"], "--dataset"),
+    (["--mode=fly"], "--mode"),
+    (["--preset=fast"], "--preset"),
+    (["--no_such_flag=1"], "no_such_flag"),
+])
+def test_bad_flags_exit_non_zero_with_one_line(tmp_path, args, needle):
+    result = launch(*args, f"--logdir={tmp_path}/out")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert needle in lines[0] and lines[0].startswith("vae-tf: error:")
+    assert "Traceback" not in result.stderr
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_unwritable_logdir_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = launch("--epochs=1", f"--logdir={blocker}/run")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith("vae-tf: error: --logdir=")
+    assert "Traceback" not in result.stderr
+
+
+def test_batch_larger_than_data_is_one_line(tmp_path):
+    result = launch("--epochs=1", "--batch_size=5000", f"--logdir={tmp_path}/run")
+    assert result.returncode != 0
+    assert "larger than the 4000 training examples" in result.stderr
+    assert not os.path.exists(tmp_path / "run")

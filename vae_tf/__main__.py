@@ -1,0 +1,3 @@
+from vae_tf.main import entry
+
+entry()

@@ -1,0 +1,80 @@
+"""One frozen, typed configuration for a run, and the presets it starts from.
+
+The launcher (main.py) turns flags into a `Config`; the library only ever sees this
+object. Validation lives here so that library users get the same one-line errors.
+"""
+
+import dataclasses
+import json
+from typing import Any, Dict, Optional
+
+from vae_tf.errors import UserError
+
+MODES = ("train", "impute")
+IMPUTERS = ("vae", "knn")
+MISSING = ("structured", "random")
+PRESETS = ("default", "thesis")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every resolved setting of one run (written to `<logdir>/config.json`)."""
+
+    dataset: str = "mnist_5k"
+    data_dir: Optional[str] = None
+    mode: str = "train"
+    preset: str = "default"
+    # Model and optimisation. Defaults: see BUILD_NOTES.md ("Defaults vs the thesis").
+    epochs: int = 30
+    batch_size: int = 100
+    latent_dim: int = 32
+    hidden_dim: int = 400
+    learning_rate: float = 1e-3
+    init_stddev: Optional[float] = None  # None: Glorot uniform; thesis: truncated normal 0.001
+    seed: int = 0
+    logdir: str = ""  # empty: logs/<dataset>-<mode>-<YYYYmmdd-HHMMSS>
+    log_every: int = 10  # steps between `steps/loss` summaries
+    # Imputation (--mode=impute).
+    imputer: str = "vae"
+    missing: str = "structured"
+    k: int = 10
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "latent_dim", "hidden_dim", "log_every", "k"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise UserError(f"--{name}={value!r} must be a positive integer; "
+                                f"pass e.g. --{name}={_DEFAULTS[name]}")
+        if not self.learning_rate > 0 or self.learning_rate != self.learning_rate:
+            raise UserError(f"--learning_rate={self.learning_rate!r} must be positive; "
+                            "pass e.g. --learning_rate=0.001")
+        if self.init_stddev is not None and not self.init_stddev > 0:
+            raise UserError(f"--init_stddev={self.init_stddev!r} must be positive; "
+                            "pass e.g. --init_stddev=0.001, or leave it unset for Glorot")
+        for name, choices in (("mode", MODES), ("imputer", IMPUTERS),
+                              ("missing", MISSING), ("preset", PRESETS)):
+            if getattr(self, name) not in choices:
+                raise UserError(f"--{name}={getattr(self, name)!r} is unknown; "
+                                f"choose one of: {', '.join(choices)}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
+
+# The thesis's settings exactly (PROTOCOL.md, "Model").
+_THESIS: Dict[str, Any] = dict(epochs=100, batch_size=250, latent_dim=64, hidden_dim=400,
+                               learning_rate=0.01, init_stddev=0.001)
+
+
+def make_config(preset: str = "default", **overrides: Any) -> Config:
+    """A Config from a preset's values, overridden by the settings given explicitly."""
+    if preset not in PRESETS:
+        raise UserError(f"--preset={preset!r} is unknown; choose one of: {', '.join(PRESETS)}")
+    values = dict(_THESIS) if preset == "thesis" else {}
+    values.update({k: v for k, v in overrides.items()})
+    return Config(preset=preset, **values)
+
+
+THESIS = make_config("thesis")

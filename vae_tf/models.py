@@ -1,0 +1,124 @@
+"""The thesis's MLP VAE as small subclassed Keras models that return tensors."""
+
+from typing import Optional, Tuple
+
+import keras
+import tensorflow as tf
+
+
+def _initializer(stddev: Optional[float], seed: int):
+    """Truncated normal with `stddev` (the thesis's 0.001), or Glorot uniform when None."""
+    if stddev is None:
+        return keras.initializers.GlorotUniform(seed=seed)
+    return keras.initializers.TruncatedNormal(stddev=stddev, seed=seed)
+
+
+@keras.saving.register_keras_serializable(package="vae_tf")
+class Encoder(keras.Model):
+    """x [B, D] -> (z_mean [B, L], z_log_var [B, L]) through Dense(hidden, ReLU)."""
+
+    def __init__(self, latent_dim: int, hidden_dim: int, init_stddev: Optional[float] = None,
+                 seed: int = 0, name: str = "encoder", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.latent_dim, self.hidden_dim = latent_dim, hidden_dim
+        self.init_stddev, self.seed = init_stddev, seed
+        self.hidden = keras.layers.Dense(hidden_dim, activation="relu", name="hidden",
+                                         kernel_initializer=_initializer(init_stddev, seed))
+        self.mean = keras.layers.Dense(latent_dim, name="z_mean",
+                                       kernel_initializer=_initializer(init_stddev, seed + 1))
+        self.log_var = keras.layers.Dense(latent_dim, name="z_log_var",
+                                          kernel_initializer=_initializer(init_stddev, seed + 2))
+
+    def build(self, input_shape):
+        self.hidden.build(input_shape)
+        self.mean.build((None, self.hidden_dim))
+        self.log_var.build((None, self.hidden_dim))
+        self.built = True
+
+    def call(self, x):
+        h = self.hidden(x)
+        return self.mean(h), self.log_var(h)
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim,
+                "hidden_dim": self.hidden_dim, "init_stddev": self.init_stddev,
+                "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="vae_tf")
+class Decoder(keras.Model):
+    """z [B, L] -> logits [B, D] through Dense(hidden, ReLU); the mean is sigmoid(logits)."""
+
+    def __init__(self, output_dim: int, hidden_dim: int, init_stddev: Optional[float] = None,
+                 seed: int = 0, name: str = "decoder", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.output_dim, self.hidden_dim = output_dim, hidden_dim
+        self.init_stddev, self.seed = init_stddev, seed
+        self.hidden = keras.layers.Dense(hidden_dim, activation="relu", name="hidden",
+                                         kernel_initializer=_initializer(init_stddev, seed + 3))
+        self.logits = keras.layers.Dense(output_dim, name="logits",
+                                         kernel_initializer=_initializer(init_stddev, seed + 4))
+
+    def build(self, input_shape):
+        self.hidden.build(input_shape)
+        self.logits.build((None, self.hidden_dim))
+        self.built = True
+
+    def call(self, z):
+        return self.logits(self.hidden(z))
+
+    def get_config(self):
+        return {**super().get_config(), "output_dim": self.output_dim,
+                "hidden_dim": self.hidden_dim, "init_stddev": self.init_stddev,
+                "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="vae_tf")
+class VAE(keras.Model):
+    """Encoder and decoder together; `call` gives the deterministic mean reconstruction logits."""
+
+    def __init__(self, input_dim: int, latent_dim: int, hidden_dim: int,
+                 init_stddev: Optional[float] = None, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
+        self.init_stddev, self.seed = init_stddev, seed
+        self.encoder = Encoder(latent_dim, hidden_dim, init_stddev, seed)
+        self.decoder = Decoder(input_dim, hidden_dim, init_stddev, seed)
+        self.build((None, input_dim))
+
+    def build(self, input_shape):
+        self.encoder.build(input_shape)
+        self.decoder.build((None, self.latent_dim))
+        super().build(input_shape)
+
+    def call(self, x):
+        z_mean, _ = self.encoder(x)
+        return self.decoder(z_mean)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "latent_dim": self.latent_dim, "hidden_dim": self.hidden_dim,
+                "init_stddev": self.init_stddev, "seed": self.seed}
+
+
+def reparameterize(z_mean: tf.Tensor, z_log_var: tf.Tensor,
+                   rng: tf.random.Generator) -> tf.Tensor:
+    """z = mean + exp(log_var / 2) * eps with eps ~ N(0, I) drawn from the explicit `rng`."""
+    eps = rng.normal(tf.shape(z_mean), dtype=z_mean.dtype)
+    return z_mean + tf.exp(0.5 * z_log_var) * eps
+
+
+def encode_decode(vae: VAE, x: tf.Tensor, rng: tf.random.Generator
+                  ) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """One stochastic pass: (logits [B, D], z_mean [B, L], z_log_var [B, L]).
+
+    Explicit name scopes make `encoder`, `sampling` and `decoder` the top-level groups of
+    the TensorBoard graph, as in the thesis's figures.
+    """
+    with tf.name_scope("encoder"):
+        z_mean, z_log_var = vae.encoder(x)
+    with tf.name_scope("sampling"):
+        z = reparameterize(z_mean, z_log_var, rng)
+    with tf.name_scope("decoder"):
+        logits = vae.decoder(z)
+    return logits, z_mean, z_log_var

@@ -1,0 +1,211 @@
+"""One training run end to end: data, logdir, checkpoints, summaries, outputs."""
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from typing import Dict, List, Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from vae_tf import datasets, plots, summaries
+from vae_tf.config import Config
+from vae_tf.errors import UserError
+from vae_tf.metrics import mae, rmse
+from vae_tf.models import VAE
+from vae_tf.train import EpochLoop, evaluate, make_train_step, reconstruct
+
+# Settings that shape the model: a checkpoint cannot be resumed if they change.
+_MODEL_FIELDS = ("dataset", "mode", "latent_dim", "hidden_dim")
+N_SHOW = 10  # images per row in the TensorBoard grids and figures
+
+
+def default_logdir(config: Config) -> str:
+    return os.path.join("logs", f"{config.dataset}-{config.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def prepare_logdir(config: Config) -> str:
+    """Create the run folder (or reuse it to resume); one-line UserError if it is unusable."""
+    logdir = config.logdir or default_logdir(config)
+    try:
+        os.makedirs(logdir, exist_ok=True)
+        probe = os.path.join(logdir, ".write_probe")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise UserError(f"--logdir={logdir}: cannot write there ({e.strerror or e}); "
+                        "pass a folder you can write to and that has free space") from None
+    previous = os.path.join(logdir, "config.json")
+    if os.path.exists(previous):
+        with open(previous) as f:
+            old = json.load(f)
+        changed = [k for k in _MODEL_FIELDS if old.get(k) != getattr(config, k)]
+        if changed:
+            raise UserError(f"--logdir={logdir} holds a run with different {', '.join(changed)} "
+                            f"({', '.join(f'{k}={old.get(k)!r}' for k in changed)}); "
+                            "pass a new --logdir or the same settings to resume")
+    return logdir
+
+
+def write_json(path: str, payload: Dict) -> None:
+    """Write JSON atomically: a reader never sees a half-written file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True, default=float)
+    os.replace(tmp, path)
+
+
+def _read_history(path: str, up_to_epoch: int) -> List[Dict[str, float]]:
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    return [r for r in records if r["epoch"] <= up_to_epoch]
+
+
+def _write_history(path: str, history: List[Dict[str, float]]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in history)
+    os.replace(tmp, path)
+
+
+def build_model(config: Config, input_dim: int):
+    """The VAE, its Adam optimizer (slots built) and the sampling generator."""
+    keras.utils.set_random_seed(config.seed)
+    vae = VAE(input_dim, config.latent_dim, config.hidden_dim, config.init_stddev, config.seed)
+    optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
+    optimizer.build(vae.trainable_variables)
+    rng = tf.random.Generator.from_seed(config.seed)
+    return vae, optimizer, rng
+
+
+def run_train(config: Config, data: Optional[datasets.Dataset] = None,
+              verbose: Optional[int] = None) -> Dict[str, float]:
+    """Train (or resume) the VAE of `config`; write checkpoints, summaries and outputs."""
+    data = data if data is not None else datasets.load(config.dataset, config.data_dir)
+    if data.likelihood != datasets.BERNOULLI:
+        raise UserError(f"--dataset={config.dataset} holds ratings, which --mode=train does "
+                        "not model; use --mode=impute for it")
+    if config.batch_size > len(data.train):
+        raise UserError(f"--batch_size={config.batch_size} is larger than the "
+                        f"{len(data.train)} training examples of {config.dataset}; "
+                        f"pass --batch_size={min(len(data.train), 100)} or less")
+    logdir = prepare_logdir(config)
+    write_json(os.path.join(logdir, "config.json"), dataclasses.asdict(config))
+    if verbose is None:  # a live bar on a terminal, one line per epoch in a log file
+        verbose = 1 if sys.stdout.isatty() else 2
+
+    vae, optimizer, rng = build_model(config, data.dim)
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    checkpoint = tf.train.Checkpoint(encoder=vae.encoder, decoder=vae.decoder,
+                                     optimizer=optimizer, epoch=epoch, rng=rng)
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(logdir, "checkpoints"),
+                                         max_to_keep=3)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        logging.info("resumed from %s (epoch %d)", manager.latest_checkpoint, int(epoch))
+    start = int(epoch)
+
+    writer = summaries.Writer(logdir)
+    history_path = os.path.join(logdir, "history.jsonl")
+    history = _read_history(history_path, start)
+    loop = EpochLoop(make_train_step(vae, optimizer, rng), data.train, config.batch_size,
+                     config.seed, verbose)
+    if start == 0:
+        writer.hparams(dataclasses.asdict(config))
+        loop.wrap_first_step = writer.trace_graph
+
+    def on_step(step: int, terms: Dict[str, float]) -> None:
+        if step % config.log_every == 0:
+            writer.scalars("steps", {"loss": terms["loss"]}, step)
+
+    shown = data.test[:N_SHOW]
+    prior_z = np.random.default_rng(config.seed).standard_normal(
+        (N_SHOW * 2, config.latent_dim)).astype(np.float32)
+    seconds, sizes = [], []
+    for e in range(start, config.epochs):
+        t0 = time.perf_counter()
+        train_terms = loop.run_epoch(e, int(optimizer.iterations), on_step)
+        seconds.append(time.perf_counter() - t0)
+        sizes.append(len(data.train))
+        test_terms = evaluate(vae, data.test, seed=config.seed + 1)
+        writer.scalars("train", train_terms, e + 1)
+        writer.scalars("test", test_terms, e + 1)
+        writer.image("images/reconstructions", summaries.image_grid(
+            [shown, reconstruct(vae, shown)], data.image_shape), e + 1)
+        writer.image("images/samples", summaries.image_grid(
+            [sample(vae, prior_z[:N_SHOW]), sample(vae, prior_z[N_SHOW:])], data.image_shape), e + 1)
+        writer.flush()
+        epoch.assign(e + 1)
+        manager.save(checkpoint_number=e + 1)
+        history.append({"epoch": e + 1, "seconds": seconds[-1],
+                        **{f"train/{k}": v for k, v in train_terms.items()},
+                        **{f"test/{k}": v for k, v in test_terms.items()}})
+        _write_history(history_path, history)
+        logging.info("epoch %d/%d  train loss %.3f (rec %.3f, kl %.3f)  test loss %.3f  %.1fs",
+                     e + 1, config.epochs, train_terms["loss"], train_terms["reconstruction"],
+                     train_terms["kl"], test_terms["loss"], seconds[-1])
+    writer.close()
+    return finish(config, data, vae, logdir, history, seconds, sizes)
+
+
+def sample(vae: VAE, z: np.ndarray) -> np.ndarray:
+    """Decoded means sigmoid(decoder(z)) for latent draws z [n, L]."""
+    return tf.sigmoid(vae.decoder(z)).numpy()
+
+
+def finish(config: Config, data: datasets.Dataset, vae: VAE, logdir: str,
+           history: List[Dict[str, float]], seconds: List[float], sizes: List[int]) -> Dict:
+    """Save the model, metrics.json and figures of a (possibly resumed) run."""
+    tmp_model = os.path.join(logdir, "model.tmp.keras")
+    vae.save(tmp_model)
+    os.replace(tmp_model, os.path.join(logdir, "model.keras"))
+    recon = reconstruct(vae, data.test)
+    steady = (seconds[1:], sizes[1:]) if len(seconds) > 1 else (seconds, sizes)
+    if history:
+        loss, test_loss = history[-1]["train/loss"], history[-1]["test/loss"]
+    else:
+        loss, test_loss = None, evaluate(vae, data.test, seed=config.seed + 1)["loss"]
+    metrics = {
+        "loss": loss,
+        "test_loss": test_loss,
+        "reconstruction_rmse": rmse(data.test, recon),
+        "reconstruction_mae": mae(data.test, recon),
+        "epochs": int(history[-1]["epoch"]) if history else 0,
+        "train_seconds": float(sum(seconds)),
+        "train_images_per_second": (sum(steady[1]) / sum(steady[0])) if steady[0] else None,
+    }
+    write_json(os.path.join(logdir, "metrics.json"), metrics)
+    write_figures(config, data, vae, logdir, history, recon)
+    logging.info("wrote %s (test loss %.3f, reconstruction RMSE %.4f)", logdir,
+                 metrics["test_loss"], metrics["reconstruction_rmse"])
+    return metrics
+
+
+def write_figures(config: Config, data: datasets.Dataset, vae: VAE, logdir: str,
+                  history: List[Dict[str, float]], recon: np.ndarray) -> None:
+    fig_dir = os.path.join(logdir, "figures")
+    shape = data.image_shape
+    plots.image_rows(os.path.join(fig_dir, "reconstructions.png"),
+                     [data.test[:N_SHOW], recon[:N_SHOW]], ["test data", "reconstructed"],
+                     shape, f"{config.dataset}: test images and their VAE reconstructions")
+    z = np.random.default_rng(config.seed).standard_normal((30, config.latent_dim))
+    plots.image_grid(os.path.join(fig_dir, "samples.png"), sample(vae, z.astype(np.float32)),
+                     shape, title=f"{config.dataset}: decoded draws from the prior")
+    if history:
+        plots.loss_curves(os.path.join(fig_dir, "loss.png"), history,
+                          f"{config.dataset}: -ELBO per epoch")
+    if config.latent_dim == 2:
+        z_mean, _ = vae.encoder(data.test)
+        plots.latent_scatter(os.path.join(fig_dir, "latent.png"), np.asarray(z_mean),
+                             data.test_labels)
+        side = np.linspace(-2.5, 2.5, 15, dtype=np.float32)
+        grid = np.array([[x, y] for y in side[::-1] for x in side], np.float32)
+        plots.image_grid(os.path.join(fig_dir, "manifold.png"), sample(vae, grid), shape,
+                         cols=15, title="decoded latent grid z in [-2.5, 2.5]^2")
