@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae_tf.models import VAE
-from vae_tf.train import EpochLoop, evaluate, make_train_step, reconstruct
+from vae_tf.train import EpochLoop, evaluate, make_multi_step, make_train_step, reconstruct
 
 
 def _setup(seed=0, lr=1e-3):
@@ -41,13 +41,29 @@ def test_loss_improves_over_50_steps_on_fixed_data(tiny_data):
 
 def test_same_seed_gives_same_losses(tiny_data):
     def run():
-        vae, _, step = _setup(seed=5)
-        loop = EpochLoop(step, tiny_data.train, 50, seed=5, verbose=0)
-        return [loop.run_epoch(e, 0, lambda *_: None)["loss"] for e in range(2)]
+        vae, opt, _ = _setup(seed=5)
+        multi = make_multi_step(vae, opt, tf.random.Generator.from_seed(5))
+        loop = EpochLoop(multi, tiny_data.train, 30, seed=5, steps_per_call=4, verbose=0)
+        steps = []
+        epochs = [loop.run_epoch(e, 7 * e, lambda s, t: steps.append(s))["loss"]
+                  for e in range(2)]
+        return epochs, steps
 
-    a, b = run(), run()
+    (a, steps), (b, _) = run(), run()
     assert a == b
     assert a[1] < a[0]
+    # 200 examples / batch 30: 6 full batches (two chunks of 4 and 2) + one of 20.
+    assert steps == [1, 2, 3, 4, 5, 6, 7] + [8, 9, 10, 11, 12, 13, 14]
+
+
+def test_multi_step_matches_single_steps(tiny_data):
+    """K steps in one compiled call give the same losses as K single steps."""
+    x = tiny_data.train[:120].reshape(4, 30, 64)
+    vae, opt, step = _setup(seed=2)
+    singles = [float(step(tf.constant(b))["loss"]) for b in x]
+    vae, opt, _ = _setup(seed=2)
+    multi = make_multi_step(vae, opt, tf.random.Generator.from_seed(2), jit_compile=False)
+    np.testing.assert_allclose(multi(tf.constant(x))["loss"].numpy(), singles, rtol=1e-5)
 
 
 def test_evaluate_is_repeatable(tiny_data):

@@ -34,13 +34,16 @@ class Config:
     seed: int = 0
     logdir: str = ""  # empty: logs/<dataset>-<mode>-<YYYYmmdd-HHMMSS>
     log_every: int = 10  # steps between `steps/loss` summaries
+    steps_per_call: int = 10  # train steps per compiled call (speed; same math)
+    jit_compile: bool = True  # compile the train steps with XLA (speed)
     # Imputation (--mode=impute).
     imputer: str = "vae"
     missing: str = "structured"
     k: int = 10
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "latent_dim", "hidden_dim", "log_every", "k"):
+        for name in ("epochs", "batch_size", "latent_dim", "hidden_dim", "log_every", "k",
+                     "steps_per_call"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise UserError(f"--{name}={value!r} must be a positive integer; "

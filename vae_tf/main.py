@@ -38,13 +38,17 @@ flags.DEFINE_integer("seed", _D.seed, "Random seed of everything.")
 flags.DEFINE_string("logdir", "", "Run folder (default logs/<dataset>-<mode>-<time>); "
                     "an existing run folder is resumed.")
 flags.DEFINE_integer("log_every", _D.log_every, "Steps between steps/loss summaries.")
+flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
+                     "Train steps per compiled call (speed only; the math is the same).")
+flags.DEFINE_bool("jit_compile", _D.jit_compile, "Compile the train steps with XLA.")
 flags.DEFINE_enum("imputer", _D.imputer, list(config_lib.IMPUTERS), "Imputation method.")
 flags.DEFINE_enum("missing", _D.missing, list(config_lib.MISSING), "Missing-data scheme.")
 flags.DEFINE_integer("k", _D.k, "Neighbours of the K-NN imputer.")
 FLAGS = flags.FLAGS
 
 _OPTIONAL = ("epochs", "batch_size", "latent_dim", "hidden_dim", "learning_rate", "init_stddev")
-_ALWAYS = ("dataset", "data_dir", "mode", "seed", "logdir", "log_every", "imputer", "missing", "k")
+_ALWAYS = ("dataset", "data_dir", "mode", "seed", "logdir", "log_every", "steps_per_call",
+           "jit_compile", "imputer", "missing", "k")
 
 
 def config_from_flags() -> config_lib.Config:
@@ -75,8 +79,8 @@ def main(argv) -> None:
         import tensorflow as tf
         tf.get_logger().setLevel("WARNING")
         # TensorFlow logs through absl too (one line per checkpoint): keep only ours at INFO.
-        logging.get_absl_handler().addFilter(
-            lambda record: record.levelno >= logging.WARNING or "tensorflow" not in record.pathname)
+        logging.get_absl_logger().addFilter(
+            lambda record: record.levelno >= 30 or "tensorflow" not in record.pathname)
         if config.mode == "train":
             from vae_tf.run import run_train
             run_train(config)

@@ -17,7 +17,7 @@ from vae_tf.config import Config
 from vae_tf.errors import UserError
 from vae_tf.metrics import mae, rmse
 from vae_tf.models import VAE
-from vae_tf.train import EpochLoop, evaluate, make_train_step, reconstruct
+from vae_tf.train import EpochLoop, evaluate, make_multi_step, make_train_step, reconstruct
 
 # Settings that shape the model: a checkpoint cannot be resumed if they change.
 _MODEL_FIELDS = ("dataset", "mode", "latent_dim", "hidden_dim")
@@ -115,11 +115,12 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     writer = summaries.Writer(logdir)
     history_path = os.path.join(logdir, "history.jsonl")
     history = _read_history(history_path, start)
-    loop = EpochLoop(make_train_step(vae, optimizer, rng), data.train, config.batch_size,
-                     config.seed, verbose)
-    if start == 0:
+    loop = EpochLoop(make_multi_step(vae, optimizer, rng, config.jit_compile), data.train,
+                     config.batch_size, config.seed, config.steps_per_call, verbose)
+    if start == 0:  # a fresh run: its first step, traced, gives TensorBoard the graph
         writer.hparams(dataclasses.asdict(config))
-        loop.wrap_first_step = writer.trace_graph
+        single_step = make_train_step(vae, optimizer, rng)
+        loop.first_step = lambda x: writer.trace_graph(lambda: single_step(x))
 
     def on_step(step: int, terms: Dict[str, float]) -> None:
         if step % config.log_every == 0:
