@@ -1,0 +1,71 @@
+"""Shared helpers of the experiment scripts: result tables beside the thesis's numbers."""
+
+import dataclasses
+import math
+import os
+import sys
+import time
+from typing import List, Optional, Sequence
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(REPO, "experiments", "results")
+
+
+@dataclasses.dataclass
+class Row:
+    """One line of a result table: what was measured, the thesis's figure and ours."""
+
+    experiment: str
+    metric: str
+    ours: Optional[float]
+    thesis: Optional[float] = None
+    note: str = ""
+
+    @property
+    def difference(self) -> Optional[float]:
+        if self.ours is None or self.thesis is None:
+            return None
+        return self.ours - self.thesis
+
+
+def _fmt(value: Optional[float]) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.4f}"
+
+
+def command_line() -> str:
+    """The command that produced a table, as a user would retype it."""
+    script = os.path.relpath(os.path.abspath(sys.argv[0]), REPO)
+    return " ".join(["python", script, *sys.argv[1:]])
+
+
+def write_table(name: str, title: str, reproduces: str, rows: Sequence[Row], budget: str,
+                seed: int, figures: Sequence[str] = (), notes: Sequence[str] = (),
+                out_dir: str = RESULTS) -> str:
+    """Write `<out_dir>/<name>.md`: the table, budget, seed, command, figures, notes."""
+    os.makedirs(out_dir, exist_ok=True)
+    lines: List[str] = [
+        f"# {title}", "",
+        f"Reproduces: {reproduces}", "",
+        f"Command: `{command_line()}`  ",
+        f"Budget: {budget}  ",
+        f"Seed: {seed}  ",
+        f"Written: {time.strftime('%Y-%m-%d %H:%M')}", "",
+        "| experiment | metric | thesis | ours | ours - thesis | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.experiment} | {r.metric} | {_fmt(r.thesis)} | {_fmt(r.ours)} | "
+                     f"{_fmt(r.difference)} | {r.note} |")
+    if figures:
+        lines += ["", "Figures:", ""] + [f"![{os.path.basename(f)}]({os.path.relpath(f, out_dir)})"
+                                         for f in figures]
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]
+    path = os.path.join(out_dir, f"{name}.md")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
