@@ -36,6 +36,7 @@ class Config:
     log_every: int = 10  # steps between `steps/loss` summaries
     steps_per_call: int = 10  # train steps per compiled call (speed; same math)
     jit_compile: bool = True  # compile the train steps with XLA (speed)
+    deterministic: bool = False  # TensorFlow op determinism on top of the seeds
     # Imputation (--mode=impute).
     imputer: str = "vae"
     missing: str = "structured"

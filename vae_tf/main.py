@@ -41,6 +41,8 @@ flags.DEFINE_integer("log_every", _D.log_every, "Steps between steps/loss summar
 flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
                      "Train steps per compiled call (speed only; the math is the same).")
 flags.DEFINE_bool("jit_compile", _D.jit_compile, "Compile the train steps with XLA.")
+flags.DEFINE_bool("deterministic", _D.deterministic,
+                  "Enable TensorFlow op determinism: two runs give identical numbers.")
 flags.DEFINE_enum("imputer", _D.imputer, list(config_lib.IMPUTERS), "Imputation method.")
 flags.DEFINE_enum("missing", _D.missing, list(config_lib.MISSING), "Missing-data scheme.")
 flags.DEFINE_integer("k", _D.k, "Neighbours of the K-NN imputer.")
@@ -48,7 +50,7 @@ FLAGS = flags.FLAGS
 
 _OPTIONAL = ("epochs", "batch_size", "latent_dim", "hidden_dim", "learning_rate", "init_stddev")
 _ALWAYS = ("dataset", "data_dir", "mode", "seed", "logdir", "log_every", "steps_per_call",
-           "jit_compile", "imputer", "missing", "k")
+           "jit_compile", "deterministic", "imputer", "missing", "k")
 
 
 def config_from_flags() -> config_lib.Config:

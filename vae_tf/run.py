@@ -14,7 +14,7 @@ from absl import logging
 
 from vae_tf import datasets, plots, summaries
 from vae_tf.config import Config
-from vae_tf.errors import UserError
+from vae_tf.errors import TrainingDiverged, UserError
 from vae_tf.metrics import mae, rmse
 from vae_tf.models import VAE
 from vae_tf.train import EpochLoop, evaluate, make_multi_step, make_train_step, reconstruct
@@ -78,6 +78,8 @@ def _write_history(path: str, history: List[Dict[str, float]]) -> None:
 def build_model(config: Config, input_dim: int):
     """The VAE, its Adam optimizer (slots built) and the sampling generator."""
     keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     vae = VAE(input_dim, config.latent_dim, config.hidden_dim, config.init_stddev, config.seed)
     optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
     optimizer.build(vae.trainable_variables)
@@ -109,6 +111,7 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
                                          max_to_keep=3)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        optimizer.learning_rate.assign(config.learning_rate)  # the flag wins over the checkpoint
         logging.info("resumed from %s (epoch %d)", manager.latest_checkpoint, int(epoch))
     start = int(epoch)
 
@@ -132,7 +135,12 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     seconds, sizes = [], []
     for e in range(start, config.epochs):
         t0 = time.perf_counter()
-        train_terms = loop.run_epoch(e, int(optimizer.iterations), on_step)
+        try:
+            train_terms = loop.run_epoch(e, int(optimizer.iterations), on_step)
+        except TrainingDiverged as err:
+            kept = (f"{manager.latest_checkpoint} (epoch {e}) is kept" if manager.latest_checkpoint
+                    else "no epoch had finished, so there is no checkpoint")
+            raise TrainingDiverged(f"{err} (now {config.learning_rate:g}); {kept}") from None
         seconds.append(time.perf_counter() - t0)
         sizes.append(len(data.train))
         test_terms = evaluate(vae, data.test, seed=config.seed + 1)
@@ -143,12 +151,12 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
         writer.image("images/samples", summaries.image_grid(
             [sample(vae, prior_z[:N_SHOW]), sample(vae, prior_z[N_SHOW:])], data.image_shape), e + 1)
         writer.flush()
-        epoch.assign(e + 1)
-        manager.save(checkpoint_number=e + 1)
         history.append({"epoch": e + 1, "seconds": seconds[-1],
                         **{f"train/{k}": v for k, v in train_terms.items()},
                         **{f"test/{k}": v for k, v in test_terms.items()}})
-        _write_history(history_path, history)
+        _write_history(history_path, history)  # before the checkpoint: resume filters it
+        epoch.assign(e + 1)
+        manager.save(checkpoint_number=e + 1)
         logging.info("epoch %d/%d  train loss %.3f (rec %.3f, kl %.3f)  test loss %.3f  %.1fs",
                      e + 1, config.epochs, train_terms["loss"], train_terms["reconstruction"],
                      train_terms["kl"], test_terms["loss"], seconds[-1])

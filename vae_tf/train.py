@@ -138,7 +138,7 @@ class EpochLoop:
                 if not math.isfinite(terms["loss"]):
                     raise TrainingDiverged(
                         f"the loss became {terms['loss']} at epoch {epoch + 1}, step {done}; "
-                        "the last good checkpoint is kept: try a lower --learning_rate")
+                        "try a lower --learning_rate")
                 seen += size
                 for name in TERMS:
                     sums[name] += terms[name] * size

@@ -1,0 +1,78 @@
+"""Faults: kill -9 mid-training then resume, a diverging loss, determinism."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from test_main import launch
+
+
+def _history(logdir):
+    path = os.path.join(logdir, "history.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line)["epoch"] for line in f if line.strip()]
+
+
+def test_kill_9_then_same_command_resumes(tmp_path):
+    logdir = str(tmp_path / "run")
+    args = [sys.executable, "-m", "vae_tf.main", "--epochs=8", f"--logdir={logdir}"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not os.path.exists(
+            os.path.join(logdir, "checkpoints", "ckpt-2.index")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
+    assert done is not None
+    finished = int(done.rsplit("-", 1)[1])
+    assert finished >= 2
+    result = launch("--epochs=8", f"--logdir={logdir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"(epoch {finished})" in result.stderr
+    assert _history(logdir) == list(range(1, 9))
+    with open(os.path.join(logdir, "metrics.json")) as f:
+        assert json.load(f)["epochs"] == 8
+
+
+def test_diverging_loss_stops_with_one_line_and_keeps_the_checkpoint(tmp_path):
+    logdir = str(tmp_path / "run")
+    assert launch("--epochs=1", f"--logdir={logdir}").returncode == 0
+    result = launch("--epochs=3", "--learning_rate=1e6", f"--logdir={logdir}")
+    assert result.returncode == 3
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("vae-tf: error: the loss became nan at epoch 2")
+    assert "try a lower --learning_rate (now 1e+06)" in last and "(epoch 1) is kept" in last
+    assert "Traceback" not in result.stderr
+    assert tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints")).endswith("ckpt-1")
+
+
+def _checkpoint_values(logdir):
+    reader = tf.train.load_checkpoint(os.path.join(logdir, "checkpoints"))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if "save_counter" not in name}
+
+
+def test_deterministic_runs_are_identical(tmp_path):
+    runs = [str(tmp_path / f"run{i}") for i in range(2)]
+    for logdir in runs:
+        result = launch("--epochs=2", "--deterministic", f"--logdir={logdir}")
+        assert result.returncode == 0, result.stderr[-2000:]
+    metrics = []
+    for logdir in runs:
+        with open(os.path.join(logdir, "metrics.json")) as f:
+            m = json.load(f)
+        metrics.append({k: v for k, v in m.items() if "second" not in k})
+    assert metrics[0] == metrics[1]
+    a, b = (_checkpoint_values(d) for d in runs)
+    assert a.keys() == b.keys() and len(a) > 10
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
