@@ -1,7 +1,6 @@
 """One training run end to end: data, logdir, checkpoints, summaries, outputs."""
 
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -16,63 +15,11 @@ from vae_tf import datasets, plots, summaries
 from vae_tf.config import Config
 from vae_tf.errors import TrainingDiverged, UserError
 from vae_tf.metrics import mae, rmse
+from vae_tf.rundir import prepare_logdir, read_history, write_history, write_json
 from vae_tf.models import VAE
 from vae_tf.train import EpochLoop, evaluate, make_multi_step, make_train_step, reconstruct
 
-# Settings that shape the model: a checkpoint cannot be resumed if they change.
-_MODEL_FIELDS = ("dataset", "mode", "latent_dim", "hidden_dim")
 N_SHOW = 10  # images per row in the TensorBoard grids and figures
-
-
-def default_logdir(config: Config) -> str:
-    return os.path.join("logs", f"{config.dataset}-{config.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
-
-
-def prepare_logdir(config: Config) -> str:
-    """Create the run folder (or reuse it to resume); one-line UserError if it is unusable."""
-    logdir = config.logdir or default_logdir(config)
-    try:
-        os.makedirs(logdir, exist_ok=True)
-        probe = os.path.join(logdir, ".write_probe")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-    except OSError as e:
-        raise UserError(f"--logdir={logdir}: cannot write there ({e.strerror or e}); "
-                        "pass a folder you can write to and that has free space") from None
-    previous = os.path.join(logdir, "config.json")
-    if os.path.exists(previous):
-        with open(previous) as f:
-            old = json.load(f)
-        changed = [k for k in _MODEL_FIELDS if old.get(k) != getattr(config, k)]
-        if changed:
-            raise UserError(f"--logdir={logdir} holds a run with different {', '.join(changed)} "
-                            f"({', '.join(f'{k}={old.get(k)!r}' for k in changed)}); "
-                            "pass a new --logdir or the same settings to resume")
-    return logdir
-
-
-def write_json(path: str, payload: Dict) -> None:
-    """Write JSON atomically: a reader never sees a half-written file."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2, sort_keys=True, default=float)
-    os.replace(tmp, path)
-
-
-def _read_history(path: str, up_to_epoch: int) -> List[Dict[str, float]]:
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        records = [json.loads(line) for line in f if line.strip()]
-    return [r for r in records if r["epoch"] <= up_to_epoch]
-
-
-def _write_history(path: str, history: List[Dict[str, float]]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in history)
-    os.replace(tmp, path)
 
 
 def build_model(config: Config, input_dim: int):
@@ -117,7 +64,7 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
 
     writer = summaries.Writer(logdir)
     history_path = os.path.join(logdir, "history.jsonl")
-    history = _read_history(history_path, start)
+    history = read_history(history_path, start)
     loop = EpochLoop(make_multi_step(vae, optimizer, rng, config.jit_compile), data.train,
                      config.batch_size, config.seed, config.steps_per_call, verbose)
     if start == 0:  # a fresh run: its first step, traced, gives TensorBoard the graph
@@ -154,7 +101,7 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
         history.append({"epoch": e + 1, "seconds": seconds[-1],
                         **{f"train/{k}": v for k, v in train_terms.items()},
                         **{f"test/{k}": v for k, v in test_terms.items()}})
-        _write_history(history_path, history)  # before the checkpoint: resume filters it
+        write_history(history_path, history)  # before the checkpoint: resume filters it
         epoch.assign(e + 1)
         manager.save(checkpoint_number=e + 1)
         logging.info("epoch %d/%d  train loss %.3f (rec %.3f, kl %.3f)  test loss %.3f  %.1fs",

@@ -5,8 +5,7 @@ Scalars: `train/loss`, `train/reconstruction`, `train/kl`, `test/loss`, ... (ste
 `images/samples`. The graph of one training step, and the run's hyperparameters.
 """
 
-import os
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
