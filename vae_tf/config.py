@@ -14,6 +14,7 @@ MODES = ("train", "impute")
 IMPUTERS = ("vae", "knn")
 MISSING = ("structured", "random")
 PRESETS = ("default", "thesis")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Config:
     steps_per_call: int = 10  # train steps per compiled call (speed; same math)
     jit_compile: bool = True  # compile the train steps with XLA (speed)
     deterministic: bool = False  # TensorFlow op determinism on top of the seeds
+    strategy: str = "default"  # tf.distribute: default | mirrored | multi_worker
+    cpu_devices: int = 0  # > 1: split the CPU into that many logical devices
     # Imputation (--mode=impute).
     imputer: str = "vae"
     missing: str = "structured"
@@ -49,6 +52,9 @@ class Config:
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise UserError(f"--{name}={value!r} must be a positive integer; "
                                 f"pass e.g. --{name}={_DEFAULTS[name]}")
+        if self.cpu_devices < 0:
+            raise UserError(f"--cpu_devices={self.cpu_devices} must be 0 (no split) or more; "
+                            "pass e.g. --cpu_devices=2")
         if not self.learning_rate > 0 or self.learning_rate != self.learning_rate:
             raise UserError(f"--learning_rate={self.learning_rate!r} must be positive; "
                             "pass e.g. --learning_rate=0.001")
@@ -56,7 +62,8 @@ class Config:
             raise UserError(f"--init_stddev={self.init_stddev!r} must be positive; "
                             "pass e.g. --init_stddev=0.001, or leave it unset for Glorot")
         for name, choices in (("mode", MODES), ("imputer", IMPUTERS),
-                              ("missing", MISSING), ("preset", PRESETS)):
+                              ("missing", MISSING), ("preset", PRESETS),
+                              ("strategy", STRATEGIES)):
             if getattr(self, name) not in choices:
                 raise UserError(f"--{name}={getattr(self, name)!r} is unknown; "
                                 f"choose one of: {', '.join(choices)}")

@@ -43,6 +43,12 @@ flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
 flags.DEFINE_bool("jit_compile", _D.jit_compile, "Compile the train steps with XLA.")
 flags.DEFINE_bool("deterministic", _D.deterministic,
                   "Enable TensorFlow op determinism: two runs give identical numbers.")
+flags.DEFINE_enum("strategy", _D.strategy, list(config_lib.STRATEGIES),
+                  "tf.distribute strategy: default (one device), mirrored (every local device), "
+                  "multi_worker (the cluster in TF_CONFIG).")
+flags.DEFINE_integer("cpu_devices", _D.cpu_devices,
+                     "Split the CPU into this many logical devices (for --strategy=mirrored "
+                     "on a machine without GPUs).")
 flags.DEFINE_enum("imputer", _D.imputer, list(config_lib.IMPUTERS), "Imputation method.")
 flags.DEFINE_enum("missing", _D.missing, list(config_lib.MISSING), "Missing-data scheme.")
 flags.DEFINE_integer("k", _D.k, "Neighbours of the K-NN imputer.")
@@ -50,7 +56,7 @@ FLAGS = flags.FLAGS
 
 _OPTIONAL = ("epochs", "batch_size", "latent_dim", "hidden_dim", "learning_rate", "init_stddev")
 _ALWAYS = ("dataset", "data_dir", "mode", "seed", "logdir", "log_every", "steps_per_call",
-           "jit_compile", "deterministic", "imputer", "missing", "k")
+           "jit_compile", "deterministic", "strategy", "cpu_devices", "imputer", "missing", "k")
 
 
 def config_from_flags() -> config_lib.Config:

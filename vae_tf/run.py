@@ -11,13 +11,14 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from vae_tf import datasets, plots, summaries
+from vae_tf import datasets, distribute, plots, summaries
 from vae_tf.config import Config
 from vae_tf.errors import TrainingDiverged, UserError
 from vae_tf.metrics import mae, rmse
 from vae_tf.rundir import prepare_logdir, read_history, write_history, write_json
 from vae_tf.models import VAE
-from vae_tf.train import EpochLoop, evaluate, make_multi_step, make_train_step, reconstruct
+from vae_tf.train import (EpochLoop, evaluate, make_multi_step, make_train_step, reconstruct,
+                          step_body)
 
 N_SHOW = 10  # images per row in the TensorBoard grids and figures
 
@@ -37,6 +38,7 @@ def build_model(config: Config, input_dim: int):
 def run_train(config: Config, data: Optional[datasets.Dataset] = None,
               verbose: Optional[int] = None) -> Dict[str, float]:
     """Train (or resume) the VAE of `config`; write checkpoints, summaries and outputs."""
+    strategy = distribute.make_strategy(config.strategy, config.cpu_devices)  # before any op
     data = data if data is not None else datasets.load(config.dataset, config.data_dir)
     if data.likelihood != datasets.BERNOULLI:
         raise UserError(f"--dataset={config.dataset} holds ratings, which --mode=train does "
@@ -45,13 +47,15 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
         raise UserError(f"--batch_size={config.batch_size} is larger than the "
                         f"{len(data.train)} training examples of {config.dataset}; "
                         f"pass --batch_size={min(len(data.train), 100)} or less")
-    logdir = prepare_logdir(config)
+    logdir = distribute.worker_logdir(prepare_logdir(config), strategy)
+    os.makedirs(logdir, exist_ok=True)
     write_json(os.path.join(logdir, "config.json"), dataclasses.asdict(config))
     if verbose is None:  # a live bar on a terminal, one line per epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
 
-    vae, optimizer, rng = build_model(config, data.dim)
-    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    with strategy.scope():
+        vae, optimizer, rng = build_model(config, data.dim)
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(encoder=vae.encoder, decoder=vae.decoder,
                                      optimizer=optimizer, epoch=epoch, rng=rng)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(logdir, "checkpoints"),
@@ -59,16 +63,23 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         optimizer.learning_rate.assign(config.learning_rate)  # the flag wins over the checkpoint
-        logging.info("resumed from %s (epoch %d)", manager.latest_checkpoint, int(epoch))
-    start = int(epoch)
+        logging.info("resumed from %s (epoch %d)", manager.latest_checkpoint, int(epoch.numpy()))
+    start = int(epoch.numpy())
 
     writer = summaries.Writer(logdir)
     history_path = os.path.join(logdir, "history.jsonl")
     history = read_history(history_path, start)
-    loop = EpochLoop(make_multi_step(vae, optimizer, rng, config.jit_compile), data.train,
-                     config.batch_size, config.seed, config.steps_per_call, verbose)
-    if start == 0:  # a fresh run: its first step, traced, gives TensorBoard the graph
+    if config.strategy == "default":
+        loop = EpochLoop(make_multi_step(vae, optimizer, rng, config.jit_compile), data.train,
+                         config.batch_size, config.seed, config.steps_per_call, verbose)
+    else:  # replicas: tf.distribute's own loop (strategy.run, reduced terms)
+        steps = distribute.DistributedSteps(strategy, step_body(vae, optimizer, rng),
+                                            data.train, config.batch_size, config.steps_per_call)
+        loop = EpochLoop(steps, data.train, config.batch_size, config.seed,
+                         config.steps_per_call, verbose, chunks=steps.chunks)
+    if start == 0:
         writer.hparams(dataclasses.asdict(config))
+    if start == 0 and config.strategy == "default":  # its first step, traced, gives the graph
         single_step = make_train_step(vae, optimizer, rng)
         loop.first_step = lambda x: writer.trace_graph(lambda: single_step(x))
 
@@ -83,7 +94,7 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     for e in range(start, config.epochs):
         t0 = time.perf_counter()
         try:
-            train_terms = loop.run_epoch(e, int(optimizer.iterations), on_step)
+            train_terms = loop.run_epoch(e, int(optimizer.iterations.numpy()), on_step)
         except TrainingDiverged as err:
             kept = (f"{manager.latest_checkpoint} (epoch {e}) is kept" if manager.latest_checkpoint
                     else "no epoch had finished, so there is no checkpoint")

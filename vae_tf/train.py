@@ -1,7 +1,7 @@
 """Train steps (tf.function factories), evaluation and the epoch loop. Never reads FLAGS."""
 
 import math
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Iterable, Optional
 
 import keras
 import numpy as np
@@ -14,18 +14,27 @@ from vae_tf.models import VAE, encode_decode
 TERMS = ("loss", "reconstruction", "kl")
 
 
-def _step_body(vae: VAE, optimizer: keras.optimizers.Optimizer,
-               rng: tf.random.Generator) -> Callable:
-    """The uncompiled step: one Adam update of the -ELBO on x [B, D]; batch-mean terms."""
+def step_body(vae: VAE, optimizer: keras.optimizers.Optimizer,
+              rng: tf.random.Generator) -> Callable:
+    """The uncompiled step: one Adam update of the -ELBO on x [B, D]; batch-mean terms.
+
+    Under a distribution strategy x is one replica's share of the global batch: sums
+    are divided by the global batch size, so the replicas' gradients and terms add up
+    to those of the global mean.
+    """
 
     def step(x):
+        count = tf.cast(tf.shape(x)[0], tf.float32)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
         with tf.GradientTape() as tape:
             logits, z_mean, z_log_var = encode_decode(vae, x, rng)
             terms = losses.elbo_terms(x, logits, z_mean, z_log_var)
-            loss = tf.reduce_mean(terms["loss"])
+            loss = tf.reduce_sum(terms["loss"]) / count
         variables = vae.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return {name: tf.reduce_mean(terms[name]) for name in TERMS}
+        return {name: tf.reduce_sum(terms[name]) / count for name in TERMS}
 
     return step
 
@@ -33,7 +42,7 @@ def _step_body(vae: VAE, optimizer: keras.optimizers.Optimizer,
 def make_train_step(vae: VAE, optimizer: keras.optimizers.Optimizer,
                     rng: tf.random.Generator, jit_compile: bool = False) -> Callable:
     """A compiled step: x [B, D] -> batch-mean terms after one Adam update."""
-    return tf.function(_step_body(vae, optimizer, rng), jit_compile=jit_compile,
+    return tf.function(step_body(vae, optimizer, rng), jit_compile=jit_compile,
                        reduce_retracing=True)
 
 
@@ -44,7 +53,7 @@ def make_multi_step(vae: VAE, optimizer: keras.optimizers.Optimizer,
     Running several steps per call (and compiling them with XLA) removes the per-step
     Python and dispatch overhead that dominates a small MLP on a CPU.
     """
-    step = _step_body(vae, optimizer, rng)
+    step = step_body(vae, optimizer, rng)
 
     def multi(xs):
         k = tf.shape(xs)[0]
@@ -114,10 +123,16 @@ class EpochLoop:
     """
 
     def __init__(self, multi_step: Callable, x: np.ndarray, batch_size: int, seed: int,
-                 steps_per_call: int = 10, verbose: int = 1):
-        """verbose: 0 silent, 1 live progress bar, 2 one line per epoch (e.g. not a TTY)."""
+                 steps_per_call: int = 10, verbose: int = 1,
+                 chunks: Optional[Callable[[int], Iterable]] = None):
+        """verbose: 0 silent, 1 live progress bar, 2 one line per epoch (e.g. not a TTY).
+
+        `chunks(seed)` yields the inputs of `multi_step` for one epoch; by default chunks
+        of K batches [K, B, D] from `epoch_chunks` (distribute.py passes its own).
+        """
         self.multi_step, self.x, self.batch_size = multi_step, x, batch_size
         self.seed, self.steps_per_call, self.verbose = seed, steps_per_call, verbose
+        self.chunks = chunks or (lambda s: epoch_chunks(x, batch_size, steps_per_call, s))
         # Optional single-batch step for the very first batch (e.g. one traced for the
         # TensorBoard graph): x [B, D] -> batch-mean terms.
         self.first_step: Optional[Callable[[tf.Tensor], Dict]] = None
@@ -128,11 +143,10 @@ class EpochLoop:
                                   stateful_metrics=["loss"])
         sums = {name: 0.0 for name in TERMS}
         seen = done = 0
-        for chunk in epoch_chunks(self.x, self.batch_size, self.steps_per_call,
-                                  self.seed * 100003 + epoch):
+        for chunk in self.chunks(self.seed * 100003 + epoch):
             values = self._run_chunk(chunk)
-            size = int(chunk.shape[1])
             for i in range(len(values["loss"])):
+                size = min(self.batch_size, len(self.x) - done * self.batch_size)
                 terms = {name: float(v[i]) for name, v in values.items()}
                 done += 1
                 if not math.isfinite(terms["loss"]):
@@ -153,7 +167,7 @@ class EpochLoop:
             first, self.first_step = self.first_step, None
             parts.append({k: np.reshape(v, [1]) for k, v in first(chunk[0]).items()})
             chunk = chunk[1:]
-        if chunk.shape[0]:
+        if not isinstance(chunk, tf.Tensor) or chunk.shape[0]:
             parts.append({k: np.asarray(v) for k, v in self.multi_step(chunk).items()})
         return {name: np.concatenate([p[name] for p in parts]).astype(np.float64)
                 for name in TERMS}

@@ -1,0 +1,69 @@
+"""tf.distribute: mirrored on 2 logical CPUs, and a 2-worker cluster on 127.0.0.1."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+import vae_tf.models  # noqa: F401  registers the classes keras.models.load_model needs
+from test_main import launch
+
+TOLERANCE = 0.01  # relative, per epoch: replicas draw their own noise, so curves differ a little
+
+
+def _losses(logdir):
+    with open(os.path.join(logdir, "history.jsonl")) as f:
+        return [json.loads(line)["train/loss"] for line in f]
+
+
+def test_mirrored_matches_one_device_at_the_same_global_batch(tmp_path):
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    a = launch("--epochs=3", f"--logdir={one}")
+    b = launch("--epochs=3", "--strategy=mirrored", "--cpu_devices=2", f"--logdir={two}")
+    assert a.returncode == 0 and b.returncode == 0, (a.stderr[-1500:], b.stderr[-1500:])
+    curve_one, curve_two = _losses(one), _losses(two)
+    assert len(curve_one) == len(curve_two) == 3
+    np.testing.assert_allclose(curve_two, curve_one, rtol=TOLERANCE)
+    assert curve_two[2] < curve_two[0]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_workers_on_localhost_agree_on_the_weights(tmp_path):
+    logdir = str(tmp_path / "run")
+    workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
+    procs = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), TF_CPP_MIN_LOG_LEVEL="3")
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "vae_tf.main", "--epochs=2", "--strategy=multi_worker",
+             f"--logdir={logdir}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True))
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outputs]
+    chief = keras.models.load_model(os.path.join(logdir, "model.keras"))
+    other = keras.models.load_model(os.path.join(logdir, "workers", "worker-1", "model.keras"))
+    for a, b in zip(chief.get_weights(), other.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    with open(os.path.join(logdir, "metrics.json")) as f:
+        assert json.load(f)["epochs"] == 2
+
+
+def test_multi_worker_without_tf_config_is_one_line(tmp_path):
+    env_free = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    result = subprocess.run([sys.executable, "-m", "vae_tf.main", "--strategy=multi_worker",
+                             f"--logdir={tmp_path}/run"], capture_output=True, text=True,
+                            env=dict(env_free, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "vae-tf: error: --strategy=multi_worker reads the cluster from the TF_CONFIG")
+    assert not os.path.exists(tmp_path / "run")
