@@ -10,7 +10,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from test_main import launch
+from test_main import events, launch
 
 
 def _history(logdir):
@@ -64,7 +64,8 @@ def _checkpoint_values(logdir):
 def test_deterministic_runs_are_identical(tmp_path):
     runs = [str(tmp_path / f"run{i}") for i in range(2)]
     for logdir in runs:
-        result = launch("--epochs=2", "--deterministic", f"--logdir={logdir}")
+        result = launch("--epochs=2", "--deterministic", "--binarize", "--iwae_samples=20",
+                        f"--logdir={logdir}")
         assert result.returncode == 0, result.stderr[-2000:]
     metrics = []
     for logdir in runs:
@@ -72,6 +73,10 @@ def test_deterministic_runs_are_identical(tmp_path):
             m = json.load(f)
         metrics.append({k: v for k, v in m.items() if "second" not in k})
     assert metrics[0] == metrics[1]
+    assert metrics[0]["test_iwae_nll"] < metrics[0]["test_loss"]  # the bound is tighter
+    assert metrics[0]["iwae_samples"] == 20
+    acc = events(runs[0])
+    assert [e.step for e in acc.Tensors("test/iwae_nll")] == [2]
     a, b = (_checkpoint_values(d) for d in runs)
     assert a.keys() == b.keys() and len(a) > 10
     for name in a:

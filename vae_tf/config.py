@@ -38,6 +38,8 @@ class Config:
     steps_per_call: int = 10  # train steps per compiled call (speed; same math)
     jit_compile: bool = True  # compile the train steps with XLA (speed)
     deterministic: bool = False  # TensorFlow op determinism on top of the seeds
+    binarize: bool = False  # dynamic binarization: Bernoulli draws from the grey levels each epoch
+    iwae_samples: int = 0  # > 0: test log-likelihood by importance sampling with that many draws
     strategy: str = "default"  # tf.distribute: default | mirrored | multi_worker
     cpu_devices: int = 0  # > 1: split the CPU into that many logical devices
     # Imputation (--mode=impute).
@@ -52,6 +54,12 @@ class Config:
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise UserError(f"--{name}={value!r} must be a positive integer; "
                                 f"pass e.g. --{name}={_DEFAULTS[name]}")
+        if self.binarize and self.strategy != "default":
+            raise UserError(f"--binarize runs with --strategy=default only (got "
+                            f"--strategy={self.strategy}); drop one of the two flags")
+        if self.iwae_samples < 0:
+            raise UserError(f"--iwae_samples={self.iwae_samples} must be 0 (off) or more; "
+                            "pass e.g. --iwae_samples=5000")
         if self.cpu_devices < 0:
             raise UserError(f"--cpu_devices={self.cpu_devices} must be 0 (no split) or more; "
                             "pass e.g. --cpu_devices=2")

@@ -44,3 +44,27 @@ def elbo_terms(x: tf.Tensor, logits: tf.Tensor, z_mean: tf.Tensor,
     reconstruction = -bernoulli_log_likelihood(x, logits)
     kl = gaussian_kl(z_mean, z_log_var)
     return {"reconstruction": reconstruction, "kl": kl, "loss": reconstruction + kl}
+
+
+def log_normal(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """log N(z; mean, diag(exp(log_var))) summed over the last axis. [..., L] -> [...]."""
+    const = tf.math.log(2.0 * tf.constant(3.141592653589793, z.dtype))
+    return -0.5 * tf.reduce_sum(
+        const + log_var + tf.square(z - mean) * tf.exp(-log_var), axis=-1)
+
+
+def log_importance_weights(x: tf.Tensor, logits: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
+                           z_log_var: tf.Tensor) -> tf.Tensor:
+    """log w = log p(x|z) + log p(z) - log q(z|x) for draws z ~ q. [S, B, *] -> [S, B]."""
+    log_px_z = bernoulli_log_likelihood(tf.broadcast_to(x, tf.shape(logits)), logits)
+    log_pz = log_normal(z, tf.zeros_like(z), tf.zeros_like(z))
+    return log_px_z + log_pz - log_normal(z, z_mean, z_log_var)
+
+
+def iwae_bound(log_weights: tf.Tensor) -> tf.Tensor:
+    """The importance-weighted bound log (1/S) sum_s w_s (Burda et al. 2015). [S, B] -> [B].
+
+    With S = 1 it is the single-sample ELBO; it increases towards log p(x) as S grows.
+    """
+    s = tf.cast(tf.shape(log_weights)[0], log_weights.dtype)
+    return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(s)

@@ -43,6 +43,10 @@ flags.DEFINE_integer("steps_per_call", _D.steps_per_call,
 flags.DEFINE_bool("jit_compile", _D.jit_compile, "Compile the train steps with XLA.")
 flags.DEFINE_bool("deterministic", _D.deterministic,
                   "Enable TensorFlow op determinism: two runs give identical numbers.")
+flags.DEFINE_bool("binarize", _D.binarize, "Dynamic binarization: train on Bernoulli draws "
+                  "from the grey levels, new each epoch (the test set is binarized once).")
+flags.DEFINE_integer("iwae_samples", _D.iwae_samples, "Estimate the test log-likelihood by "
+                     "importance sampling with this many draws (0: off; IWAE papers use 5000).")
 flags.DEFINE_enum("strategy", _D.strategy, list(config_lib.STRATEGIES),
                   "tf.distribute strategy: default (one device), mirrored (every local device), "
                   "multi_worker (the cluster in TF_CONFIG).")
@@ -56,7 +60,7 @@ FLAGS = flags.FLAGS
 
 _OPTIONAL = ("epochs", "batch_size", "latent_dim", "hidden_dim", "learning_rate", "init_stddev")
 _ALWAYS = ("dataset", "data_dir", "mode", "seed", "logdir", "log_every", "steps_per_call",
-           "jit_compile", "deterministic", "strategy", "cpu_devices", "imputer", "missing", "k")
+           "jit_compile", "deterministic", "binarize", "iwae_samples", "strategy", "cpu_devices", "imputer", "missing", "k")
 
 
 def config_from_flags() -> config_lib.Config:

@@ -17,8 +17,9 @@ from vae_tf.errors import TrainingDiverged, UserError
 from vae_tf.metrics import mae, rmse
 from vae_tf.rundir import prepare_logdir, read_history, write_history, write_json
 from vae_tf.models import VAE
-from vae_tf.train import (EpochLoop, evaluate, make_multi_step, make_train_step, reconstruct,
-                          step_body)
+from vae_tf.likelihood import estimate_log_likelihood
+from vae_tf.train import (EpochLoop, binarize, evaluate, make_multi_step, make_train_step,
+                          reconstruct, step_body)
 
 N_SHOW = 10  # images per row in the TensorBoard grids and figures
 
@@ -47,6 +48,8 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
         raise UserError(f"--batch_size={config.batch_size} is larger than the "
                         f"{len(data.train)} training examples of {config.dataset}; "
                         f"pass --batch_size={min(len(data.train), 100)} or less")
+    if config.binarize:  # the test set is binarized once, with a fixed seed
+        data = dataclasses.replace(data, test=binarize(data.test, np.random.default_rng(12345)))
     logdir = distribute.worker_logdir(prepare_logdir(config), strategy)
     os.makedirs(logdir, exist_ok=True)
     write_json(os.path.join(logdir, "config.json"), dataclasses.asdict(config))
@@ -71,7 +74,8 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     history = read_history(history_path, start)
     if config.strategy == "default":
         loop = EpochLoop(make_multi_step(vae, optimizer, rng, config.jit_compile), data.train,
-                         config.batch_size, config.seed, config.steps_per_call, verbose)
+                         config.batch_size, config.seed, config.steps_per_call, verbose,
+                         dynamic_binarization=config.binarize)
     else:  # replicas: tf.distribute's own loop (strategy.run, reduced terms)
         steps = distribute.DistributedSteps(strategy, step_body(vae, optimizer, rng),
                                             data.train, config.batch_size, config.steps_per_call)
@@ -118,6 +122,11 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
         logging.info("epoch %d/%d  train loss %.3f (rec %.3f, kl %.3f)  test loss %.3f  %.1fs",
                      e + 1, config.epochs, train_terms["loss"], train_terms["reconstruction"],
                      train_terms["kl"], test_terms["loss"], seconds[-1])
+    if config.iwae_samples:
+        nll = -float(np.mean(estimate_log_likelihood(vae, data.test, config.iwae_samples,
+                                                     seed=config.seed + 2)))
+        writer.scalars("test", {"iwae_nll": nll}, int(epoch.numpy()))
+        history[-1]["test/iwae_nll"] = nll
     writer.close()
     return finish(config, data, vae, logdir, history, seconds, sizes)
 
@@ -148,6 +157,9 @@ def finish(config: Config, data: datasets.Dataset, vae: VAE, logdir: str,
         "train_seconds": float(sum(seconds)),
         "train_images_per_second": (sum(steady[1]) / sum(steady[0])) if steady[0] else None,
     }
+    if history and "test/iwae_nll" in history[-1]:
+        metrics["test_iwae_nll"] = history[-1]["test/iwae_nll"]
+        metrics["iwae_samples"] = config.iwae_samples
     write_json(os.path.join(logdir, "metrics.json"), metrics)
     write_figures(config, data, vae, logdir, history, recon)
     logging.info("wrote %s (test loss %.3f, reconstruction RMSE %.4f)", logdir,

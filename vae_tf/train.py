@@ -99,13 +99,22 @@ def reconstruct(vae: VAE, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros_like(x)
 
 
-def epoch_chunks(x: np.ndarray, batch_size: int, steps_per_call: int,
-                 seed: int) -> tf.data.Dataset:
+def binarize(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Bernoulli draws with the grey levels as probabilities (dynamic binarization)."""
+    return (rng.uniform(size=x.shape) < x).astype(np.float32)
+
+
+def epoch_chunks(x: np.ndarray, batch_size: int, steps_per_call: int, seed: int,
+                 dynamic_binarization: bool = False) -> tf.data.Dataset:
     """One epoch of x shuffled by `seed`, as chunks of whole batches [K, B, D].
 
     Every example is used once per epoch: the last, smaller batch comes as its own chunk.
+    With `dynamic_binarization` the epoch's data are fresh Bernoulli draws from x.
     """
-    x = x[np.random.default_rng(seed).permutation(len(x))]
+    rng = np.random.default_rng(seed)
+    x = x[rng.permutation(len(x))]
+    if dynamic_binarization:
+        x = binarize(x, rng)
     n_full = len(x) // batch_size
     full = x[:n_full * batch_size].reshape(n_full, batch_size, x.shape[1])
     chunks = tf.data.Dataset.from_tensor_slices(full).batch(steps_per_call)
@@ -124,7 +133,8 @@ class EpochLoop:
 
     def __init__(self, multi_step: Callable, x: np.ndarray, batch_size: int, seed: int,
                  steps_per_call: int = 10, verbose: int = 1,
-                 chunks: Optional[Callable[[int], Iterable]] = None):
+                 chunks: Optional[Callable[[int], Iterable]] = None,
+                 dynamic_binarization: bool = False):
         """verbose: 0 silent, 1 live progress bar, 2 one line per epoch (e.g. not a TTY).
 
         `chunks(seed)` yields the inputs of `multi_step` for one epoch; by default chunks
@@ -132,7 +142,8 @@ class EpochLoop:
         """
         self.multi_step, self.x, self.batch_size = multi_step, x, batch_size
         self.seed, self.steps_per_call, self.verbose = seed, steps_per_call, verbose
-        self.chunks = chunks or (lambda s: epoch_chunks(x, batch_size, steps_per_call, s))
+        self.chunks = chunks or (lambda s: epoch_chunks(x, batch_size, steps_per_call, s,
+                                                        dynamic_binarization))
         # Optional single-batch step for the very first batch (e.g. one traced for the
         # TensorBoard graph): x [B, D] -> batch-mean terms.
         self.first_step: Optional[Callable[[tf.Tensor], Dict]] = None

@@ -1,0 +1,49 @@
+"""The importance-sampled log-likelihood and dynamic binarization."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vae_tf.likelihood import estimate_log_likelihood
+from vae_tf.models import VAE
+from vae_tf.train import binarize, epoch_chunks, evaluate, make_train_step
+
+
+def _trained(data):
+    keras.utils.set_random_seed(0)
+    vae = VAE(64, 4, 32, seed=0)
+    step = make_train_step(vae, keras.optimizers.Adam(3e-3), tf.random.Generator.from_seed(0))
+    for _ in range(30):
+        step(tf.constant(data))
+    return vae
+
+
+def test_importance_sampled_likelihood_is_above_the_elbo(tiny_data):
+    x = binarize(tiny_data.test, np.random.default_rng(0))
+    vae = _trained(binarize(tiny_data.train, np.random.default_rng(1)))
+    elbo = -evaluate(vae, x, seed=1)["loss"]
+    one = estimate_log_likelihood(vae, x, samples=1, seed=1)
+    many = estimate_log_likelihood(vae, x, samples=300, chunk=64, batch_size=16, seed=1)
+    assert one.shape == many.shape == (50,)
+    assert abs(one.mean() - elbo) < 0.1 * abs(elbo)  # one draw: an ELBO estimate
+    assert many.mean() > elbo  # the IWAE bound tightens as draws grow
+    assert np.all(many < 0)
+
+
+def test_chunking_does_not_change_the_estimate_beyond_noise(tiny_data):
+    x = binarize(tiny_data.test[:10], np.random.default_rng(0))
+    vae = _trained(binarize(tiny_data.train, np.random.default_rng(1)))
+    a = estimate_log_likelihood(vae, x, samples=2000, chunk=2000, seed=3)
+    b = estimate_log_likelihood(vae, x, samples=2000, chunk=37, seed=4)
+    np.testing.assert_allclose(a, b, atol=0.5)
+
+
+def test_dynamic_binarization_draws_fresh_binary_data_each_epoch(tiny_data):
+    first = np.concatenate([c.numpy().reshape(-1, 64) for c in
+                            epoch_chunks(tiny_data.train, 50, 2, seed=1, dynamic_binarization=True)])
+    second = np.concatenate([c.numpy().reshape(-1, 64) for c in
+                             epoch_chunks(tiny_data.train, 50, 2, seed=2, dynamic_binarization=True)])
+    assert set(np.unique(first)) <= {0.0, 1.0}
+    assert not np.array_equal(np.sort(first.sum(1)), np.sort(second.sum(1)))
+    # The mean of the draws follows the grey levels.
+    assert abs(first.mean() - tiny_data.train.mean()) < 0.01
