@@ -12,6 +12,7 @@ setup(
         "tensorboard>=2.16",  # not pulled in by every TF wheel; tf.summary needs it
         "keras>=3.0",
         "tensorflow-datasets>=4.9",
+        "importlib_resources",  # tensorflow-datasets downloads need it but do not declare it
         "numpy>=1.24",
         "absl-py>=1.0",
         "matplotlib>=3.6",

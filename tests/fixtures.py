@@ -1,0 +1,131 @@
+"""Tiny datasets written in each original file format, for the parser tests."""
+
+import gzip
+import io
+import os
+import pickle
+import struct
+import zipfile
+
+import numpy as np
+from PIL import Image
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    magic = {1: 2049, 3: 2051}[array.ndim]
+    return struct.pack(f">{1 + array.ndim}i", magic, *array.shape) + array.astype(np.uint8).tobytes()
+
+
+def write_mnist_idx(folder, n_train=5010, n_test=20, seed=0):
+    """The four MNIST .gz files with random digits; returns (train_x, train_y, test_x, test_y)."""
+    rng = np.random.default_rng(seed)
+    arrays = (rng.integers(0, 256, (n_train, 28, 28)), rng.integers(0, 10, n_train),
+              rng.integers(0, 256, (n_test, 28, 28)), rng.integers(0, 10, n_test))
+    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    os.makedirs(folder, exist_ok=True)
+    for name, array in zip(names, arrays):
+        with gzip.open(os.path.join(folder, name), "wb") as f:
+            f.write(idx_bytes(np.asarray(array)))
+    return arrays
+
+
+def write_amat(folder, sizes=(6, 3, 4), seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for split, n in zip(("train", "valid", "test"), sizes):
+        values = rng.integers(0, 2, (n, 784))
+        np.savetxt(os.path.join(folder, f"binarized_mnist_{split}.amat"), values, fmt="%d")
+        out.append(values)
+    return out
+
+
+def write_cifar(folder, n_per_batch=4, seed=0):
+    rng = np.random.default_rng(seed)
+    root = os.path.join(folder, "cifar-10-batches-py")
+    os.makedirs(root, exist_ok=True)
+    batches = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, (n_per_batch, 3072)).astype(np.uint8)
+        labels = list(rng.integers(0, 10, n_per_batch))
+        with open(os.path.join(root, name), "wb") as f:
+            pickle.dump({b"data": data, b"labels": labels}, f)
+        batches[name] = (data, labels)
+    return batches
+
+
+def omniglot_png(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    image = np.full((105, 105), 255, np.uint8)
+    image[rng.integers(0, 105, 300), rng.integers(0, 105, 300)] = 0  # black strokes
+    buffer = io.BytesIO()
+    Image.fromarray(image).convert("1").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_omniglot(folder, alphabet="Latin", characters=2, drawers=20, as_zip=False):
+    """images_background/<alphabet>/characterNN/<id>_<drawer>.png (or the same in a zip)."""
+    members = {}
+    for c in range(1, characters + 1):
+        for d in range(1, drawers + 1):
+            members[f"images_background/{alphabet}/character{c:02d}/{1000 + c:04d}_{d:02d}.png"] = \
+                omniglot_png(c * 100 + d)
+    if as_zip:
+        with zipfile.ZipFile(os.path.join(folder, "images_background_small1.zip"), "w") as z:
+            for name, data in members.items():
+                z.writestr(name.replace("images_background/", "images_background_small1/"), data)
+    else:
+        for name, data in members.items():
+            path = os.path.join(folder, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+    return members
+
+
+def write_pgm(path, width, height, seed=0):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width)).astype(np.uint8)
+    with open(path, "wb") as f:
+        f.write(b"P5\n%d %d\n255\n" % (width, height) + pixels.tobytes())
+    return pixels
+
+
+def write_orl(folder):
+    for s in range(1, 41):
+        for i in range(1, 11):
+            write_pgm(os.path.join(folder, f"s{s}", f"{i}.pgm"), 92, 112, seed=s * 10 + i)
+
+
+def write_yale(folder, subjects=(1, 2), images=10):
+    root = os.path.join(folder, "CroppedYale")
+    for s in subjects:
+        sub = os.path.join(root, f"yaleB{s:02d}")
+        for i in range(images):
+            write_pgm(os.path.join(sub, f"yaleB{s:02d}_P00A+{i:03d}E+00.pgm"), 168, 192, seed=i)
+        write_pgm(os.path.join(sub, f"yaleB{s:02d}_P00_Ambient.pgm"), 168, 192)
+        write_pgm(os.path.join(sub, f"yaleB{s:02d}_P00A-010E+00.pgm.bad"), 168, 192)
+    return root
+
+
+def write_movielens(folder, users=943, items=1682, per_user=12, seed=0):
+    """ml-100k/ with u.data, ua.base/ua.test (10 test ratings a user) and u1..u5."""
+    rng = np.random.default_rng(seed)
+    root = os.path.join(folder, "ml-100k")
+    os.makedirs(root, exist_ok=True)
+    lines = []
+    for u in range(1, users + 1):
+        for item in rng.choice(items, per_user, replace=False) + 1:
+            lines.append((u, int(item), int(rng.integers(1, 6)), 880000000))
+    fmt = lambda rows: "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in rows)  # noqa: E731
+    open(os.path.join(root, "u.data"), "w").write(fmt(lines))
+    test = [row for k, row in enumerate(lines) if k % per_user < 10]
+    base = [row for k, row in enumerate(lines) if k % per_user >= 10]
+    open(os.path.join(root, "ua.base"), "w").write(fmt(base))
+    open(os.path.join(root, "ua.test"), "w").write(fmt(test))
+    for fold in range(1, 6):
+        held = [row for k, row in enumerate(lines) if k % 5 == fold - 1]
+        rest = [row for k, row in enumerate(lines) if k % 5 != fold - 1]
+        open(os.path.join(root, f"u{fold}.base"), "w").write(fmt(rest))
+        open(os.path.join(root, f"u{fold}.test"), "w").write(fmt(held))
+    return root, lines

@@ -1,0 +1,75 @@
+"""MovieLens 100k from `ml-100k/`: 943 users x 1682 movies, ratings 1..5, NaN where unrated.
+
+`load_movielens_files` gives ua.base (train) and ua.test (test), the thesis's split, in
+which ua.test holds 10 ratings of each user; `load_fold` gives the u1..u5 folds.
+"""
+
+import os
+from typing import Tuple
+
+import numpy as np
+
+from vae_tf.datasets.base import RATINGS, Dataset
+from vae_tf.datasets.files import locate
+from vae_tf.errors import UserError
+
+N_USERS, N_ITEMS = 943, 1682
+
+
+def parse_ratings(path: str) -> np.ndarray:
+    """Lines `user<TAB>item<TAB>rating<TAB>timestamp` -> int array [n, 3], every line checked."""
+    rows = []
+    with open(path, "r", encoding="latin-1") as f:
+        for number, line in enumerate(f, 1):
+            fields = line.split("\t")
+            try:
+                user, item, rating = (int(v) for v in fields[:3])
+                if len(fields) != 4:
+                    raise ValueError
+                int(fields[3])
+            except ValueError:
+                raise UserError(f"{path}, line {number}: {line.strip()!r} is not "
+                                "user<TAB>item<TAB>rating<TAB>timestamp; restore the original "
+                                "file") from None
+            if not (1 <= user <= N_USERS and 1 <= item <= N_ITEMS and 1 <= rating <= 5):
+                raise UserError(f"{path}, line {number}: user {user}, item {item}, rating "
+                                f"{rating} out of range (users 1..{N_USERS}, items "
+                                f"1..{N_ITEMS}, ratings 1..5); restore the original file")
+            rows.append((user, item, rating))
+    if not rows:
+        raise UserError(f"{path}: holds no ratings; restore the original file")
+    return np.array(rows, np.int64)
+
+
+def to_matrix(triples: np.ndarray, path: str) -> np.ndarray:
+    """[n, 3] (user, item, rating) -> float32 [943, 1682] with NaN where unrated."""
+    matrix = np.full((N_USERS, N_ITEMS), np.nan, np.float32)
+    users, items = triples[:, 0] - 1, triples[:, 1] - 1
+    if len(np.unique(users * N_ITEMS + items)) != len(triples):
+        raise UserError(f"{path}: a (user, item) pair is rated twice; restore the original file")
+    matrix[users, items] = triples[:, 2]
+    return matrix
+
+
+def _split(data_dir: str, base: str, test: str) -> Tuple[np.ndarray, np.ndarray, str]:
+    folder = locate(data_dir, "movielens_100k", (base, test), subfolders=("ml-100k",))
+    paths = [os.path.join(folder, f) for f in (base, test)]
+    train, held_out = (to_matrix(parse_ratings(p), p) for p in paths)
+    if np.any(~np.isnan(train) & ~np.isnan(held_out)):
+        raise UserError(f"{paths[0]} and {paths[1]} share a rating; they must be disjoint")
+    return train, held_out, folder
+
+
+def load_movielens_files(data_dir: str) -> Dataset:
+    train, test, folder = _split(data_dir, "ua.base", "ua.test")
+    return Dataset(name="movielens_100k", train=train, test=test, likelihood=RATINGS,
+                   description=f"MovieLens 100k ua.base / ua.test from {folder}")
+
+
+def load_fold(data_dir: str, fold: int) -> Dataset:
+    """Fold u<fold> (1..5): u<fold>.base / u<fold>.test as 943 x 1682 matrices."""
+    if fold not in range(1, 6):
+        raise UserError(f"fold {fold} does not exist; MovieLens 100k has folds 1..5")
+    train, test, folder = _split(data_dir, f"u{fold}.base", f"u{fold}.test")
+    return Dataset(name="movielens_100k", train=train, test=test, likelihood=RATINGS,
+                   description=f"MovieLens 100k fold u{fold} from {folder}")
