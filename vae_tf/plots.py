@@ -82,3 +82,16 @@ def _save(fig, path: str) -> str:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def ratings_by_truth(path: str, truth: np.ndarray, predicted: np.ndarray, title: str) -> str:
+    """Box plots of the predicted ratings for each true rating 1..5."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    groups = [predicted[truth == r] for r in range(1, 6)]
+    ax.boxplot(groups, positions=range(1, 6), showfliers=False)
+    ax.plot([1, 5], [1, 5], "k--", lw=0.8, label="perfect")
+    ax.set_xlabel("true rating")
+    ax.set_ylabel("predicted rating")
+    ax.set_title(title, fontsize=10)
+    ax.legend()
+    return _save(fig, path)

@@ -1,0 +1,67 @@
+"""`--mode=impute` from the launcher: images and MovieLens, outputs and bad input."""
+
+import json
+import os
+
+import pytest
+
+import fixtures
+from test_main import events, launch
+
+KEYS = ("rmse", "mae", "rmse_missing", "mae_missing", "seconds", "imputer", "missing", "dataset")
+
+
+def _metrics(logdir):
+    with open(os.path.join(logdir, "metrics.json")) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize("imputer, missing", [("knn", "structured"), ("vae", "random")])
+def test_impute_images_writes_metrics_pictures_and_events(tmp_path, imputer, missing):
+    logdir = str(tmp_path / "run")
+    result = launch("--mode=impute", f"--imputer={imputer}", f"--missing={missing}",
+                    "--epochs=2", "--k=3", f"--logdir={logdir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = _metrics(logdir)
+    assert all(k in metrics for k in KEYS)
+    assert metrics["imputer"] == imputer and metrics["missing"] == missing
+    # Over all entries the exact observed ones dilute the error (the thesis's measure).
+    assert 0 < metrics["rmse"] < metrics["rmse_missing"] < 0.5
+    assert os.path.exists(os.path.join(logdir, "figures", "imputation.png"))
+    tags = set(events(logdir).Tags()["tensors"])
+    assert {"images/originals", "images/with_holes", "images/imputed"} <= tags
+    if imputer == "vae":
+        assert "impute/loss" in tags and "train_rmse_missing" in metrics
+    else:
+        assert metrics["k"] == 3
+
+
+@pytest.mark.parametrize("imputer", ["knn", "vae"])
+def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
+    fixtures.write_movielens(tmp_path / "data")
+    logdir = str(tmp_path / "run")
+    result = launch("--mode=impute", "--dataset=movielens_100k", f"--data_dir={tmp_path}/data",
+                    f"--imputer={imputer}", "--epochs=2", "--batch_size=100", "--k=5",
+                    f"--logdir={logdir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = _metrics(logdir)
+    assert metrics["test_ratings"] == 9430
+    assert 0 < metrics["mae"] <= metrics["rmse"] < 4
+    assert 1 <= metrics["mean_predicted_rating"] <= 5
+    assert os.path.exists(os.path.join(logdir, "figures", "ratings.png"))
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--imputer=knn", "--k=5000"], "--k=5000 is more than the 4000 reference examples"),
+    (["--imputer=knn", "--k=0"], "--k=0 must be a positive integer"),
+    (["--imputer=vae", "--batch_size=9000"], "--batch_size=9000 is larger than the 4000"),
+    (["--imputer=forest"], "--imputer"),
+    (["--missing=blocks"], "--missing"),
+])
+def test_bad_impute_input_is_one_line(tmp_path, args, needle):
+    result = launch("--mode=impute", *args, f"--logdir={tmp_path}/run")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("vae-tf: error:") and needle in lines[-1], result.stderr[-1500:]
+    assert "Traceback" not in result.stderr
+    assert not os.path.exists(tmp_path / "run")
