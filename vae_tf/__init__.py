@@ -8,7 +8,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_LAZY = {"KNNImputer": "vae_tf.knn", "VAEImputer": "vae_tf.vae_imputer"}
+_LAZY = {"KNNImputer": "vae_tf.knn", "VAEImputer": "vae_tf.vae_imputer",
+         "MIWAEImputer": "vae_tf.miwae"}
 
 
 def __getattr__(name):
@@ -17,4 +18,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'vae_tf' has no attribute {name!r}")
 
 
-__all__ = ["KNNImputer", "VAEImputer"]
+__all__ = ["KNNImputer", "MIWAEImputer", "VAEImputer"]

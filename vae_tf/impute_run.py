@@ -32,6 +32,12 @@ def _imputer(config: Config, logdir: str, marker: float = 0.5):
     if config.imputer == "knn":
         from vae_tf.knn import KNNImputer
         return KNNImputer(config.k, marker=marker)
+    if config.imputer == "miwae":
+        from vae_tf.miwae import MIWAEImputer
+        return MIWAEImputer(latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
+                            epochs=config.epochs, batch_size=config.batch_size,
+                            learning_rate=config.learning_rate, seed=config.seed,
+                            logdir=logdir, verbose=1)
     from vae_tf.vae_imputer import VAEImputer
     return VAEImputer(latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
                       epochs=config.epochs, batch_size=config.batch_size,
@@ -45,7 +51,10 @@ def run_impute(config: Config, data=None) -> Dict:
     if config.imputer == "knn" and config.k > len(data.train):
         raise UserError(f"--k={config.k} is more than the {len(data.train)} reference "
                         f"examples of {config.dataset}; pass --k={len(data.train)} or less")
-    if config.imputer == "vae" and config.batch_size > len(data.train):
+    if config.imputer == "miwae" and data.likelihood == datasets.RATINGS:
+        raise UserError(f"--imputer=miwae models images in [0, 1], not the ratings of "
+                        f"{config.dataset}; use --imputer=knn or --imputer=vae for it")
+    if config.imputer != "knn" and config.batch_size > len(data.train):
         raise UserError(f"--batch_size={config.batch_size} is larger than the "
                         f"{len(data.train)} training examples; pass a smaller --batch_size")
     if data.likelihood == datasets.RATINGS:
@@ -59,8 +68,10 @@ def run_impute(config: Config, data=None) -> Dict:
     imputer = _imputer(config, logdir)
     t0 = time.perf_counter()
     metrics: Dict = {}
-    if config.imputer == "knn":
+    if config.imputer in ("knn", "miwae"):
         imputed = imputer.fit(train_holed).transform(test_holed)
+        if config.imputer == "miwae":
+            metrics["final_loss"] = imputer.history_[-1]["loss"]
     else:
         train_filled = imputer.fit_transform(train_holed)
         imputed = imputer.transform(test_holed)

@@ -53,7 +53,10 @@ flags.DEFINE_enum("strategy", _D.strategy, list(config_lib.STRATEGIES),
 flags.DEFINE_integer("cpu_devices", _D.cpu_devices,
                      "Split the CPU into this many logical devices (for --strategy=mirrored "
                      "on a machine without GPUs).")
-flags.DEFINE_enum("imputer", _D.imputer, list(config_lib.IMPUTERS), "Imputation method.")
+flags.DEFINE_enum("imputer", _D.imputer, list(config_lib.IMPUTERS),
+                  "Imputation method: vae (the thesis's fill-in algorithm), knn (the thesis's "
+                  "K-NN), miwae (a VAE trained on the observed entries only, imputing by "
+                  "importance sampling).")
 flags.DEFINE_enum("missing", _D.missing, list(config_lib.MISSING), "Missing-data scheme.")
 flags.DEFINE_integer("k", _D.k, "Neighbours of the K-NN imputer.")
 FLAGS = flags.FLAGS

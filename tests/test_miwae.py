@@ -1,0 +1,115 @@
+"""The masked (MIWAE) bound and imputation by inference."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from test_main import launch
+from vae_tf import losses
+from vae_tf.errors import UserError
+from vae_tf.metrics import rmse
+from vae_tf.miwae import MIWAEImputer
+from vae_tf.missing import apply_mask, make_mask
+
+
+def _draws(k, seed=0, b=4, d=6, l=2):
+    rng = np.random.default_rng(seed)
+    x = tf.constant((rng.uniform(size=(b, d)) > 0.5).astype(np.float32))
+    z_mean = tf.constant(rng.normal(size=(b, l)), tf.float32)
+    z_log_var = tf.constant(rng.normal(size=(b, l)) * 0.1, tf.float32)
+    z = z_mean + tf.exp(0.5 * z_log_var) * tf.constant(rng.normal(size=(k, b, l)), tf.float32)
+    logits = tf.einsum("kbl,ld->kbd", z, tf.constant(rng.normal(size=(l, d)), tf.float32))
+    return x, z, z_mean, z_log_var, logits
+
+
+def test_k1_on_fully_observed_data_is_the_plain_elbo():
+    x, z, z_mean, z_log_var, logits = _draws(1)
+    bound = losses.masked_bound(x, tf.ones_like(x), logits, z, z_mean, z_log_var)["bound"]
+    plain = losses.elbo_terms(x, logits[0], z_mean, z_log_var)["loss"]
+    np.testing.assert_allclose(bound.numpy(), -plain.numpy(), rtol=1e-6)
+
+
+def test_masked_entries_do_not_count():
+    x, z, z_mean, z_log_var, logits = _draws(1)
+    mask = tf.constant([[1, 1, 1, 0, 0, 0]] * 4, tf.float32)
+    a = losses.masked_bound(x, mask, logits, z, z_mean, z_log_var)["bound"]
+    flipped = x * mask + (1.0 - x) * (1 - mask)  # every hole flipped, observed kept
+    b = losses.masked_bound(flipped, mask, logits, z, z_mean, z_log_var)["bound"]
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)  # holes changed, bound not
+    # A hand-computable case: logits 0 give log 0.5 per observed entry.
+    zeros = tf.zeros_like(logits)
+    c = losses.masked_bound(x, mask, zeros, z, z_mean, z_log_var)["bound"]
+    np.testing.assert_allclose(c.numpy(), 3 * math.log(0.5)
+                               - losses.gaussian_kl(z_mean, z_log_var).numpy(), rtol=1e-5)
+
+
+def test_iwae_bound_is_at_least_the_elbo_on_average():
+    x, z, z_mean, z_log_var, logits = _draws(2000, seed=1)
+    mask = tf.ones_like(x)
+    log_w = losses.masked_bound(x, mask, logits, z, z_mean, z_log_var)["log_weights"]
+    elbo = tf.reduce_mean(log_w, 0)  # sampled ELBO over 2,000 draws
+    k50 = tf.reduce_mean(tf.stack([losses.iwae_bound(g) for g in tf.split(log_w, 40)]), 0)
+    assert np.all(k50.numpy() >= elbo.numpy())
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_data):
+    mask = make_mask(len(tiny_data.train), tiny_data.image_shape, "structured", 0)
+    holed = apply_mask(tiny_data.train, mask)
+    imputer = MIWAEImputer(latent_dim=4, hidden_dim=64, epochs=40, batch_size=50,
+                           learning_rate=3e-3, impute_samples=100, seed=0).fit(holed)
+    return imputer, holed, mask
+
+
+def test_importance_weights_sum_to_one(fitted, tiny_data):
+    imputer, holed, mask = fitted
+    w, means = imputer._weights_and_means(np.nan_to_num(holed[:7]), mask[:7])
+    assert w.shape == (100, 7) and means.shape == (100, 7, 64)
+    np.testing.assert_allclose(w.sum(0), 1.0, rtol=1e-5)
+
+
+def test_imputations_keep_observed_entries_and_beat_column_means(fitted, tiny_data):
+    imputer, holed, mask = fitted
+    assert imputer.history_[-1]["loss"] < imputer.history_[0]["loss"]
+    means = np.where(mask, holed, np.nanmean(holed, 0))
+    for method in ("importance", "pseudo_gibbs"):
+        out = imputer.transform(holed, method=method)
+        assert np.array_equal(out[mask], holed[mask]) and not np.isnan(out).any()
+    out = imputer.transform(holed)
+    assert rmse(tiny_data.train, out, ~mask) < rmse(tiny_data.train, means, ~mask)
+
+
+def test_multiple_imputations_differ_and_average_to_the_single_one(fitted):
+    imputer, holed, mask = fitted
+    draws = imputer.multiple_imputation(holed[:40], m=200, seed=1)
+    assert draws.shape == (200, 40, 64)
+    assert np.all(draws[:, mask[:40]] == holed[:40][mask[:40]])
+    spread = draws.std(0)[~mask[:40]]
+    assert spread.mean() > 1e-3  # the draws differ
+    single = imputer.transform(holed[:40])
+    few, many = draws[:5].mean(0), draws.mean(0)
+    err_few = np.abs(few - single)[~mask[:40]].mean()
+    err_many = np.abs(many - single)[~mask[:40]].mean()
+    assert err_many < err_few and err_many < 0.05
+
+
+def test_bad_use():
+    with pytest.raises(UserError, match="not fitted"):
+        MIWAEImputer().transform(np.zeros((2, 3)))
+    with pytest.raises(UserError, match="larger than the 2 examples"):
+        MIWAEImputer(batch_size=5).fit(np.zeros((2, 3)))
+
+
+def test_launcher_miwae_and_its_one_line_refusal_on_ratings(tmp_path):
+    logdir = str(tmp_path / "run")
+    result = launch("--mode=impute", "--imputer=miwae", "--epochs=2", f"--logdir={logdir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    import fixtures
+    fixtures.write_movielens(tmp_path / "data")
+    bad = launch("--mode=impute", "--imputer=miwae", "--dataset=movielens_100k",
+                 f"--data_dir={tmp_path}/data", f"--logdir={tmp_path}/bad")
+    assert bad.returncode == 2
+    assert "--imputer=miwae models images" in bad.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "bad").exists()
