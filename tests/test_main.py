@@ -135,3 +135,36 @@ def test_batch_larger_than_data_is_one_line(tmp_path):
     assert result.returncode != 0
     assert "larger than the 4000 training examples" in result.stderr
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_nan_in_training_data_is_one_clear_error(tiny_data, tmp_path):
+    import dataclasses
+    from vae_tf.config import make_config
+    from vae_tf.errors import UserError
+    from vae_tf.run import run_train
+    train = tiny_data.train.copy()
+    train[3, 5] = np.nan
+    data = dataclasses.replace(tiny_data, train=train)
+    with pytest.raises(UserError, match="train contains NaN or infinite values"):
+        run_train(make_config(epochs=1, batch_size=10, logdir=str(tmp_path / "run")), data=data)
+    assert not (tmp_path / "run").exists()
+
+
+def test_training_on_ratings_and_a_changed_model_in_an_old_logdir(default_run, tmp_path):
+    import fixtures
+    fixtures.write_movielens(tmp_path / "data")
+    result = launch("--dataset=movielens_100k", f"--data_dir={tmp_path}/data", f"--logdir={tmp_path}/r")
+    assert result.returncode == 2
+    assert "holds ratings, which --mode=train does not model" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "r").exists()
+    result = launch("--dataset=mnist", f"--data_dir={tmp_path}/absent", f"--logdir={tmp_path}/r")
+    assert result.returncode == 2 and "no such folder" in result.stderr.strip().splitlines()[-1]
+    result = launch("--epochs=3", "--latent_dim=7", f"--logdir={default_run[0]}")
+    assert result.returncode == 2
+    assert "holds a run with different latent_dim" in result.stderr.strip().splitlines()[-1]
+
+
+def test_positional_argument_is_refused(tmp_path):
+    result = launch("train", f"--logdir={tmp_path}/run")
+    assert result.returncode == 2
+    assert "unexpected argument 'train'" in result.stderr.strip().splitlines()[-1]

@@ -44,6 +44,8 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     if data.likelihood != datasets.BERNOULLI:
         raise UserError(f"--dataset={config.dataset} holds ratings, which --mode=train does "
                         "not model; use --mode=impute for it")
+    for split in ("train", "test"):
+        datasets.check_finite_unit(split, getattr(data, split), config.dataset)
     if config.batch_size > len(data.train):
         raise UserError(f"--batch_size={config.batch_size} is larger than the "
                         f"{len(data.train)} training examples of {config.dataset}; "

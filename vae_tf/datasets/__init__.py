@@ -6,7 +6,7 @@ the data (the faces sets are not in tfds and need `data_dir`; `mnist_5k` is bund
 
 from typing import Callable, Dict, Optional
 
-from vae_tf.datasets.base import BERNOULLI, RATINGS, Dataset
+from vae_tf.datasets.base import BERNOULLI, RATINGS, Dataset, check_finite_unit
 from vae_tf.errors import UserError
 
 
@@ -62,4 +62,4 @@ def load(name: str, data_dir: Optional[str] = None) -> Dataset:
     return _LOADERS[name](data_dir)
 
 
-__all__ = ["BERNOULLI", "RATINGS", "Dataset", "NAMES", "load"]
+__all__ = ["BERNOULLI", "RATINGS", "Dataset", "NAMES", "check_finite_unit", "load"]
