@@ -81,3 +81,22 @@ def test_deterministic_runs_are_identical(tmp_path):
     assert a.keys() == b.keys() and len(a) > 10
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_full_disk_is_one_line_and_keeps_the_last_checkpoint(tmp_path):
+    """A file-size limit makes every large write fail, as a full disk would."""
+    import resource
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of dying
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+    logdir = str(tmp_path / "run")
+    result = subprocess.run([sys.executable, "-m", "vae_tf.main", "--epochs=2",
+                             f"--logdir={logdir}"], capture_output=True, text=True,
+                            preexec_fn=limit_file_size, timeout=600,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 4, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("vae-tf: error: writing the run failed") and "--logdir" in last
+    assert "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ Bad input ends with one line on stderr and a non-zero exit, never a traceback.
 """
 
 import os
+import re
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
@@ -106,6 +107,19 @@ def main(argv) -> None:
         _fail(str(e))
     except TrainingDiverged as e:
         _fail(str(e), code=3)
+    except OSError as e:  # a full or unwritable disk while the run writes its folder
+        _fail(f"writing the run failed ({e.filename or ''}: {e.strerror or e}); free some "
+              "space or pass another --logdir, then rerun to resume from the last complete "
+              "checkpoint", code=4)
+    except Exception as e:  # TensorFlow reports failed file writes as its own errors
+        import tensorflow as tf
+        if isinstance(e, tf.errors.OpError) and any(
+                s in str(e) for s in ("space", "too large", "Permission denied", "Read-only")):
+            detail = re.sub(r"\{\{.*?\}\}\s*", "", str(e).splitlines()[0])[:200]
+            _fail(f"writing the run failed ({detail}); free some space "
+                  "or pass another --logdir, then rerun to resume from the last complete "
+                  "checkpoint", code=4)
+        raise
     except KeyboardInterrupt:
         _fail("interrupted; rerun the same command to resume from the last checkpoint", 130)
 
