@@ -1,4 +1,5 @@
-"""Training throughput of the thesis MLP VAE (784-400-64) against the machine's matmul peak.
+"""Training throughput of the thesis MLP VAE (784-400-64) and the convolutional VAE
+against the machine's matmul peak, on one device and mirrored over 2 logical CPUs.
 
 Prints a table; asserts nothing. Every configuration runs interleaved in one process,
 `--repeats` times, and the table gives medians, so the ratios are side by side.
@@ -17,9 +18,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from vae_tf import losses  # noqa: E402
+from vae_tf import distribute, losses  # noqa: E402
+from vae_tf.conv import conv_train_flops  # noqa: E402
 from vae_tf.models import VAE  # noqa: E402
-from vae_tf.train import epoch_chunks, make_multi_step, make_train_step  # noqa: E402
+from vae_tf.train import epoch_chunks, make_multi_step, make_train_step, step_body  # noqa: E402
 
 flags.DEFINE_integer("repeats", 5, "Interleaved repetitions of every measurement.")
 flags.DEFINE_integer("images", 20000, "Images per timed pass.")
@@ -76,8 +78,8 @@ def fit_baseline(batch_size: int):
     return run
 
 
-def ours(batch_size: int, jit: bool, steps_per_call: int):
-    vae = VAE(D, L, H)
+def ours(batch_size: int, jit: bool, steps_per_call: int, arch: str = "mlp"):
+    vae = VAE(D, L, H, arch=arch, image_shape=(28, 28, 1))
     opt = keras.optimizers.Adam(1e-3)
     opt.build(vae.trainable_variables)
     rng = tf.random.Generator.from_seed(0)
@@ -97,6 +99,23 @@ def ours(batch_size: int, jit: bool, steps_per_call: int):
     return run
 
 
+def mirrored(batch_size: int, steps_per_call: int):
+    """The MLP under MirroredStrategy over the logical CPU devices (2 by default)."""
+    strategy = distribute.make_strategy("mirrored")
+    with strategy.scope():
+        vae = VAE(D, L, H)
+        opt = keras.optimizers.Adam(1e-3)
+        opt.build(vae.trainable_variables)
+        rng = tf.random.Generator.from_seed(0)
+
+    def run(x):
+        steps = distribute.DistributedSteps(strategy, step_body(vae, opt, rng), x, batch_size,
+                                            steps_per_call)
+        for k in steps.chunks(seed=0):
+            steps(k)["loss"].numpy()
+    return run
+
+
 def main(_):
     x = np.random.default_rng(0).uniform(size=(FLAGS.images, D)).astype(np.float32)
     x = (x > 0.7).astype(np.float32)
@@ -106,6 +125,9 @@ def main(_):
         runners[(b, "ours, step per call")] = ours(b, jit=False, steps_per_call=1)
         runners[(b, "ours, step per call, XLA")] = ours(b, jit=True, steps_per_call=1)
         runners[(b, "ours, 20 steps per call, XLA")] = ours(b, jit=True, steps_per_call=20)
+        runners[(b, "ours, mirrored on 2 logical CPUs")] = mirrored(b, steps_per_call=20)
+        runners[(b, "conv, 20 steps per call")] = ours(b, jit=False, steps_per_call=20,
+                                                       arch="conv")
     for run in runners.values():  # warm-up: tracing and compilation
         run(x[: 4 * 1000])
     times = {k: [] for k in runners}
@@ -118,8 +140,10 @@ def main(_):
             times[key].append(time.perf_counter() - t0)
     peak = statistics.median(peaks)
     flops = train_flops_per_image()
+    flops_conv = conv_train_flops((28, 28, 1), L, H)
     print(f"float32 matmul peak (2048^3, median of {FLAGS.repeats}): {peak:.1f} GFLOP/s")
-    print(f"training FLOPs per image (784-400-64 MLP, fwd+bwd matmuls): {flops / 1e6:.2f} M")
+    print(f"training FLOPs per image (784-400-64 MLP, fwd+bwd matmuls): {flops / 1e6:.2f} M; "
+          f"conv: {flops_conv / 1e6:.2f} M")
     print(f"{'batch':>6} | {'configuration':<30} | {'images/s':>9} | {'GFLOP/s':>8} | "
           f"{'% peak':>6} | {'vs fit':>6}")
     for b in map(int, FLAGS.batch_sizes):
@@ -128,10 +152,11 @@ def main(_):
             if bb != b:
                 continue
             ips = FLAGS.images / statistics.median(ts)
-            gf = ips * flops / 1e9
+            gf = ips * (flops_conv if name.startswith("conv") else flops) / 1e9
             print(f"{b:>6} | {name:<30} | {ips:>9.0f} | {gf:>8.1f} | {100 * gf / peak:>5.1f}% | "
                   f"{ips / base:>5.2f}x")
 
 
 if __name__ == "__main__":
+    distribute.split_cpu(2)  # before TensorFlow starts: the mirrored rows use 2 logical CPUs
     app.run(main)

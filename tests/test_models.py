@@ -42,3 +42,24 @@ def test_saved_model_reloads_to_identical_outputs(tmp_path):
     again = keras.models.load_model(path)
     np.testing.assert_array_equal(vae(x).numpy(), again(x).numpy())
     np.testing.assert_array_equal(vae.encoder(x)[1].numpy(), again.encoder(x)[1].numpy())
+
+
+def test_conv_vae_shapes_for_odd_image_sizes_and_reload(tmp_path):
+    for shape in ((28, 28, 1), (32, 32, 3), (112, 92, 1)):
+        dim = int(np.prod(shape))
+        vae = VAE(dim, 3, 16, arch="conv", image_shape=shape)
+        x = np.random.default_rng(0).uniform(size=(2, dim)).astype(np.float32)
+        logits, z_mean, _ = encode_decode(vae, x, tf.random.Generator.from_seed(0))
+        assert logits.shape == (2, dim) and z_mean.shape == (2, 3)
+    path = str(tmp_path / "conv.keras")
+    vae.save(path)
+    again = keras.models.load_model(path)
+    np.testing.assert_array_equal(np.asarray(vae(x)), np.asarray(again(x)))
+
+
+def test_conv_train_flops_matches_a_hand_count():
+    from vae_tf.conv import conv_train_flops
+    # 28x28x1, latent 32, hidden 400: encoder convs 200,704 + 3,211,264; dense 2,508,800;
+    # heads 51,200; decoder 25,600 + 2,508,800; transposed convs 3,211,264 + 200,704.
+    forward = 200704 + 3211264 + 2508800 + 51200 + 25600 + 2508800 + 3211264 + 200704
+    assert conv_train_flops((28, 28, 1), 32, 400) == 3 * forward

@@ -15,6 +15,7 @@ IMPUTERS = ("vae", "knn", "miwae")
 MISSING = ("structured", "random")
 PRESETS = ("default", "thesis")
 STRATEGIES = ("default", "mirrored", "multi_worker")
+ARCHS = ("mlp", "conv")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,13 +31,14 @@ class Config:
     batch_size: int = 100
     latent_dim: int = 32
     hidden_dim: int = 400
+    arch: str = "mlp"  # mlp: the thesis's one-hidden-layer MLP; conv: convolutional
     learning_rate: float = 1e-3
     init_stddev: Optional[float] = None  # None: Glorot uniform; thesis: truncated normal 0.001
     seed: int = 0
     logdir: str = ""  # empty: logs/<dataset>-<mode>-<YYYYmmdd-HHMMSS>
     log_every: int = 10  # steps between `steps/loss` summaries
     steps_per_call: int = 10  # train steps per compiled call (speed; same math)
-    jit_compile: bool = True  # compile the train steps with XLA (speed)
+    jit_compile: bool = True  # compile the MLP's train steps with XLA (speed)
     deterministic: bool = False  # TensorFlow op determinism on top of the seeds
     binarize: bool = False  # dynamic binarization: Bernoulli draws from the grey levels each epoch
     iwae_samples: int = 0  # > 0: test log-likelihood by importance sampling with that many draws
@@ -71,7 +73,7 @@ class Config:
                             "pass e.g. --init_stddev=0.001, or leave it unset for Glorot")
         for name, choices in (("mode", MODES), ("imputer", IMPUTERS),
                               ("missing", MISSING), ("preset", PRESETS),
-                              ("strategy", STRATEGIES)):
+                              ("strategy", STRATEGIES), ("arch", ARCHS)):
             if getattr(self, name) not in choices:
                 raise UserError(f"--{name}={getattr(self, name)!r} is unknown; "
                                 f"choose one of: {', '.join(choices)}")

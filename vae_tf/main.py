@@ -33,6 +33,9 @@ flags.DEFINE_integer("epochs", None, f"Epochs (default preset: {_D.epochs}).")
 flags.DEFINE_integer("batch_size", None, f"Batch size (default preset: {_D.batch_size}).")
 flags.DEFINE_integer("latent_dim", None, f"Latent dimensions (default preset: {_D.latent_dim}).")
 flags.DEFINE_integer("hidden_dim", None, f"Hidden units (default preset: {_D.hidden_dim}).")
+flags.DEFINE_enum("arch", _D.arch, list(config_lib.ARCHS),
+                  "mlp: the thesis's Dense(hidden) encoder and decoder; conv: two strided "
+                  "convolutions each way (for CIFAR-10 and the faces).")
 flags.DEFINE_float("learning_rate", None, f"Adam learning rate (default preset: {_D.learning_rate}).")
 flags.DEFINE_float("init_stddev", None, "Truncated-normal init stddev (default preset: Glorot).")
 flags.DEFINE_integer("seed", _D.seed, "Random seed of everything.")
@@ -63,7 +66,7 @@ flags.DEFINE_integer("k", _D.k, "Neighbours of the K-NN imputer.")
 FLAGS = flags.FLAGS
 
 _OPTIONAL = ("epochs", "batch_size", "latent_dim", "hidden_dim", "learning_rate", "init_stddev")
-_ALWAYS = ("dataset", "data_dir", "mode", "seed", "logdir", "log_every", "steps_per_call",
+_ALWAYS = ("dataset", "data_dir", "mode", "arch", "seed", "logdir", "log_every", "steps_per_call",
            "jit_compile", "deterministic", "binarize", "iwae_samples", "strategy", "cpu_devices", "imputer", "missing", "k")
 
 

@@ -78,17 +78,27 @@ class VAE(keras.Model):
     """Encoder and decoder together; `call` gives the deterministic mean reconstruction logits."""
 
     def __init__(self, input_dim: int, latent_dim: int, hidden_dim: int,
-                 init_stddev: Optional[float] = None, seed: int = 0, **kwargs):
+                 init_stddev: Optional[float] = None, seed: int = 0, arch: str = "mlp",
+                 image_shape=None, **kwargs):
         super().__init__(**kwargs)
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
         self.init_stddev, self.seed = init_stddev, seed
-        self.encoder = Encoder(latent_dim, hidden_dim, init_stddev, seed)
-        self.decoder = Decoder(input_dim, hidden_dim, init_stddev, seed)
+        self.arch, self.image_shape = arch, list(image_shape) if image_shape else None
+        if arch == "conv":
+            from vae_tf.conv import ConvDecoder, ConvEncoder
+            self.encoder = ConvEncoder(latent_dim, hidden_dim, image_shape, seed)
+            self.decoder = ConvDecoder(hidden_dim, image_shape, seed)
+        else:
+            self.encoder = Encoder(latent_dim, hidden_dim, init_stddev, seed)
+            self.decoder = Decoder(input_dim, hidden_dim, init_stddev, seed)
         self.build((None, input_dim))
 
     def build(self, input_shape):
-        self.encoder.build(input_shape)
-        self.decoder.build((None, self.latent_dim))
+        if self.arch == "conv":  # conv layers build on a first call
+            self.decoder(self.encoder(tf.zeros((1, self.input_dim)))[0])
+        else:
+            self.encoder.build(input_shape)
+            self.decoder.build((None, self.latent_dim))
         super().build(input_shape)
 
     def call(self, x):
@@ -98,7 +108,8 @@ class VAE(keras.Model):
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim,
                 "latent_dim": self.latent_dim, "hidden_dim": self.hidden_dim,
-                "init_stddev": self.init_stddev, "seed": self.seed}
+                "init_stddev": self.init_stddev, "seed": self.seed, "arch": self.arch,
+                "image_shape": self.image_shape}
 
 
 def reparameterize(z_mean: tf.Tensor, z_log_var: tf.Tensor,

@@ -24,12 +24,13 @@ from vae_tf.train import (EpochLoop, binarize, evaluate, make_multi_step, make_t
 N_SHOW = 10  # images per row in the TensorBoard grids and figures
 
 
-def build_model(config: Config, input_dim: int):
+def build_model(config: Config, input_dim: int, image_shape=None):
     """The VAE, its Adam optimizer (slots built) and the sampling generator."""
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    vae = VAE(input_dim, config.latent_dim, config.hidden_dim, config.init_stddev, config.seed)
+    vae = VAE(input_dim, config.latent_dim, config.hidden_dim, config.init_stddev, config.seed,
+              arch=config.arch, image_shape=image_shape)
     optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
     optimizer.build(vae.trainable_variables)
     rng = tf.random.Generator.from_seed(config.seed)
@@ -59,7 +60,7 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
         verbose = 1 if sys.stdout.isatty() else 2
 
     with strategy.scope():
-        vae, optimizer, rng = build_model(config, data.dim)
+        vae, optimizer, rng = build_model(config, data.dim, data.image_shape)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(encoder=vae.encoder, decoder=vae.decoder,
                                      optimizer=optimizer, epoch=epoch, rng=rng)
@@ -75,7 +76,9 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     history_path = os.path.join(logdir, "history.jsonl")
     history = read_history(history_path, start)
     if config.strategy == "default":
-        loop = EpochLoop(make_multi_step(vae, optimizer, rng, config.jit_compile), data.train,
+        # XLA's CPU convolutions measured ~10x slower than TensorFlow's own: MLP only.
+        jit = config.jit_compile and config.arch == "mlp"
+        loop = EpochLoop(make_multi_step(vae, optimizer, rng, jit), data.train,
                          config.batch_size, config.seed, config.steps_per_call, verbose,
                          dynamic_binarization=config.binarize)
     else:  # replicas: tf.distribute's own loop (strategy.run, reduced terms)
