@@ -1,0 +1,95 @@
+"""The catalogue of bad input (BUILD_NOTES.md): each gives one line, exit 2, no traceback,
+and leaves nothing behind."""
+
+import gzip
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fixtures
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    """Folders of damaged data, one per case."""
+    root = tmp_path_factory.mktemp("broken")
+
+    def folder(name):
+        path = root / name
+        path.mkdir()
+        return str(path)
+
+    corrupt = folder("corrupt")
+    fixtures.write_mnist_idx(corrupt, 5010, 7)
+    with open(os.path.join(corrupt, "train-images-idx3-ubyte.gz"), "r+b") as f:
+        f.truncate(100)
+    magic = folder("magic")
+    fixtures.write_mnist_idx(magic, 5010, 7)
+    with gzip.open(os.path.join(magic, "t10k-images-idx3-ubyte.gz"), "wb") as f:
+        f.write(fixtures.idx_bytes(np.zeros(7, np.uint8)))
+    orl = folder("orl")
+    fixtures.write_orl(orl)
+    fixtures.write_pgm(os.path.join(orl, "s7", "3.pgm"), 90, 112)
+    bad_ratings = folder("ml")
+    ml_root, _ = fixtures.write_movielens(bad_ratings)
+    with open(os.path.join(ml_root, "ua.test"), "a") as f:
+        f.write("1\t2\t6\t880000000\n")
+    ratings = folder("ml2")
+    fixtures.write_movielens(ratings)
+    (root / "file").write_text("not a folder")
+    return {"corrupt": corrupt, "magic": magic, "orl": orl, "ml": bad_ratings, "ml2": ratings,
+            "empty": folder("empty"), "file": str(root / "file")}
+
+
+CASES = [  # (name, flags with {placeholders}, what the line must say)
+    ("unknown dataset", ["--dataset=cifar100"], "value should be one of"),
+    ("missing data_dir", ["--dataset=mnist", "--data_dir=/no/such/folder"], "no such folder"),
+    ("empty data_dir", ["--dataset=mnist", "--data_dir={empty}"], "mnist needs train-images"),
+    ("corrupt gzip", ["--dataset=mnist", "--data_dir={corrupt}"], "truncated or corrupt"),
+    ("wrong IDX magic", ["--dataset=mnist", "--data_dir={magic}"], "IDX magic number 2049"),
+    ("PGM of the wrong size", ["--dataset=orl_faces", "--data_dir={orl}"], "expected 92x112"),
+    ("out-of-range rating", ["--mode=impute", "--dataset=movielens_100k", "--data_dir={ml}"],
+     "rating 6 out of range"),
+    ("faces without data_dir", ["--dataset=yale_faces"], "not in TensorFlow Datasets"),
+    ("K above the references", ["--mode=impute", "--imputer=knn", "--k=5000"],
+     "more than the 4000 reference examples"),
+    ("K = 0", ["--mode=impute", "--imputer=knn", "--k=0"], "--k=0 must be a positive integer"),
+    ("batch larger than the data", ["--batch_size=5000"], "larger than the 4000 training"),
+    ("zero epochs", ["--epochs=0"], "--epochs=0 must be a positive integer"),
+    ("negative learning rate", ["--learning_rate=-0.01"], "must be positive"),
+    ("wrong flag type", ["--epochs=ten"], "invalid literal for int()"),
+    ("unknown flag", ["--epoch=3"], "Unknown command line flag 'epoch'"),
+    ("unknown enum value", ["--missing=blocks"], "value should be one of <structured|random>"),
+    ("stray positional argument", ["train"], "unexpected argument 'train'"),
+    ("unwritable logdir", ["--logdir={file}/run"], "cannot write there"),
+    ("an imputer the dataset cannot use",
+     ["--mode=impute", "--imputer=miwae", "--dataset=movielens_100k", "--data_dir={ml2}"],
+     "--imputer=miwae models images"),
+    ("train mode on ratings", ["--dataset=movielens_100k", "--data_dir={ml2}"],
+     "does not model; use --mode=impute"),
+    ("multi_worker without TF_CONFIG", ["--strategy=multi_worker"], "TF_CONFIG"),
+    ("--binarize with a mirrored strategy", ["--binarize", "--strategy=mirrored"],
+     "--binarize runs with --strategy=default only"),
+    ("negative --iwae_samples", ["--iwae_samples=-1"], "must be 0 (off) or more"),
+]
+
+
+@pytest.mark.parametrize("name, args, needle", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line(broken, tmp_path, name, args, needle):
+    args = [a.format(**broken) for a in args]
+    out = tmp_path / "out"
+    if not any(a.startswith("--logdir") for a in args):
+        args.append(f"--logdir={out}")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    result = subprocess.run([sys.executable, "-m", "vae_tf.main", *args], capture_output=True,
+                            text=True, env=env, timeout=600, cwd=str(tmp_path))
+    assert result.returncode == 2, result.stderr[-1500:]
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("vae-tf: error: ") and needle in last, last
+    assert not out.exists()
+    assert not (tmp_path / "logs").exists()
