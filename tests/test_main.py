@@ -168,3 +168,30 @@ def test_positional_argument_is_refused(tmp_path):
     result = launch("train", f"--logdir={tmp_path}/run")
     assert result.returncode == 2
     assert "unexpected argument 'train'" in result.stderr.strip().splitlines()[-1]
+
+
+def test_console_script_with_a_2d_latent_writes_scatter_and_manifold(tmp_path):
+    script = os.path.join(os.path.dirname(sys.executable), "vae-tf")
+    assert os.path.exists(script), "the vae-tf console script is not installed"
+    logdir = tmp_path / "run"
+    result = subprocess.run([script, "--latent_dim=2", "--epochs=1", f"--logdir={logdir}"],
+                            capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("latent.png", "manifold.png", "reconstructions.png"):
+        assert (logdir / "figures" / name).stat().st_size > 1000
+
+
+def test_colour_images_train_and_render_in_colour(tmp_path):
+    import fixtures
+    fixtures.write_cifar(tmp_path / "data", n_per_batch=20)
+    logdir = tmp_path / "run"
+    result = launch("--dataset=cifar10_rgb", f"--data_dir={tmp_path}/data", "--epochs=1",
+                    "--batch_size=10", f"--logdir={logdir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    acc = events(str(logdir))
+    png = acc.Tensors("images/reconstructions")[0].tensor_proto.string_val
+    import io
+    from PIL import Image
+    picture = Image.open(io.BytesIO(png[2]))  # [width, height, encoded image]
+    assert picture.mode == "RGB" and picture.size == (10 * 32, 2 * 32)
