@@ -11,6 +11,7 @@ other cell, and the ua.test ratings judge it.
 
 import dataclasses
 import os
+import sys
 import time
 from typing import Dict
 
@@ -37,12 +38,17 @@ def _imputer(config: Config, logdir: str, marker: float = 0.5):
         return MIWAEImputer(latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
                             epochs=config.epochs, batch_size=config.batch_size,
                             learning_rate=config.learning_rate, seed=config.seed,
-                            logdir=logdir, verbose=1)
+                            logdir=logdir, verbose=_verbosity())
     from vae_tf.vae_imputer import VAEImputer
     return VAEImputer(latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
                       epochs=config.epochs, batch_size=config.batch_size,
                       learning_rate=config.learning_rate, init_stddev=config.init_stddev,
-                      seed=config.seed, marker=marker, logdir=logdir, verbose=1)
+                      seed=config.seed, marker=marker, logdir=logdir, verbose=_verbosity())
+
+
+def _verbosity() -> int:
+    """A live progress bar on a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2
 
 
 def run_impute(config: Config, data=None) -> Dict:

@@ -75,6 +75,9 @@ class KNNImputer:
         if x.shape[1] != self.ref_values_.shape[1]:
             raise UserError(f"the data have {x.shape[1]} columns but the reference set has "
                             f"{self.ref_values_.shape[1]}; impute data of the same width")
+        if exclude is not None and self.n_neighbors >= len(self.ref_values_):
+            raise UserError(f"--k={self.n_neighbors} leaves no choice once each row's own "
+                            f"reference is excluded; pass --k={len(self.ref_values_) - 1} or less")
         holes = np.isnan(x)
         empty = np.flatnonzero(holes.all(1))
         if len(empty):
