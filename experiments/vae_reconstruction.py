@@ -13,7 +13,6 @@ import dataclasses
 import os
 import shutil
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -62,7 +61,7 @@ def plain_autoencoder(data, epochs: int, seed: int):
 def run_dataset(name: str, rows, figures, notes) -> None:
     from vae_tf import datasets
     from vae_tf.config import make_config
-    from vae_tf.errors import UserError
+    from vae_tf.errors import TrainingDiverged, UserError
     from vae_tf.run import run_train
 
     source = "mnist_5k" if FLAGS.quick else name
@@ -78,10 +77,17 @@ def run_dataset(name: str, rows, figures, notes) -> None:
         data = dataclasses.replace(data, train=data.train[:2000], test=data.test[:500])
     thesis = THESIS.get(name, (None, None))
     for preset in ("thesis", "default"):
-        logdir = os.path.join(FLAGS.log_root, f"{NAME}-{name}-{preset}-{time.strftime('%Y%m%d-%H%M%S')}")
+        # A fixed run folder per (dataset, preset): rerunning resumes a finished or
+        # interrupted run instead of training it again.
+        logdir = os.path.join(FLAGS.log_root, f"{NAME}-{name}-{preset}")
         config = make_config(preset, dataset=source, epochs=epochs, seed=FLAGS.seed, logdir=logdir,
                              batch_size=min(250 if preset == "thesis" else 100, len(data.train)))
-        metrics = run_train(config, data=data, verbose=0)
+        try:
+            metrics = run_train(config, data=data, verbose=0)
+        except TrainingDiverged as e:
+            rows.append(Row(f"{name} ({preset} preset)", "test RMSE", None, thesis[0], "diverged"))
+            notes.append(f"{name}, {preset} preset: {e}")
+            continue
         label = f"{name} ({preset} preset)"
         rows.append(Row(label, "test RMSE", metrics["reconstruction_rmse"], thesis[0]))
         rows.append(Row(label, "test MAE", metrics["reconstruction_mae"], thesis[1]))
