@@ -32,7 +32,8 @@ def prepare_logdir(config: Config) -> str:
     if os.path.exists(previous):
         with open(previous) as f:
             old = json.load(f)
-        changed = [k for k in _MODEL_FIELDS if old.get(k) != getattr(config, k)]
+        # Settings a run folder does not record yet (older versions) count as unchanged.
+        changed = [k for k in _MODEL_FIELDS if k in old and old[k] != getattr(config, k)]
         if changed:
             raise UserError(f"--logdir={logdir} holds a run with different {', '.join(changed)} "
                             f"({', '.join(f'{k}={old.get(k)!r}' for k in changed)}); "
