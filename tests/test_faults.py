@@ -23,24 +23,27 @@ def _history(logdir):
 
 def test_kill_9_then_same_command_resumes(tmp_path):
     logdir = str(tmp_path / "run")
-    args = [sys.executable, "-m", "vae_tf.main", "--epochs=8", f"--logdir={logdir}"]
+    ckpts = os.path.join(logdir, "checkpoints")
+    args = [sys.executable, "-m", "vae_tf.main", "--epochs=20", f"--logdir={logdir}"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while time.time() < deadline and not os.path.exists(
-            os.path.join(logdir, "checkpoints", "ckpt-2.index")):
+    while time.time() < deadline and proc.poll() is None:
+        latest = tf.train.latest_checkpoint(ckpts) if os.path.isdir(ckpts) else None
+        if latest and int(latest.rsplit("-", 1)[1]) >= 2:
+            break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
+    done = tf.train.latest_checkpoint(ckpts)
     assert done is not None
     finished = int(done.rsplit("-", 1)[1])
-    assert finished >= 2
-    result = launch("--epochs=8", f"--logdir={logdir}")
+    assert 2 <= finished < 20, "the kill should land mid-run"
+    result = launch("--epochs=20", f"--logdir={logdir}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"(epoch {finished})" in result.stderr
-    assert _history(logdir) == list(range(1, 9))
+    assert _history(logdir) == list(range(1, 21))
     with open(os.path.join(logdir, "metrics.json")) as f:
-        assert json.load(f)["epochs"] == 8
+        assert json.load(f)["epochs"] == 20
 
 
 def test_diverging_loss_stops_with_one_line_and_keeps_the_checkpoint(tmp_path):
