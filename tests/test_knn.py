@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from vae_tf.errors import UserError
 from vae_tf.knn import KNNImputer
 
 MARKER = 0.5
