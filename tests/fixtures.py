@@ -1,4 +1,8 @@
-"""Tiny datasets written in each original file format, for the parser tests."""
+"""Tiny datasets written in each original file format, for the parser tests.
+
+`write_mnist_idx(folder, n_train, n_test, seed)` writes the four MNIST IDX .gz files;
+`load("mnist", folder)` needs n_train > 5,000 (the validation split is the last 5,000).
+"""
 
 import gzip
 import io
@@ -12,6 +16,7 @@ from PIL import Image
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
+    """An unsigned-byte IDX file (magic 2049 for 1-D, 2051 for 3-D) holding `array`."""
     magic = {1: 2049, 3: 2051}[array.ndim]
     return struct.pack(f">{1 + array.ndim}i", magic, *array.shape) + array.astype(np.uint8).tobytes()
 
@@ -31,6 +36,7 @@ def write_mnist_idx(folder, n_train=5010, n_test=20, seed=0):
 
 
 def write_amat(folder, sizes=(6, 3, 4), seed=0):
+    """binarized_mnist_{train,valid,test}.amat with random 0/1 rows; returns the arrays."""
     rng = np.random.default_rng(seed)
     out = []
     for split, n in zip(("train", "valid", "test"), sizes):
@@ -41,6 +47,7 @@ def write_amat(folder, sizes=(6, 3, 4), seed=0):
 
 
 def write_cifar(folder, n_per_batch=4, seed=0):
+    """cifar-10-batches-py/ with data_batch_1..5 and test_batch; returns {name: (data, labels)}."""
     rng = np.random.default_rng(seed)
     root = os.path.join(folder, "cifar-10-batches-py")
     os.makedirs(root, exist_ok=True)
@@ -54,10 +61,11 @@ def write_cifar(folder, n_per_batch=4, seed=0):
     return batches
 
 
-def omniglot_png(seed: int) -> bytes:
+def omniglot_png(seed: int, size=105) -> bytes:
+    """A 1-bit PNG of random black dots on white, as OMNIGLOT's files are."""
     rng = np.random.default_rng(seed)
-    image = np.full((105, 105), 255, np.uint8)
-    image[rng.integers(0, 105, 300), rng.integers(0, 105, 300)] = 0  # black strokes
+    image = np.full((size, size), 255, np.uint8)
+    image[rng.integers(0, size, 300), rng.integers(0, size, 300)] = 0  # black strokes
     buffer = io.BytesIO()
     Image.fromarray(image).convert("1").save(buffer, format="PNG")
     return buffer.getvalue()
@@ -84,6 +92,7 @@ def write_omniglot(folder, alphabet="Latin", characters=2, drawers=20, as_zip=Fa
 
 
 def write_pgm(path, width, height, seed=0):
+    """A binary 8-bit PGM (P5) of random grey levels; returns its uint8 [height, width] pixels."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     pixels = np.random.default_rng(seed).integers(0, 256, (height, width)).astype(np.uint8)
     with open(path, "wb") as f:
@@ -92,19 +101,27 @@ def write_pgm(path, width, height, seed=0):
 
 
 def write_orl(folder):
+    """s1..s40, each holding 1.pgm..10.pgm of 92x112."""
     for s in range(1, 41):
         for i in range(1, 11):
             write_pgm(os.path.join(folder, f"s{s}", f"{i}.pgm"), 92, 112, seed=s * 10 + i)
 
 
-def write_yale(folder, subjects=(1, 2), images=10):
+def yale_condition_names(subject: int, n=64):
+    """64 distinct illumination names `yaleBxx_P00A<az>E<el>.pgm`, in file-name order."""
+    return sorted(f"yaleB{subject:02d}_P00A{5 * i - 160:+04d}E+00.pgm" for i in range(n))
+
+
+def write_yale(folder, subjects=(1, 2), bad=(3,), conditions=64):
+    """CroppedYale/yaleBxx/: `conditions` images (those at positions `bad` as .pgm.bad)
+    plus one _Ambient image a subject; returns the CroppedYale folder."""
     root = os.path.join(folder, "CroppedYale")
     for s in subjects:
         sub = os.path.join(root, f"yaleB{s:02d}")
-        for i in range(images):
-            write_pgm(os.path.join(sub, f"yaleB{s:02d}_P00A+{i:03d}E+00.pgm"), 168, 192, seed=i)
+        for i, name in enumerate(yale_condition_names(s, conditions)):
+            write_pgm(os.path.join(sub, name + (".bad" if i in bad else "")), 168, 192,
+                      seed=s * 100 + i)
         write_pgm(os.path.join(sub, f"yaleB{s:02d}_P00_Ambient.pgm"), 168, 192)
-        write_pgm(os.path.join(sub, f"yaleB{s:02d}_P00A-010E+00.pgm.bad"), 168, 192)
     return root
 
 

@@ -2,8 +2,13 @@
 
 With `data_dir` the original files are parsed; without it TensorFlow Datasets downloads
 the data (the faces sets are not in tfds and need `data_dir`; `mnist_5k` is bundled).
+`data_dir` is the folder holding the files, or its parent holding the subfolder the
+original archive unpacks to (`ml-100k/`, `CroppedYale/`, `cifar-10-batches-py/`,
+`images_background/`). One module per source: mnist (IDX), binarized_mnist (.amat),
+cifar, omniglot, faces (ORL, Yale), movielens, tfds_source, bundled (mnist_5k).
 """
 
+import os
 from typing import Callable, Dict, Optional
 
 from vae_tf.datasets.base import BERNOULLI, RATINGS, Dataset, check_finite_unit
@@ -11,11 +16,11 @@ from vae_tf.errors import UserError
 
 
 def _files(name: str, data_dir: str) -> Dataset:
-    from vae_tf.datasets import cifar, mnist, movielens, omniglot
+    from vae_tf.datasets import binarized_mnist, cifar, mnist, movielens, omniglot
     if name == "mnist":
         return mnist.load_mnist_files(data_dir)
     if name == "binarized_mnist":
-        return mnist.load_binarized_files(data_dir)
+        return binarized_mnist.load_binarized_files(data_dir)
     if name.startswith("cifar10"):
         return cifar.load_cifar_files(name, data_dir)
     if name.startswith("omniglot"):
@@ -59,7 +64,9 @@ def load(name: str, data_dir: Optional[str] = None) -> Dataset:
     """Load dataset `name`, from the original files in `data_dir` when given."""
     if name not in _LOADERS:
         raise UserError(f"--dataset={name!r} is unknown; choose one of: {', '.join(NAMES)}")
-    return _LOADERS[name](data_dir)
+    if data_dir:
+        data_dir = os.path.expanduser(os.fspath(data_dir))
+    return _LOADERS[name](data_dir or None)
 
 
 __all__ = ["BERNOULLI", "RATINGS", "Dataset", "NAMES", "check_finite_unit", "load"]

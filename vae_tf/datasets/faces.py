@@ -1,8 +1,16 @@
 """The ORL Database of Faces and the Cropped Extended Yale B faces, from their PGM files.
 
-Test hold-outs (the thesis trained on every image and kept none aside):
-ORL: image 10 of each of the 40 subjects (360 train / 40 test).
-Yale: every fifth valid image of each subject in file-name order (the 5th, 10th, ...).
+Neither is in TensorFlow Datasets. The thesis trained on every image and kept none
+aside; the test hold-outs here are deterministic and keep every subject in both splits:
+- ORL (`s1`..`s40`, `1.pgm`..`10.pgm`, 92x112): image 10 of each subject is test,
+  360 train / 40 test. Labels are the subject number - 1.
+- Yale (`CroppedYale/yaleBxx/yaleBxx_P00A<az>E<el>.pgm`, 168x192): each subject has the
+  same 64 illumination conditions; in file-name order, counting the `.bad` captures,
+  condition i of subject s is test when (i + s) % 5 == 0. So about one image in five is
+  test, each condition is held out for one subject in five and trained on for the
+  others, and a file's split never depends on which other files are present. The `.bad`
+  captures and the `_Ambient` images are skipped (and the counts logged). Labels are the
+  subject number - 1 (yaleB01 -> 0; the database has no yaleB14).
 """
 
 import os
@@ -13,38 +21,46 @@ from absl import logging
 from PIL import Image
 
 from vae_tf.datasets.base import Dataset
+from vae_tf.datasets.files import check_folder, one_line
 from vae_tf.errors import UserError
 
-ORL_SHAPE, YALE_SHAPE = (112, 92), (192, 168)
+ORL_SHAPE, YALE_SHAPE = (112, 92), (192, 168)  # (H, W)
 ORL_URL = "https://cam-orl.co.uk/facedatabase.html (AT&T 'The Database of Faces')"
 YALE_URL = "http://vision.ucsd.edu/~leekc/ExtYaleDatabase/ExtYaleB.html (CroppedYale.zip)"
+YALE_CONDITIONS = 64  # illumination images per subject, `.bad` captures included
+_YALE = re.compile(r"^yaleB(\d+)_P00A[+-]\d+E[+-]\d+\.pgm(\.bad)?$")
 
 
 def read_pgm(path: str, shape) -> np.ndarray:
     """One 8-bit grey PGM of the given (H, W) -> float32 [H*W] in [0, 1]."""
     try:
         with Image.open(path) as image:
-            if image.format != "PPM" or image.mode not in ("L", "I", "I;16"):
+            if image.format != "PPM" or image.mode != "L":
                 raise ValueError(f"format {image.format}, mode {image.mode}")
             array = np.asarray(image, np.float32)
     except Exception as e:  # PIL raises many types for a damaged file
-        raise UserError(f"{path}: not a readable 8-bit PGM ({e}); restore the original file") from None
+        raise UserError(f"{path}: not a readable 8-bit grey PGM ({one_line(e)}); restore the "
+                        "original file") from None
     if array.shape != tuple(shape):
         raise UserError(f"{path}: image is {array.shape[1]}x{array.shape[0]} (WxH), expected "
                         f"{shape[1]}x{shape[0]}; this file does not belong to the dataset")
-    return (array / 255.0).reshape(-1)
+    return (array / np.float32(255)).reshape(-1)
 
 
 def load_orl_files(data_dir) -> Dataset:
-    if data_dir is None:
+    """400 ORL faces: images 1-9 of each subject train, image 10 test."""
+    if not data_dir:
         raise UserError(f"orl_faces is not in TensorFlow Datasets: download it from {ORL_URL} "
                         "and pass --data_dir=<folder with s1 .. s40, each holding 1.pgm .. 10.pgm>")
-    folder = data_dir if os.path.isdir(os.path.join(data_dir, "s1")) else os.path.join(data_dir, "orl_faces")
+    check_folder(data_dir, "orl_faces", "s1 .. s40, each holding 1.pgm .. 10.pgm")
+    folder = next((c for c in (data_dir, os.path.join(data_dir, "orl_faces"),
+                               os.path.join(data_dir, "att_faces"))
+                   if os.path.isdir(os.path.join(c, "s1"))), data_dir)
     xs, ys, test = [], [], []
     for subject in range(1, 41):
         for index in range(1, 11):
             path = os.path.join(folder, f"s{subject}", f"{index}.pgm")
-            if not os.path.exists(path):
+            if not os.path.isfile(path):
                 raise UserError(f"--data_dir={data_dir}: {path} is missing; the ORL database "
                                 "has folders s1 .. s40 with 1.pgm .. 10.pgm each")
             xs.append(read_pgm(path, ORL_SHAPE))
@@ -53,47 +69,62 @@ def load_orl_files(data_dir) -> Dataset:
     x, y, test = np.stack(xs), np.array(ys, np.int64), np.array(test)
     return Dataset(name="orl_faces", train=x[~test], train_labels=y[~test], test=x[test],
                    test_labels=y[test], image_shape=ORL_SHAPE + (1,),
-                   description="ORL faces, 40 subjects x 10, 112x92; image 10 of each is test")
+                   description=f"ORL faces from {folder}, 40 subjects x 10, 112x92; "
+                               "image 10 of each subject is test")
 
 
-_YALE = re.compile(r"^yaleB(\d+)_P00A[+-]\d+E[+-]\d+\.pgm$")
+def _yale_subjects(folder: str):
+    return sorted(d for d in os.listdir(folder)
+                  if re.fullmatch(r"yaleB\d+", d) and os.path.isdir(os.path.join(folder, d)))
+
+
+def _yale_subject(folder: str, skipped: dict):
+    """The valid image paths of one subject folder and each one's condition index."""
+    conditions, names = [], sorted(os.listdir(folder))
+    for f in names:
+        if "_Ambient" in f:
+            skipped["ambient"] += 1
+        elif _YALE.match(f):
+            conditions.append(f)
+        elif not f.endswith(".info"):  # the database's per-subject file lists
+            skipped["other"] += 1
+    if len(conditions) != YALE_CONDITIONS:
+        raise UserError(f"{folder}: {len(conditions)} illumination images (.pgm and .pgm.bad), "
+                        f"expected {YALE_CONDITIONS}; restore the subject's original files")
+    valid = []
+    for i, f in enumerate(conditions):
+        if f.endswith(".bad"):
+            skipped["bad"] += 1
+        else:
+            valid.append((os.path.join(folder, f), i))
+    return valid
 
 
 def load_yale_files(data_dir) -> Dataset:
-    if data_dir is None:
+    """Every valid Cropped Yale B image; about one in five held out for test (see above)."""
+    if not data_dir:
         raise UserError(f"yale_faces is not in TensorFlow Datasets: download it from {YALE_URL} "
                         "and pass --data_dir=<folder with CroppedYale/yaleBxx/*.pgm>")
-    def subjects(folder):
-        return sorted(d for d in os.listdir(folder)
-                      if d.startswith("yaleB") and os.path.isdir(os.path.join(folder, d)))
-
+    check_folder(data_dir, "yale_faces", "CroppedYale/yaleBxx/*.pgm")
     root = next((c for c in (os.path.join(data_dir, "CroppedYale"), data_dir)
-                 if os.path.isdir(c) and subjects(c)), None)
+                 if os.path.isdir(c) and _yale_subjects(c)), None)
     if root is None:
         raise UserError(f"--data_dir={data_dir}: no CroppedYale/yaleBxx folders; pass the "
                         "folder that holds CroppedYale/ (or the yaleBxx folders themselves)")
-    xs, ys, test, skipped = [], [], [], {"bad": 0, "ambient": 0, "other": 0}
-    for subject_dir in subjects(root):
-        valid = []
-        for f in sorted(os.listdir(os.path.join(root, subject_dir))):
-            if f.endswith(".bad"):
-                skipped["bad"] += 1
-            elif "_Ambient" in f:
-                skipped["ambient"] += 1
-            elif _YALE.match(f):
-                valid.append(f)
-            else:
-                skipped["other"] += 1
-        for i, f in enumerate(valid):
-            xs.append(read_pgm(os.path.join(root, subject_dir, f), YALE_SHAPE))
-            ys.append(int(subject_dir[5:]))
-            test.append(i % 5 == 4)
-    if not xs:
-        raise UserError(f"--data_dir={data_dir}: no yaleBxx_P00A*.pgm images under {root}")
-    logging.info("yale_faces: skipped %d '.bad' captures, %d ambient images and %d other files",
-                 skipped["bad"], skipped["ambient"], skipped["other"])
+    xs, ys, test = [], [], []
+    skipped = {"bad": 0, "ambient": 0, "other": 0}
+    subjects = _yale_subjects(root)
+    for subject_dir in subjects:
+        subject = int(subject_dir[len("yaleB"):])
+        for path, condition in _yale_subject(os.path.join(root, subject_dir), skipped):
+            xs.append(read_pgm(path, YALE_SHAPE))
+            ys.append(subject - 1)
+            test.append((condition + subject) % 5 == 0)
+    logging.info("yale_faces: %d images of %d subjects; skipped %d '.bad' captures, %d ambient "
+                 "images and %d other files", len(xs), len(subjects), skipped["bad"],
+                 skipped["ambient"], skipped["other"])
     x, y, test = np.stack(xs), np.array(ys, np.int64), np.array(test)
     return Dataset(name="yale_faces", train=x[~test], train_labels=y[~test], test=x[test],
                    test_labels=y[test], image_shape=YALE_SHAPE + (1,),
-                   description=f"Cropped Yale B faces, {len(set(ys))} subjects, 192x168; "
-                               "every 5th image of a subject is test")
+                   description=f"Cropped Yale B faces from {root}, {len(subjects)} subjects, "
+                               "192x168; one illumination in five per subject is test")

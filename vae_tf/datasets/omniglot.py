@@ -1,93 +1,137 @@
 """OMNIGLOT's Latin ("English") and Greek alphabets of the background set, at 28x28.
 
-105x105 strokes are inverted (strokes 1, background 0) and resized to 28x28 by area
-averaging. Drawers 1-15 are the training split and 16-20 the test split, so Latin
-(26 characters) gives 390 / 130 images and Greek (24 characters) 360 / 120, as the thesis.
+Source: the `images_background/` folder (or `data_dir` holding `Latin/`, `Greek/`
+directly), else an `images_background*.zip` holding those alphabets; a folder wins over
+a zip. Files are `<alphabet>/characterNN/<id>_<drawer>.png`, 105x105, black strokes on
+white. They are inverted (strokes 1, background 0) and resized to 28x28 by area
+averaging (PIL's BOX filter on a float image). Drawers 1-15 are the training split and
+16-20 the test split: Latin (26 characters) gives 390 / 130 images and Greek (24) 360 /
+120, as the thesis. Labels are the character number - 1.
 """
 
 import io
 import os
 import re
 import zipfile
-from typing import List, Tuple
+import zlib
+from typing import Dict, List, Tuple
 
 import numpy as np
 from PIL import Image
 
 from vae_tf.datasets.base import Dataset
+from vae_tf.datasets.files import check_folder, note_count, one_line
 from vae_tf.errors import UserError
 
 ALPHABETS = {"omniglot_en": "Latin", "omniglot_gr": "Greek"}
-SIZE = 28
+CHARACTERS = {"Latin": 26, "Greek": 24}  # in the original background set
+SIZE, SOURCE_SIZE, DRAWERS = 28, 105, 20
 TRAIN_DRAWERS = range(1, 16)
-_NAME = re.compile(r"(?:^|/)([^/]+)/(character\d+)/\d+_(\d+)\.png$")
-
-
-def to_28x28(png: bytes, where: str) -> np.ndarray:
-    """One 105x105 OMNIGLOT PNG -> float32 [28*28], strokes 1 on background 0."""
-    try:
-        image = Image.open(io.BytesIO(png)).convert("L")
-    except Exception as e:  # PIL raises many types for a damaged file
-        raise UserError(f"{where}: not a readable PNG ({e}); unpack the archive again") from None
-    return ink_to_28x28(np.asarray(image))
+_NAME = re.compile(r"(?:^|/)([^/]+)/character(\d+)/\d+_(\d+)\.png$")
 
 
 def ink_to_28x28(grey: np.ndarray) -> np.ndarray:
     """uint8 [105, 105] (black strokes on white) -> float32 [28*28], strokes 1, by area."""
     ink = 1.0 - np.asarray(grey, np.float32) / 255.0
-    small = Image.fromarray(ink, mode="F").resize((SIZE, SIZE), Image.BOX)
+    small = Image.fromarray(ink).resize((SIZE, SIZE), Image.BOX)  # mode "F": no rounding
     return np.clip(np.asarray(small, np.float32), 0.0, 1.0).reshape(-1)
+
+
+def to_28x28(png: bytes, where: str) -> np.ndarray:
+    """One 105x105 OMNIGLOT PNG -> float32 [28*28], strokes 1 on background 0."""
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            grey = np.asarray(image.convert("L"))
+    except Exception as e:  # PIL raises many types for a damaged file
+        raise UserError(f"{where}: not a readable PNG ({one_line(e)}); restore the file "
+                        "from the original archive") from None
+    if grey.shape != (SOURCE_SIZE, SOURCE_SIZE):
+        raise UserError(f"{where}: image is {grey.shape[1]}x{grey.shape[0]}, expected "
+                        f"{SOURCE_SIZE}x{SOURCE_SIZE}; restore the file from the original archive")
+    return ink_to_28x28(grey)
+
+
+def _from_folder(folder: str) -> List[Tuple[str, bytes]]:
+    out = []
+    for root, _, files in os.walk(folder):
+        for f in sorted(files):
+            if f.endswith(".png"):
+                with open(os.path.join(root, f), "rb") as fh:
+                    out.append((os.path.join(root, f), fh.read()))
+    if not out:
+        raise UserError(f"{folder}: holds no PNG images; unpack the original archive there")
+    return out
+
+
+def _from_zip(path: str, alphabet: str) -> List[Tuple[str, bytes]]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(n for n in archive.namelist()
+                           if (m := _NAME.search(n)) and m.group(1) == alphabet)
+            return [(f"{path}:{n}", archive.read(n)) for n in names]
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as e:
+        raise UserError(f"{path}: not a readable zip ({one_line(e)}); download it again") from None
 
 
 def _members(data_dir: str, alphabet: str) -> List[Tuple[str, bytes]]:
     """(path, png bytes) of every image of `alphabet`, from a folder tree or a zip."""
-    for base in (data_dir, os.path.join(data_dir, "images_background")):
-        folder = os.path.join(base, alphabet)
-        if os.path.isdir(folder):
-            out = []
-            for root, _, files in os.walk(folder):
-                for f in sorted(files):
-                    if f.endswith(".png"):
-                        path = os.path.join(root, f)
-                        with open(path, "rb") as fh:
-                            out.append((path, fh.read()))
-            return out
-    zips = sorted(f for f in os.listdir(data_dir) if f.startswith("images_background")
-                  and f.endswith(".zip")) if os.path.isdir(data_dir) else []
-    for z in zips:
-        path = os.path.join(data_dir, z)
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = [n for n in archive.namelist()
-                         if f"/{alphabet}/" in n and n.endswith(".png")]
-                if names:
-                    return [(f"{path}:{n}", archive.read(n)) for n in sorted(names)]
-        except (zipfile.BadZipFile, OSError) as e:
-            raise UserError(f"{path}: not a readable zip ({e}); download it again") from None
+    if os.path.isfile(data_dir) and data_dir.endswith(".zip"):
+        zips = [data_dir]
+    else:
+        check_folder(data_dir, "omniglot", f"images_background/{alphabet}/")
+        for base in (data_dir, os.path.join(data_dir, "images_background")):
+            if os.path.isdir(os.path.join(base, alphabet)):
+                return _from_folder(os.path.join(base, alphabet))
+        zips = [os.path.join(data_dir, f) for f in sorted(os.listdir(data_dir))
+                if f.startswith("images_background") and f.endswith(".zip")]
+    for path in zips:
+        members = _from_zip(path, alphabet)
+        if members:
+            return members
     raise UserError(f"--data_dir={data_dir}: no {alphabet} alphabet found; pass the folder "
                     f"holding images_background/{alphabet}/ or an images_background*.zip with it")
 
 
+def _parse(path: str) -> Tuple[int, int]:
+    """(character number, drawer) from `.../characterNN/<id>_<drawer>.png`."""
+    match = _NAME.search(path.replace(os.sep, "/"))
+    if not match:
+        raise UserError(f"{path}: expected <alphabet>/characterNN/<id>_<drawer>.png; "
+                        "keep the archive's original layout and names")
+    character, drawer = int(match.group(2)), int(match.group(3))
+    if not 1 <= drawer <= DRAWERS:
+        raise UserError(f"{path}: drawer {drawer} is outside 1..{DRAWERS}; the file name is wrong")
+    return character, drawer
+
+
+def _check_complete(drawers: Dict[int, List[int]], alphabet: str, where: str) -> None:
+    """Every character must have each drawer 1..20 exactly once: no silently smaller set."""
+    for character, found in sorted(drawers.items()):
+        if sorted(found) != list(range(1, DRAWERS + 1)):
+            missing = sorted(set(range(1, DRAWERS + 1)) - set(found))
+            repeated = sorted(d for d in set(found) if found.count(d) > 1)
+            problem = " and ".join(([f"is missing drawers {missing}"] if missing else []) +
+                                   ([f"repeats drawers {repeated}"] if repeated else []))
+            raise UserError(f"{where}: {alphabet}/character{character:02d} {problem}; each "
+                            "character needs drawers 01..20 once: restore the original archive")
+
+
 def load_omniglot_files(name: str, data_dir: str) -> Dataset:
+    """Drawers 1-15 train / 16-20 test of one alphabet, 28x28, strokes 1."""
     alphabet = ALPHABETS[name]
-    # One order whatever the source: by character, then file name.
-    members = sorted(_members(data_dir, alphabet),
-                     key=lambda m: m[0].replace(os.sep, "/").rsplit("/", 2)[-2:])
-    xs, labels, train = [], [], []
-    characters = {}
-    for path, png in members:
-        match = _NAME.search(path.replace(os.sep, "/"))
-        if not match:
-            raise UserError(f"{path}: expected <alphabet>/characterNN/<id>_<drawer>.png; "
-                            "keep the archive's original layout and names")
-        character, drawer = match.group(2), int(match.group(3))
-        if not 1 <= drawer <= 20:
-            raise UserError(f"{path}: drawer {drawer} is outside 1..20; the file name is wrong")
-        xs.append(to_28x28(png, path))
-        labels.append(characters.setdefault(character, len(characters)))
-        train.append(drawer in TRAIN_DRAWERS)
-    x, y, train = np.stack(xs), np.array(labels, np.int64), np.array(train)
+    members = _members(data_dir, alphabet)
+    parsed = [_parse(path) for path, _ in members]
+    drawers: Dict[int, List[int]] = {}
+    for character, drawer in parsed:
+        drawers.setdefault(character, []).append(drawer)
+    where = members[0][0].replace(os.sep, "/").rsplit(f"/{alphabet}/", 1)[0]
+    _check_complete(drawers, alphabet, where)
+    note_count(f"{where}/{alphabet}", "characters", len(drawers), CHARACTERS[alphabet])
+    order = sorted(range(len(members)), key=lambda i: parsed[i])  # by character, then drawer
+    x = np.stack([to_28x28(members[i][1], members[i][0]) for i in order])
+    y = np.array([parsed[i][0] - 1 for i in order], np.int64)
+    train = np.array([parsed[i][1] in TRAIN_DRAWERS for i in order])
     return Dataset(name=name, train=x[train], train_labels=y[train], test=x[~train],
                    test_labels=y[~train], image_shape=(SIZE, SIZE, 1),
-                   description=f"OMNIGLOT {alphabet}, {len(characters)} characters, 28x28, "
-                               "drawers 1-15 train / 16-20 test")
+                   description=f"OMNIGLOT {alphabet} from {where}, {len(drawers)} characters, "
+                               "28x28, drawers 1-15 train / 16-20 test")

@@ -1,38 +1,52 @@
 """The TensorFlow Datasets path: download on first use, then the same arrays as the files.
 
-Where tfds differs from the original files: its OMNIGLOT has no drawer field, so the
-first 15 images of each character in tfds's order are the training split and the other
-5 the test split; its MovieLens has no ua split, so a seeded hold-out of 10 ratings per
-user stands in for ua.test (not the official file split).
+Where tfds cannot give exactly what the original files give:
+- mnist: tfds stores examples in an order fixed by hashing their keys, not the file's
+  order, so the validation split is the last 5,000 images of tfds's order, not the last
+  5,000 of the training file (the same sizes, 55,000 / 5,000 / 10,000).
+- omniglot: tfds has no drawer field. The first 15 images of each character in tfds's
+  stored order (fixed by tfds, the same on every machine) are the training split and the
+  other 5 the test split: the thesis's counts (390 / 130, 360 / 120), other drawers.
+- movielens: tfds has no ua split. Ratings are sorted by (user, item) and a seeded
+  (seed 0) random 10 of each user's ratings are the test split: the size of ua.test,
+  but NOT the official ua.base / ua.test files.
 """
 
-from typing import Dict
+import os
+from typing import Dict, Sequence
 
 import numpy as np
 
 from vae_tf.datasets import cifar, mnist, movielens, omniglot
 from vae_tf.datasets.base import RATINGS, Dataset
+from vae_tf.datasets.files import one_line
 from vae_tf.errors import UserError
 
 BUILDERS = {"mnist": "mnist", "binarized_mnist": "binarized_mnist", "cifar10_rgb": "cifar10",
             "cifar10_gray": "cifar10", "omniglot_en": "omniglot", "omniglot_gr": "omniglot",
             "movielens_100k": "movielens/100k-ratings"}
-FILES = {"mnist": "the four MNIST IDX .gz files", "binarized_mnist":
-         "binarized_mnist_{train,valid,test}.amat", "cifar10_rgb": "cifar-10-batches-py/",
-         "cifar10_gray": "cifar-10-batches-py/", "omniglot_en": "images_background/Latin/",
-         "omniglot_gr": "images_background/Greek/", "movielens_100k": "ml-100k/ua.base, ua.test"}
-HOLD_OUT_PER_USER = 10
-
-
+FILES = {"mnist": "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                  "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz",
+         "binarized_mnist": "binarized_mnist_{train,valid,test}.amat",
+         "cifar10_rgb": "cifar-10-batches-py/ (data_batch_1..5, test_batch)",
+         "cifar10_gray": "cifar-10-batches-py/ (data_batch_1..5, test_batch)",
+         "omniglot_en": "images_background/Latin/ or images_background.zip",
+         "omniglot_gr": "images_background/Greek/ or images_background.zip",
+         "movielens_100k": "ml-100k/ (ua.base, ua.test, u1..u5.base/.test)"}
 # Where each builder downloads from: resolved first, so an offline machine fails in
 # seconds instead of after tfds's minutes of retries.
 HOSTS = {"mnist": "storage.googleapis.com", "binarized_mnist": "www.cs.toronto.edu",
          "cifar10": "www.cs.toronto.edu", "omniglot": "github.com",
          "movielens/100k-ratings": "files.grouplens.org"}
+_PROXIES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+HOLD_OUT_PER_USER, HOLD_OUT_SEED = 10, 0
 
 
 def _online(host: str) -> bool:
+    """False when `host` cannot be resolved (and no proxy would resolve it instead)."""
     import socket
+    if any(os.environ.get(v) for v in _PROXIES):
+        return True
     try:
         socket.getaddrinfo(host, 443)
         return True
@@ -40,56 +54,63 @@ def _online(host: str) -> bool:
         return False
 
 
-def _arrays(splits, keys):
-    """tf.data splits of feature dicts -> one dict of numpy arrays (`keys` only) per split."""
-    import tensorflow_datasets as tfds
-
-    def one(ds):
-        ds = ds.map(lambda example: {k: example[k] for k in keys})
-        parts = list(tfds.as_numpy(ds.batch(4096)))
-        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
-
-    return [one(ds) for ds in splits] if isinstance(splits, list) else one(splits)
-
-
-def _load(name: str, split, keys=("image", "label")) -> Dict:
-    """tfds.load as numpy arrays; a failed download becomes one UserError line."""
+def _splits(name: str, split):
+    """tfds's tf.data split(s), downloading on first use; a failure is one UserError line."""
     import tensorflow_datasets as tfds
     builder = BUILDERS[name]
     try:
-        return _arrays(tfds.load(builder, split=split, download=False), keys)
+        return tfds.load(builder, split=split, download=False)
     except Exception:  # not prepared yet: download it below
         pass
     try:
         if not _online(HOSTS[builder]):
             raise OSError(f"cannot resolve {HOSTS[builder]}: no network")
-        return _arrays(tfds.load(builder, split=split), keys)
+        return tfds.load(builder, split=split)
     except Exception as e:  # download and preparation errors come in many types
-        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
         raise UserError(f"{name}: TensorFlow Datasets could not download or prepare "
-                        f"'{BUILDERS[name]}' ({first}); pass --data_dir=<folder with "
+                        f"'{builder}' ({one_line(e)[:160]}); pass --data_dir=<folder with "
                         f"{FILES[name]}> instead") from None
 
 
+def _arrays(name: str, ds, keys: Sequence[str], keep=None) -> Dict[str, np.ndarray]:
+    """One tf.data split of feature dicts -> numpy arrays of `keys` (examples where `keep`)."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+    if keep is not None:
+        ds = ds.filter(keep)
+    ds = ds.map(lambda example: {k: example[k] for k in keys})
+    try:
+        parts = list(tfds.as_numpy(ds.batch(4096)))
+    except tf.errors.OpError as e:
+        raise UserError(f"{name}: TensorFlow Datasets' prepared copy of '{BUILDERS[name]}' "
+                        f"cannot be read ({one_line(e)[:160]}); delete its folder under "
+                        "~/tensorflow_datasets and load again") from None
+    if not parts:
+        raise UserError(f"{name}: TensorFlow Datasets' '{BUILDERS[name]}' gave no examples; "
+                        f"pass --data_dir=<folder with {FILES[name]}> instead")
+    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
+
+
 def load_tfds(name: str) -> Dataset:
+    """Dataset `name` from TensorFlow Datasets, split as the original-file loaders split it."""
     if name == "mnist":
-        train, test = _load(name, ["train", "test"])
-        if len(train["image"]) <= mnist.N_VALIDATION:
-            raise UserError(f"mnist: TensorFlow Datasets gave {len(train['image'])} training "
-                            f"images, fewer than the {mnist.N_VALIDATION} of the validation split")
+        train, test = (_arrays(name, ds, ("image", "label")) for ds in _splits(name, ["train", "test"]))
         return mnist.from_arrays(name, train["image"][..., 0], train["label"],
                                  test["image"][..., 0], test["label"],
-                                 "MNIST from TensorFlow Datasets")
+                                 "MNIST from TensorFlow Datasets (last 5,000 of tfds's training "
+                                 "order are the validation split)", where="tfds mnist")
     if name == "binarized_mnist":
-        parts = [(p["image"].reshape(len(p["image"]), -1) > 0).astype(np.float32)
-                 for p in _load(name, ["train", "validation", "test"], keys=("image",))]
+        parts = [(_arrays(name, ds, ("image",))["image"] > 0).reshape(-1, 784).astype(np.float32)
+                 for ds in _splits(name, ["train", "validation", "test"])]
         return Dataset(name=name, train=parts[0], validation=parts[1], test=parts[2],
-                       image_shape=(28, 28, 1), description="binarized MNIST from TensorFlow Datasets")
+                       image_shape=(28, 28, 1),
+                       description="binarized MNIST (Larochelle and Murray) from TensorFlow Datasets")
     if name in ("cifar10_rgb", "cifar10_gray"):
-        train, test = _load(name, ["train", "test"])
+        train, test = (_arrays(name, ds, ("image", "label")) for ds in _splits(name, ["train", "test"]))
+        colour = "grey, ITU-R 601 luma" if name == "cifar10_gray" else "RGB"
         return cifar.to_dataset(name, train["image"], train["label"].astype(np.int64),
                                 test["image"], test["label"].astype(np.int64),
-                                "CIFAR-10 from TensorFlow Datasets")
+                                f"CIFAR-10 ({colour}) from TensorFlow Datasets")
     if name in omniglot.ALPHABETS:
         return _omniglot(name)
     if name == "movielens_100k":
@@ -109,37 +130,55 @@ def alphabet_index(alphabet: str) -> int:
 
 
 def _omniglot(name: str) -> Dataset:
-    data = _load(name, "train", keys=("image", "alphabet", "alphabet_char_id"))  # background set
     alphabet = omniglot.ALPHABETS[name]
+    ds = _splits(name, "train")  # the background set; prepared from here on
     index = alphabet_index(alphabet)
-    keep = np.flatnonzero(data["alphabet"] == index)
-    chars = data["alphabet_char_id"][keep]
-    xs = np.stack([omniglot.ink_to_28x28(data["image"][i][..., 0]) for i in keep]) \
-        if len(keep) else np.zeros((0, 784), np.float32)
-    rank = np.zeros(len(keep), int)  # position of each image within its character
+    data = _arrays(name, ds, ("image", "alphabet_char_id"),
+                   keep=lambda example: example["alphabet"] == index)
+    chars = data["alphabet_char_id"].astype(np.int64)  # character number - 1, as the files
+    x = np.stack([omniglot.ink_to_28x28(image[..., 0]) for image in data["image"]])
+    rank = np.zeros(len(chars), int)  # position of each image within its character
     for c in np.unique(chars):
         rank[chars == c] = np.arange(np.sum(chars == c))
-    train = rank < 15
-    labels = chars.astype(np.int64)
-    return Dataset(name=name, train=xs[train], train_labels=labels[train], test=xs[~train],
-                   test_labels=labels[~train], image_shape=(28, 28, 1),
-                   description=f"OMNIGLOT {alphabet} from TensorFlow Datasets (first 15 "
-                               "images of a character train, the rest test)")
+    train = rank < len(omniglot.TRAIN_DRAWERS)
+    return Dataset(name=name, train=x[train], train_labels=chars[train], test=x[~train],
+                   test_labels=chars[~train], image_shape=(omniglot.SIZE, omniglot.SIZE, 1),
+                   description=f"OMNIGLOT {alphabet} from TensorFlow Datasets, 28x28 (first 15 "
+                               "images of a character in tfds's order train, the rest test)")
 
 
 def _movielens(name: str) -> Dataset:
-    data = _load(name, "train", keys=("user_id", "movie_id", "user_rating"))
-    users = np.array([int(u) for u in data["user_id"]])
-    items = np.array([int(m) for m in data["movie_id"]])
-    ratings = np.asarray(data["user_rating"]).astype(np.int64)
-    triples = np.stack([users, items, ratings], 1)
-    rng = np.random.default_rng(0)
-    held = np.zeros(len(triples), bool)
-    for u in np.unique(users):
-        rows = np.flatnonzero(users == u)
-        held[rng.choice(rows, min(HOLD_OUT_PER_USER, len(rows)), replace=False)] = True
+    data = _arrays(name, _splits(name, "train"), ("user_id", "movie_id", "user_rating"))
     where = "movielens/100k-ratings (TensorFlow Datasets)"
+    try:
+        users = np.array([int(u) for u in data["user_id"]], np.int64)
+        items = np.array([int(m) for m in data["movie_id"]], np.int64)
+    except ValueError as e:
+        raise UserError(f"{where}: a user or movie id is not a number ({one_line(e)}); "
+                        "pass --data_dir=<folder with ml-100k/> instead") from None
+    ratings = np.asarray(data["user_rating"], np.float64)
+    if (users.min() < 1 or users.max() > movielens.N_USERS or items.min() < 1
+            or items.max() > movielens.N_ITEMS or np.any(ratings != np.round(ratings))
+            or ratings.min() < 1 or ratings.max() > 5):
+        raise UserError(f"{where}: ids or ratings out of range (users 1..{movielens.N_USERS}, "
+                        f"items 1..{movielens.N_ITEMS}, ratings 1..5); pass --data_dir=<folder "
+                        "with ml-100k/> instead")
+    triples = np.stack([users, items, ratings.astype(np.int64)], 1)
+    triples = triples[np.lexsort((triples[:, 1], triples[:, 0]))]  # independent of tfds's order
+    held = _hold_out(triples[:, 0])
     return Dataset(name=name, train=movielens.to_matrix(triples[~held], where),
                    test=movielens.to_matrix(triples[held], where), likelihood=RATINGS,
                    description="MovieLens 100k from TensorFlow Datasets, with a seeded "
                                "10-ratings-per-user hold-out (not the official ua split)")
+
+
+def _hold_out(users: np.ndarray) -> np.ndarray:
+    """A seeded random HOLD_OUT_PER_USER rows of each user (all of a user with fewer)."""
+    key = np.random.default_rng(HOLD_OUT_SEED).random(len(users))
+    order = np.lexsort((key, users))  # by user, randomly within a user
+    sorted_users = users[order]
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]])
+    rank = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
+    held = np.zeros(len(users), bool)
+    held[order[rank < HOLD_OUT_PER_USER]] = True
+    return held
