@@ -8,7 +8,6 @@ import io
 import logging
 import os
 import pickle
-import zipfile
 
 import numpy as np
 import pytest
@@ -17,7 +16,6 @@ from PIL import Image
 import fixtures
 from vae_tf.datasets import NAMES, load
 from vae_tf.datasets.binarized_mnist import parse_amat
-from vae_tf.datasets.movielens import load_fold, load_movielens_fold
 from vae_tf.errors import UserError
 
 
