@@ -18,7 +18,8 @@ from PIL import Image
 def idx_bytes(array: np.ndarray) -> bytes:
     """An unsigned-byte IDX file (magic 2049 for 1-D, 2051 for 3-D) holding `array`."""
     magic = {1: 2049, 3: 2051}[array.ndim]
-    return struct.pack(f">{1 + array.ndim}i", magic, *array.shape) + array.astype(np.uint8).tobytes()
+    header = struct.pack(f">{1 + array.ndim}i", magic, *array.shape)
+    return header + array.astype(np.uint8).tobytes()
 
 
 def write_mnist_idx(folder, n_train=5010, n_test=20, seed=0):

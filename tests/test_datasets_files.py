@@ -202,11 +202,13 @@ def _expected_28x28(png: bytes) -> np.ndarray:
 @pytest.mark.parametrize("source", ["tree", "zip", "images_background", "zip file"])
 def test_omniglot_sources_split_by_drawer(tmp_path, source):
     members = fixtures.write_omniglot(tmp_path, "Greek", characters=2, as_zip="zip" in source)
-    data_dir = {"tree": tmp_path, "zip": tmp_path, "images_background": tmp_path / "images_background",
+    data_dir = {"tree": tmp_path, "zip": tmp_path,
+                "images_background": tmp_path / "images_background",
                 "zip file": tmp_path / "images_background_small1.zip"}[source]
     data = load("omniglot_gr", str(data_dir))
     assert data.train.shape == (30, 784) and data.test.shape == (10, 784)
-    assert list(data.train_labels) == [0] * 15 + [1] * 15 and list(data.test_labels) == [0] * 5 + [1] * 5
+    assert list(data.train_labels) == [0] * 15 + [1] * 15
+    assert list(data.test_labels) == [0] * 5 + [1] * 5
     assert data.image_shape == (28, 28, 1) and data.train.dtype == np.float32
     assert 0 <= data.train.min() and data.train.max() <= 1
     assert 0.0 < data.train.mean() < 0.2  # strokes are the few bright pixels

@@ -63,7 +63,7 @@ def test_yale_real_counts(caplog):
     yale = load("yale_faces", real_data_dir("yale_faces"))
     # This subset: 24 subjects, 1,518 valid images (18 .bad and 24 ambient skipped).
     assert len(yale.train) + len(yale.test) == 1518 and yale.train.shape[1] == 192 * 168
-    assert (len(yale.train), len(yale.test)) == (1216, 302)
+    assert (len(yale.train), len(yale.test)) == (1231, 287)  # every 5th of a subject
     assert set(yale.train_labels) == set(yale.test_labels) == set(range(13)) | set(range(14, 25))
     assert "skipped 18 '.bad' captures, 24 ambient images and 0 other files" in caplog.text
     assert yale.image_shape == (192, 168, 1)

@@ -37,7 +37,8 @@ def test_binarized_mnist_from_tfds():
     _check_images(data, 784, 1)
 
 
-@pytest.mark.parametrize("name, dim, channels", [("cifar10_rgb", 3072, 3), ("cifar10_gray", 1024, 1)])
+@pytest.mark.parametrize("name, dim, channels",
+                         [("cifar10_rgb", 3072, 3), ("cifar10_gray", 1024, 1)])
 def test_cifar_from_tfds(name, dim, channels):
     with tfds.testing.mock_data(num_examples=9):
         data = load(name)

@@ -4,13 +4,13 @@ Neither is in TensorFlow Datasets. The thesis trained on every image and kept no
 aside; the test hold-outs here are deterministic and keep every subject in both splits:
 - ORL (`s1`..`s40`, `1.pgm`..`10.pgm`, 92x112): image 10 of each subject is test,
   360 train / 40 test. Labels are the subject number - 1.
-- Yale (`CroppedYale/yaleBxx/yaleBxx_P00A<az>E<el>.pgm`, 168x192): each subject has the
-  same 64 illumination conditions; in file-name order, counting the `.bad` captures,
-  condition i of subject s is test when (i + s) % 5 == 0. So about one image in five is
-  test, each condition is held out for one subject in five and trained on for the
-  others, and a file's split never depends on which other files are present. The `.bad`
-  captures and the `_Ambient` images are skipped (and the counts logged). Labels are the
-  subject number - 1 (yaleB01 -> 0; the database has no yaleB14).
+- Yale (`CroppedYale/yaleBxx/yaleBxx_P00A<az>E<el>.pgm`, 168x192): every fifth valid
+  image of each subject in file-name order (the 5th, 10th, ...) is test; on the 24-subject
+  subset of shared/data that is 1,231 train / 287 test. File-name order sorts by light
+  azimuth, so the test images span the lighting range. Each subject folder must hold its
+  64 illumination images (`.pgm` or `.pgm.bad`); the `.bad` captures and the `_Ambient`
+  images are skipped and the counts logged. Labels are the subject number - 1 (yaleB01
+  -> 0; the database has no yaleB14).
 """
 
 import os
@@ -79,7 +79,7 @@ def _yale_subjects(folder: str):
 
 
 def _yale_subject(folder: str, skipped: dict):
-    """The valid image paths of one subject folder and each one's condition index."""
+    """The paths of one subject folder's valid images, in file-name order."""
     conditions, names = [], sorted(os.listdir(folder))
     for f in names:
         if "_Ambient" in f:
@@ -91,17 +91,12 @@ def _yale_subject(folder: str, skipped: dict):
     if len(conditions) != YALE_CONDITIONS:
         raise UserError(f"{folder}: {len(conditions)} illumination images (.pgm and .pgm.bad), "
                         f"expected {YALE_CONDITIONS}; restore the subject's original files")
-    valid = []
-    for i, f in enumerate(conditions):
-        if f.endswith(".bad"):
-            skipped["bad"] += 1
-        else:
-            valid.append((os.path.join(folder, f), i))
-    return valid
+    skipped["bad"] += sum(f.endswith(".bad") for f in conditions)
+    return [os.path.join(folder, f) for f in conditions if not f.endswith(".bad")]
 
 
 def load_yale_files(data_dir) -> Dataset:
-    """Every valid Cropped Yale B image; about one in five held out for test (see above)."""
+    """Every valid Cropped Yale B image; every fifth of a subject held out for test."""
     if not data_dir:
         raise UserError(f"yale_faces is not in TensorFlow Datasets: download it from {YALE_URL} "
                         "and pass --data_dir=<folder with CroppedYale/yaleBxx/*.pgm>")
@@ -116,10 +111,10 @@ def load_yale_files(data_dir) -> Dataset:
     subjects = _yale_subjects(root)
     for subject_dir in subjects:
         subject = int(subject_dir[len("yaleB"):])
-        for path, condition in _yale_subject(os.path.join(root, subject_dir), skipped):
+        for i, path in enumerate(_yale_subject(os.path.join(root, subject_dir), skipped)):
             xs.append(read_pgm(path, YALE_SHAPE))
             ys.append(subject - 1)
-            test.append((condition + subject) % 5 == 0)
+            test.append(i % 5 == 4)
     logging.info("yale_faces: %d images of %d subjects; skipped %d '.bad' captures, %d ambient "
                  "images and %d other files", len(xs), len(subjects), skipped["bad"],
                  skipped["ambient"], skipped["other"])
@@ -127,4 +122,4 @@ def load_yale_files(data_dir) -> Dataset:
     return Dataset(name="yale_faces", train=x[~test], train_labels=y[~test], test=x[test],
                    test_labels=y[test], image_shape=YALE_SHAPE + (1,),
                    description=f"Cropped Yale B faces from {root}, {len(subjects)} subjects, "
-                               "192x168; one illumination in five per subject is test")
+                               "192x168; every 5th image of a subject is test")

@@ -23,7 +23,8 @@ def check_folder(data_dir: str, name: str, expected: str) -> None:
                         f"the {name} files ({expected})")
 
 
-def locate(data_dir: str, name: str, expected: Sequence[str], subfolders: Sequence[str] = ()) -> str:
+def locate(data_dir: str, name: str, expected: Sequence[str],
+           subfolders: Sequence[str] = ()) -> str:
     """The folder, `data_dir` itself or one of its `subfolders`, holding every `expected` file.
 
     Raises UserError naming the dataset, the folder and what is missing.

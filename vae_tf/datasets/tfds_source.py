@@ -94,7 +94,8 @@ def _arrays(name: str, ds, keys: Sequence[str], keep=None) -> Dict[str, np.ndarr
 def load_tfds(name: str) -> Dataset:
     """Dataset `name` from TensorFlow Datasets, split as the original-file loaders split it."""
     if name == "mnist":
-        train, test = (_arrays(name, ds, ("image", "label")) for ds in _splits(name, ["train", "test"]))
+        train, test = (_arrays(name, ds, ("image", "label"))
+                       for ds in _splits(name, ["train", "test"]))
         return mnist.from_arrays(name, train["image"][..., 0], train["label"],
                                  test["image"][..., 0], test["label"],
                                  "MNIST from TensorFlow Datasets (last 5,000 of tfds's training "
@@ -104,9 +105,11 @@ def load_tfds(name: str) -> Dataset:
                  for ds in _splits(name, ["train", "validation", "test"])]
         return Dataset(name=name, train=parts[0], validation=parts[1], test=parts[2],
                        image_shape=(28, 28, 1),
-                       description="binarized MNIST (Larochelle and Murray) from TensorFlow Datasets")
+                       description="binarized MNIST (Larochelle and Murray) from TensorFlow "
+                                   "Datasets")
     if name in ("cifar10_rgb", "cifar10_gray"):
-        train, test = (_arrays(name, ds, ("image", "label")) for ds in _splits(name, ["train", "test"]))
+        train, test = (_arrays(name, ds, ("image", "label"))
+                       for ds in _splits(name, ["train", "test"]))
         colour = "grey, ITU-R 601 luma" if name == "cifar10_gray" else "RGB"
         return cifar.to_dataset(name, train["image"], train["label"].astype(np.int64),
                                 test["image"], test["label"].astype(np.int64),
