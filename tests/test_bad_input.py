@@ -74,6 +74,13 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("--binarize with a mirrored strategy", ["--binarize", "--strategy=mirrored"],
      "--binarize runs with --strategy=default only"),
     ("negative --iwae_samples", ["--iwae_samples=-1"], "must be 0 (off) or more"),
+    ("--sigma without a Gaussian", ["--sigma=0.1"], "applies to --likelihood=gaussian only"),
+    ("negative --sigma", ["--likelihood=gaussian", "--sigma=-1"], "must be 0 (learned) or"),
+    ("another likelihood when imputing", ["--mode=impute", "--likelihood=cbernoulli"],
+     "applies to --mode=train only"),
+    ("--lr_decay above 1", ["--lr_decay=1.5"], "must be in (0, 1]"),
+    ("--hidden_layers with conv", ["--arch=conv", "--hidden_layers=2"],
+     "applies to --arch=mlp only"),
 ]
 
 

@@ -16,6 +16,7 @@ MISSING = ("structured", "random")
 PRESETS = ("default", "thesis")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 ARCHS = ("mlp", "conv")
+LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")  # as losses.LIKELIHOODS (no TF import here)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,8 +32,12 @@ class Config:
     batch_size: int = 100
     latent_dim: int = 32
     hidden_dim: int = 400
+    hidden_layers: int = 1  # Dense(hidden_dim) layers each way (MLP); the thesis has one
     arch: str = "mlp"  # mlp: the thesis's one-hidden-layer MLP; conv: convolutional
     learning_rate: float = 1e-3
+    likelihood: str = "bernoulli"  # p(x|z): bernoulli (thesis) | cbernoulli | gaussian
+    sigma: float = 0.0  # gaussian only: > 0 a fixed standard deviation, 0 learned per entry
+    lr_decay: float = 1.0  # the learning rate of epoch e (from 0) is learning_rate * lr_decay**e
     init_stddev: Optional[float] = None  # None: Glorot uniform; thesis: truncated normal 0.001
     seed: int = 0
     logdir: str = ""  # empty: logs/<dataset>-<mode>-<YYYYmmdd-HHMMSS>
@@ -50,12 +55,15 @@ class Config:
     k: int = 10
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "latent_dim", "hidden_dim", "log_every", "k",
-                     "steps_per_call"):
+        for name in ("epochs", "batch_size", "latent_dim", "hidden_dim", "hidden_layers",
+                     "log_every", "k", "steps_per_call"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise UserError(f"--{name}={value!r} must be a positive integer; "
                                 f"pass e.g. --{name}={_DEFAULTS[name]}")
+        if self.arch == "conv" and self.hidden_layers != 1:
+            raise UserError(f"--hidden_layers={self.hidden_layers} applies to --arch=mlp only; "
+                            "drop it or pass --arch=mlp")
         if self.binarize and self.strategy != "default":
             raise UserError(f"--binarize runs with --strategy=default only (got "
                             f"--strategy={self.strategy}); drop one of the two flags")
@@ -68,12 +76,25 @@ class Config:
         if not self.learning_rate > 0 or self.learning_rate != self.learning_rate:
             raise UserError(f"--learning_rate={self.learning_rate!r} must be positive; "
                             "pass e.g. --learning_rate=0.001")
+        if not self.sigma >= 0:
+            raise UserError(f"--sigma={self.sigma!r} must be 0 (learned) or positive; "
+                            "pass e.g. --sigma=0.1")
+        if self.sigma > 0 and self.likelihood != "gaussian":
+            raise UserError(f"--sigma={self.sigma:g} applies to --likelihood=gaussian only "
+                            f"(got --likelihood={self.likelihood}); drop --sigma")
+        if self.likelihood != "bernoulli" and self.mode != "train":
+            raise UserError(f"--likelihood={self.likelihood} applies to --mode=train only; "
+                            "the imputers use the thesis's Bernoulli likelihood")
+        if not 0 < self.lr_decay <= 1:
+            raise UserError(f"--lr_decay={self.lr_decay!r} must be in (0, 1] (1: a constant "
+                            "learning rate); pass e.g. --lr_decay=0.998")
         if self.init_stddev is not None and not self.init_stddev > 0:
             raise UserError(f"--init_stddev={self.init_stddev!r} must be positive; "
                             "pass e.g. --init_stddev=0.001, or leave it unset for Glorot")
         for name, choices in (("mode", MODES), ("imputer", IMPUTERS),
                               ("missing", MISSING), ("preset", PRESETS),
-                              ("strategy", STRATEGIES), ("arch", ARCHS)):
+                              ("strategy", STRATEGIES), ("arch", ARCHS),
+                              ("likelihood", LIKELIHOODS)):
             if getattr(self, name) not in choices:
                 raise UserError(f"--{name}={getattr(self, name)!r} is unknown; "
                                 f"choose one of: {', '.join(choices)}")

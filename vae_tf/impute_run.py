@@ -38,7 +38,8 @@ def _imputer(config: Config, logdir: str, marker: float = 0.5):
         return MIWAEImputer(latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
                             epochs=config.epochs, batch_size=config.batch_size,
                             learning_rate=config.learning_rate, seed=config.seed,
-                            logdir=logdir, verbose=_verbosity())
+                            logdir=logdir, verbose=_verbosity(),
+                            hidden_layers=config.hidden_layers)
     from vae_tf.vae_imputer import VAEImputer
     return VAEImputer(latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
                       epochs=config.epochs, batch_size=config.batch_size,

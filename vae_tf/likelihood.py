@@ -24,7 +24,8 @@ def estimate_log_likelihood(vae: VAE, x: np.ndarray, samples: int = 5000,
         z = z_mean + tf.exp(0.5 * z_log_var) * eps
         logits = vae.decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))
         logits = tf.reshape(logits, tf.concat([[n, tf.shape(xb)[0]], tf.shape(xb)[1:]], 0))
-        return losses.log_importance_weights(xb, logits, z, z_mean, z_log_var)  # [S, B]
+        return losses.log_importance_weights(xb, logits, z, z_mean, z_log_var,  # [S, B]
+                                             vae.likelihood, vae.log_scale())
 
     out = []
     for start in range(0, len(x), batch_size):

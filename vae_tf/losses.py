@@ -18,12 +18,27 @@ objective). The training loss is the negative ELBO in nats per example,
 
     loss = reconstruction + kl,   reconstruction = -log p(x|z).
 
+Other likelihoods for grey levels (`LIKELIHOODS`), all driven by the same decoder
+output `logits`:
+
+- `bernoulli`: the thesis's; the image is the Bernoulli mean sigmoid(logits).
+- `cbernoulli`: the continuous Bernoulli (Loaiza-Ganem & Cunningham 2019), a proper
+  density on [0, 1]: the Bernoulli term plus log C(logits), with the normaliser
+  C = logits / tanh(logits / 2) (-> 2 at logits = 0); its mean is
+  1 / (1 - exp(-logits)) - 1 / logits (-> 1/2), not sigmoid(logits).
+- `gaussian`: N(x; sigmoid(logits), sigma^2) per entry, sigma fixed or learned per
+  entry (`log_scale`).
+
 Every function returns one value per example ([B]); averaging happens in the step.
 """
 
-from typing import Dict
+import math
+from typing import Dict, Optional
 
 import tensorflow as tf
+
+LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
+_SMALL = 1e-3  # |logits| below this: the continuous Bernoulli's Taylor expansions
 
 
 def gaussian_kl(z_mean: tf.Tensor, z_log_var: tf.Tensor) -> tf.Tensor:
@@ -38,10 +53,57 @@ def bernoulli_log_likelihood(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     return -tf.reduce_sum(xent, axis=-1)
 
 
-def elbo_terms(x: tf.Tensor, logits: tf.Tensor, z_mean: tf.Tensor,
-               z_log_var: tf.Tensor) -> Dict[str, tf.Tensor]:
+def continuous_bernoulli_log_norm(logits: tf.Tensor) -> tf.Tensor:
+    """log C(logits) = log(logits / tanh(logits / 2)) entrywise, stable near 0 (log 2)."""
+    small = tf.abs(logits) < _SMALL
+    safe = tf.where(small, tf.ones_like(logits), logits)
+    exact = tf.math.log(safe / tf.math.tanh(safe / 2.0))
+    return tf.where(small, tf.math.log(2.0 + tf.square(logits) / 6.0), exact)
+
+
+def continuous_bernoulli_mean(logits: tf.Tensor) -> tf.Tensor:
+    """E[x] under the continuous Bernoulli: 1 / (1 - exp(-l)) - 1 / l, -> 1/2 + l/12 at 0."""
+    small = tf.abs(logits) < _SMALL
+    safe = tf.where(small, tf.ones_like(logits), logits)
+    exact = -1.0 / tf.math.expm1(-safe) - 1.0 / safe
+    return tf.where(small, 0.5 + logits / 12.0, exact)
+
+
+def gaussian_log_likelihood(x: tf.Tensor, mean: tf.Tensor, log_scale: tf.Tensor) -> tf.Tensor:
+    """log N(x; mean, exp(log_scale)^2) summed over entries. [B, D] -> [B]."""
+    z = (x - mean) * tf.exp(-log_scale)
+    return -tf.reduce_sum(0.5 * tf.square(z) + log_scale + 0.5 * math.log(2 * math.pi), axis=-1)
+
+
+def log_likelihood(x: tf.Tensor, logits: tf.Tensor, likelihood: str = "bernoulli",
+                   log_scale: Optional[tf.Tensor] = None) -> tf.Tensor:
+    """log p(x | z) for the decoder output `logits` under one of `LIKELIHOODS`. -> [B].
+
+    `log_scale` (the Gaussian's log standard deviation, a scalar or [D]) is needed by
+    `gaussian` only.
+    """
+    if likelihood == "bernoulli":
+        return bernoulli_log_likelihood(x, logits)
+    if likelihood == "cbernoulli":
+        return (bernoulli_log_likelihood(x, logits)
+                + tf.reduce_sum(continuous_bernoulli_log_norm(logits), axis=-1))
+    if likelihood == "gaussian":
+        return gaussian_log_likelihood(x, tf.sigmoid(logits), log_scale)
+    raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
+
+
+def decoded_mean(logits: tf.Tensor, likelihood: str = "bernoulli") -> tf.Tensor:
+    """The mean of p(x | z): the image a decoder output stands for."""
+    if likelihood == "cbernoulli":
+        return continuous_bernoulli_mean(logits)
+    return tf.sigmoid(logits)
+
+
+def elbo_terms(x: tf.Tensor, logits: tf.Tensor, z_mean: tf.Tensor, z_log_var: tf.Tensor,
+               likelihood: str = "bernoulli",
+               log_scale: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:
     """Named per-example terms: `reconstruction` (-log p(x|z)), `kl`, `loss` (-ELBO)."""
-    reconstruction = -bernoulli_log_likelihood(x, logits)
+    reconstruction = -log_likelihood(x, logits, likelihood, log_scale)
     kl = gaussian_kl(z_mean, z_log_var)
     return {"reconstruction": reconstruction, "kl": kl, "loss": reconstruction + kl}
 
@@ -54,9 +116,11 @@ def log_normal(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
 
 
 def log_importance_weights(x: tf.Tensor, logits: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
-                           z_log_var: tf.Tensor) -> tf.Tensor:
+                           z_log_var: tf.Tensor, likelihood: str = "bernoulli",
+                           log_scale: Optional[tf.Tensor] = None) -> tf.Tensor:
     """log w = log p(x|z) + log p(z) - log q(z|x) for draws z ~ q. [S, B, *] -> [S, B]."""
-    log_px_z = bernoulli_log_likelihood(tf.broadcast_to(x, tf.shape(logits)), logits)
+    log_px_z = log_likelihood(tf.broadcast_to(x, tf.shape(logits)), logits, likelihood,
+                              log_scale)
     log_pz = log_normal(z, tf.zeros_like(z), tf.zeros_like(z))
     return log_px_z + log_pz - log_normal(z, z_mean, z_log_var)
 

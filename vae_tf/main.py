@@ -33,10 +33,19 @@ flags.DEFINE_integer("epochs", None, f"Epochs (default preset: {_D.epochs}).")
 flags.DEFINE_integer("batch_size", None, f"Batch size (default preset: {_D.batch_size}).")
 flags.DEFINE_integer("latent_dim", None, f"Latent dimensions (default preset: {_D.latent_dim}).")
 flags.DEFINE_integer("hidden_dim", None, f"Hidden units (default preset: {_D.hidden_dim}).")
+flags.DEFINE_integer("hidden_layers", _D.hidden_layers,
+                     "Hidden Dense layers in the MLP encoder and in its decoder (thesis: 1).")
 flags.DEFINE_enum("arch", _D.arch, list(config_lib.ARCHS),
                   "mlp: the thesis's Dense(hidden) encoder and decoder; conv: two strided "
                   "convolutions each way (for CIFAR-10 and the faces).")
 flags.DEFINE_float("learning_rate", None, f"Adam learning rate (default preset: {_D.learning_rate}).")
+flags.DEFINE_enum("likelihood", _D.likelihood, list(config_lib.LIKELIHOODS),
+                  "p(x|z): bernoulli (the thesis's), cbernoulli (continuous Bernoulli, a "
+                  "density on [0, 1]) or gaussian (mean sigmoid(logits); see --sigma).")
+flags.DEFINE_float("sigma", _D.sigma, "Gaussian likelihood's standard deviation: > 0 fixed, "
+                   "0 learned per pixel (at least 0.01).")
+flags.DEFINE_float("lr_decay", _D.lr_decay, "Per-epoch factor of the learning rate: epoch e "
+                   "(from 0) uses learning_rate * lr_decay**e (1: constant).")
 flags.DEFINE_float("init_stddev", None, "Truncated-normal init stddev (default preset: Glorot).")
 flags.DEFINE_integer("seed", _D.seed, "Random seed of everything.")
 flags.DEFINE_string("logdir", "", "Run folder (default logs/<dataset>-<mode>-<time>); "
@@ -66,8 +75,10 @@ flags.DEFINE_integer("k", _D.k, "Neighbours of the K-NN imputer.")
 FLAGS = flags.FLAGS
 
 _OPTIONAL = ("epochs", "batch_size", "latent_dim", "hidden_dim", "learning_rate", "init_stddev")
-_ALWAYS = ("dataset", "data_dir", "mode", "arch", "seed", "logdir", "log_every", "steps_per_call",
-           "jit_compile", "deterministic", "binarize", "iwae_samples", "strategy", "cpu_devices", "imputer", "missing", "k")
+_ALWAYS = ("dataset", "data_dir", "mode", "arch", "hidden_layers", "lr_decay", "likelihood",
+           "sigma", "seed", "logdir", "log_every", "steps_per_call", "jit_compile",
+           "deterministic", "binarize", "iwae_samples", "strategy", "cpu_devices", "imputer",
+           "missing", "k")
 
 
 def config_from_flags() -> config_lib.Config:

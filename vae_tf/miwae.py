@@ -35,13 +35,14 @@ class MIWAEImputer:
     def __init__(self, latent_dim: int = 32, hidden_dim: int = 400, epochs: int = 30,
                  batch_size: int = 100, learning_rate: float = 1e-3, train_samples: int = 5,
                  impute_samples: int = 200, gibbs_iters: int = 50, seed: int = 0,
-                 logdir: Optional[str] = None, verbose: int = 0):
+                 logdir: Optional[str] = None, verbose: int = 0, hidden_layers: int = 1):
         if train_samples < 1 or impute_samples < 1:
             raise UserError("train_samples and impute_samples must be at least 1")
         self.latent_dim, self.hidden_dim, self.epochs = latent_dim, hidden_dim, epochs
         self.batch_size, self.learning_rate = batch_size, learning_rate
         self.train_samples, self.impute_samples = train_samples, impute_samples
         self.gibbs_iters, self.seed, self.logdir, self.verbose = gibbs_iters, seed, logdir, verbose
+        self.hidden_layers = hidden_layers
 
     # -- model ---------------------------------------------------------------------
     def _draws(self, x0, mask, k: int):
@@ -60,8 +61,10 @@ class MIWAEImputer:
             raise UserError(f"batch_size={self.batch_size} is larger than the {n} examples; "
                             f"pass batch_size={n} or less")
         keras.utils.set_random_seed(self.seed)
-        self.encoder_ = Encoder(self.latent_dim, self.hidden_dim, seed=self.seed)
-        self.decoder_ = Decoder(self._dim, self.hidden_dim, seed=self.seed)
+        self.encoder_ = Encoder(self.latent_dim, self.hidden_dim, seed=self.seed,
+                                hidden_layers=self.hidden_layers)
+        self.decoder_ = Decoder(self._dim, self.hidden_dim, seed=self.seed,
+                                hidden_layers=self.hidden_layers)
         self.encoder_.build((None, 2 * self._dim))
         self.decoder_.build((None, self.latent_dim))
         self._rng = tf.random.Generator.from_seed(self.seed)

@@ -1,9 +1,15 @@
 """The thesis's MLP VAE as small subclassed Keras models that return tensors."""
 
+import math
 from typing import Optional, Tuple
 
 import keras
 import tensorflow as tf
+
+from vae_tf import losses
+
+SIGMA_FLOOR = 0.01  # a learned Gaussian standard deviation never goes below this
+_SIGMA_START = 0.1  # ... and starts here
 
 
 def _initializer(stddev: Optional[float], seed: int):
@@ -13,17 +19,39 @@ def _initializer(stddev: Optional[float], seed: int):
     return keras.initializers.TruncatedNormal(stddev=stddev, seed=seed)
 
 
+def _deeper(hidden_dim: int, hidden_layers: int, init_stddev: Optional[float], seed: int):
+    """The hidden layers after the first (none for the thesis's one-hidden-layer MLP).
+
+    Their initializer seeds (seed + 10 + i) leave those of the one-layer model unchanged.
+    """
+    return [keras.layers.Dense(hidden_dim, activation="relu", name=f"hidden_{i + 2}",
+                               kernel_initializer=_initializer(init_stddev, seed + 10 + i))
+            for i in range(hidden_layers - 1)]
+
+
+def _apply(layers, h):
+    for layer in layers:
+        h = layer(h)
+    return h
+
+
+def _build(layers, hidden_dim: int):
+    for layer in layers:
+        layer.build((None, hidden_dim))
+
+
 @keras.saving.register_keras_serializable(package="vae_tf")
 class Encoder(keras.Model):
-    """x [B, D] -> (z_mean [B, L], z_log_var [B, L]) through Dense(hidden, ReLU)."""
+    """x [B, D] -> (z_mean [B, L], z_log_var [B, L]) through `hidden_layers` Dense(hidden, ReLU)."""
 
     def __init__(self, latent_dim: int, hidden_dim: int, init_stddev: Optional[float] = None,
-                 seed: int = 0, name: str = "encoder", **kwargs):
+                 seed: int = 0, hidden_layers: int = 1, name: str = "encoder", **kwargs):
         super().__init__(name=name, **kwargs)
         self.latent_dim, self.hidden_dim = latent_dim, hidden_dim
-        self.init_stddev, self.seed = init_stddev, seed
+        self.init_stddev, self.seed, self.hidden_layers = init_stddev, seed, hidden_layers
         self.hidden = keras.layers.Dense(hidden_dim, activation="relu", name="hidden",
                                          kernel_initializer=_initializer(init_stddev, seed))
+        self.deeper = _deeper(hidden_dim, hidden_layers, init_stddev, seed)
         self.mean = keras.layers.Dense(latent_dim, name="z_mean",
                                        kernel_initializer=_initializer(init_stddev, seed + 1))
         self.log_var = keras.layers.Dense(latent_dim, name="z_log_var",
@@ -31,66 +59,84 @@ class Encoder(keras.Model):
 
     def build(self, input_shape):
         self.hidden.build(input_shape)
+        _build(self.deeper, self.hidden_dim)
         self.mean.build((None, self.hidden_dim))
         self.log_var.build((None, self.hidden_dim))
         self.built = True
 
     def call(self, x):
-        h = self.hidden(x)
+        h = _apply(self.deeper, self.hidden(x))
         return self.mean(h), self.log_var(h)
 
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim,
                 "hidden_dim": self.hidden_dim, "init_stddev": self.init_stddev,
-                "seed": self.seed}
+                "seed": self.seed, "hidden_layers": self.hidden_layers}
 
 
 @keras.saving.register_keras_serializable(package="vae_tf")
 class Decoder(keras.Model):
-    """z [B, L] -> logits [B, D] through Dense(hidden, ReLU); the mean is sigmoid(logits)."""
+    """z [B, L] -> logits [B, D] through `hidden_layers` Dense(hidden, ReLU).
+
+    The Bernoulli mean is sigmoid(logits).
+    """
 
     def __init__(self, output_dim: int, hidden_dim: int, init_stddev: Optional[float] = None,
-                 seed: int = 0, name: str = "decoder", **kwargs):
+                 seed: int = 0, hidden_layers: int = 1, name: str = "decoder", **kwargs):
         super().__init__(name=name, **kwargs)
         self.output_dim, self.hidden_dim = output_dim, hidden_dim
-        self.init_stddev, self.seed = init_stddev, seed
+        self.init_stddev, self.seed, self.hidden_layers = init_stddev, seed, hidden_layers
         self.hidden = keras.layers.Dense(hidden_dim, activation="relu", name="hidden",
                                          kernel_initializer=_initializer(init_stddev, seed + 3))
+        self.deeper = _deeper(hidden_dim, hidden_layers, init_stddev, seed + 100)
         self.logits = keras.layers.Dense(output_dim, name="logits",
                                          kernel_initializer=_initializer(init_stddev, seed + 4))
 
     def build(self, input_shape):
         self.hidden.build(input_shape)
+        _build(self.deeper, self.hidden_dim)
         self.logits.build((None, self.hidden_dim))
         self.built = True
 
     def call(self, z):
-        return self.logits(self.hidden(z))
+        return self.logits(_apply(self.deeper, self.hidden(z)))
 
     def get_config(self):
         return {**super().get_config(), "output_dim": self.output_dim,
                 "hidden_dim": self.hidden_dim, "init_stddev": self.init_stddev,
-                "seed": self.seed}
+                "seed": self.seed, "hidden_layers": self.hidden_layers}
 
 
 @keras.saving.register_keras_serializable(package="vae_tf")
 class VAE(keras.Model):
-    """Encoder and decoder together; `call` gives the deterministic mean reconstruction logits."""
+    """Encoder and decoder together; `call` gives the deterministic mean reconstruction logits.
+
+    `likelihood` is one of `losses.LIKELIHOODS`; for `gaussian`, `sigma` > 0 fixes the
+    standard deviation and `sigma` = 0 learns one per entry (`raw_scale`, with
+    sigma = SIGMA_FLOOR + exp(raw_scale), starting at 0.1).
+    """
 
     def __init__(self, input_dim: int, latent_dim: int, hidden_dim: int,
                  init_stddev: Optional[float] = None, seed: int = 0, arch: str = "mlp",
-                 image_shape=None, **kwargs):
+                 image_shape=None, hidden_layers: int = 1, likelihood: str = "bernoulli",
+                 sigma: float = 0.0, **kwargs):
         super().__init__(**kwargs)
+        self.likelihood, self.sigma = likelihood, sigma
+        self.raw_scale = None
+        if likelihood == "gaussian" and sigma == 0:
+            start = math.log(_SIGMA_START - SIGMA_FLOOR)
+            self.raw_scale = self.add_weight(shape=(input_dim,), name="raw_scale",
+                                             initializer=keras.initializers.Constant(start))
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
-        self.init_stddev, self.seed = init_stddev, seed
+        self.init_stddev, self.seed, self.hidden_layers = init_stddev, seed, hidden_layers
         self.arch, self.image_shape = arch, list(image_shape) if image_shape else None
         if arch == "conv":
             from vae_tf.conv import ConvDecoder, ConvEncoder
             self.encoder = ConvEncoder(latent_dim, hidden_dim, image_shape, seed)
             self.decoder = ConvDecoder(hidden_dim, image_shape, seed)
         else:
-            self.encoder = Encoder(latent_dim, hidden_dim, init_stddev, seed)
-            self.decoder = Decoder(input_dim, hidden_dim, init_stddev, seed)
+            self.encoder = Encoder(latent_dim, hidden_dim, init_stddev, seed, hidden_layers)
+            self.decoder = Decoder(input_dim, hidden_dim, init_stddev, seed, hidden_layers)
         self.build((None, input_dim))
 
     def build(self, input_shape):
@@ -109,7 +155,24 @@ class VAE(keras.Model):
         return {**super().get_config(), "input_dim": self.input_dim,
                 "latent_dim": self.latent_dim, "hidden_dim": self.hidden_dim,
                 "init_stddev": self.init_stddev, "seed": self.seed, "arch": self.arch,
-                "image_shape": self.image_shape}
+                "image_shape": self.image_shape, "hidden_layers": self.hidden_layers,
+                "likelihood": self.likelihood, "sigma": self.sigma}
+
+    def log_scale(self) -> Optional[tf.Tensor]:
+        """The Gaussian's log standard deviation (a scalar or [D]); None for the others."""
+        if self.likelihood != "gaussian":
+            return None
+        if self.raw_scale is None:
+            return tf.constant(math.log(self.sigma))
+        return tf.math.log(SIGMA_FLOOR + tf.exp(self.raw_scale))
+
+    def log_px(self, x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+        """log p(x | z) of the decoder output `logits` under this model's likelihood. -> [B]."""
+        return losses.log_likelihood(x, logits, self.likelihood, self.log_scale())
+
+    def mean(self, logits: tf.Tensor) -> tf.Tensor:
+        """The image the decoder output `logits` stands for (the likelihood's mean)."""
+        return losses.decoded_mean(logits, self.likelihood)
 
 
 def reparameterize(z_mean: tf.Tensor, z_log_var: tf.Tensor,

@@ -30,7 +30,8 @@ def build_model(config: Config, input_dim: int, image_shape=None):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     vae = VAE(input_dim, config.latent_dim, config.hidden_dim, config.init_stddev, config.seed,
-              arch=config.arch, image_shape=image_shape)
+              arch=config.arch, image_shape=image_shape, hidden_layers=config.hidden_layers,
+              likelihood=config.likelihood, sigma=config.sigma)
     optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
     optimizer.build(vae.trainable_variables)
     rng = tf.random.Generator.from_seed(config.seed)
@@ -62,13 +63,13 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     with strategy.scope():
         vae, optimizer, rng = build_model(config, data.dim, data.image_shape)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    scale = {"raw_scale": vae.raw_scale} if vae.raw_scale is not None else {}
     checkpoint = tf.train.Checkpoint(encoder=vae.encoder, decoder=vae.decoder,
-                                     optimizer=optimizer, epoch=epoch, rng=rng)
+                                     optimizer=optimizer, epoch=epoch, rng=rng, **scale)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(logdir, "checkpoints"),
                                          max_to_keep=3)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        optimizer.learning_rate.assign(config.learning_rate)  # the flag wins over the checkpoint
         logging.info("resumed from %s (epoch %d)", manager.latest_checkpoint, int(epoch.numpy()))
     start = int(epoch.numpy())
 
@@ -102,16 +103,18 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     seconds, sizes = [], []
     for e in range(start, config.epochs):
         t0 = time.perf_counter()
+        learning_rate = config.learning_rate * config.lr_decay ** e  # the flags win on resume
+        optimizer.learning_rate.assign(learning_rate)
         try:
             train_terms = loop.run_epoch(e, int(optimizer.iterations.numpy()), on_step)
         except TrainingDiverged as err:
             kept = (f"{manager.latest_checkpoint} (epoch {e}) is kept" if manager.latest_checkpoint
                     else "no epoch had finished, so there is no checkpoint")
-            raise TrainingDiverged(f"{err} (now {config.learning_rate:g}); {kept}") from None
+            raise TrainingDiverged(f"{err} (now {learning_rate:g}); {kept}") from None
         seconds.append(time.perf_counter() - t0)
         sizes.append(len(data.train))
         test_terms = evaluate(vae, data.test, seed=config.seed + 1)
-        writer.scalars("train", train_terms, e + 1)
+        writer.scalars("train", {**train_terms, "learning_rate": learning_rate}, e + 1)
         writer.scalars("test", test_terms, e + 1)
         writer.image("images/reconstructions", summaries.image_grid(
             [shown, reconstruct(vae, shown)], data.image_shape), e + 1)
@@ -137,8 +140,8 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
 
 
 def sample(vae: VAE, z: np.ndarray) -> np.ndarray:
-    """Decoded means sigmoid(decoder(z)) for latent draws z [n, L]."""
-    return tf.sigmoid(vae.decoder(z)).numpy()
+    """Decoded means (the likelihood's mean of decoder(z)) for latent draws z [n, L]."""
+    return vae.mean(vae.decoder(z)).numpy()
 
 
 def finish(config: Config, data: datasets.Dataset, vae: VAE, logdir: str,

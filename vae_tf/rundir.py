@@ -9,7 +9,8 @@ from vae_tf.config import Config
 from vae_tf.errors import UserError
 
 # Settings that shape the model: a checkpoint cannot be resumed if they change.
-_MODEL_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim")
+_MODEL_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_layers",
+                 "likelihood", "sigma")
 
 
 def default_logdir(config: Config) -> str:

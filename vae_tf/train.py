@@ -30,7 +30,8 @@ def step_body(vae: VAE, optimizer: keras.optimizers.Optimizer,
             count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
         with tf.GradientTape() as tape:
             logits, z_mean, z_log_var = encode_decode(vae, x, rng)
-            terms = losses.elbo_terms(x, logits, z_mean, z_log_var)
+            terms = losses.elbo_terms(x, logits, z_mean, z_log_var, vae.likelihood,
+                                      vae.log_scale())
             loss = tf.reduce_sum(terms["loss"]) / count
         variables = vae.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
@@ -72,7 +73,8 @@ def make_eval_step(vae: VAE, rng: tf.random.Generator) -> Callable:
     @tf.function(reduce_retracing=True)
     def step(x):
         logits, z_mean, z_log_var = encode_decode(vae, x, rng)
-        terms = losses.elbo_terms(x, logits, z_mean, z_log_var)
+        terms = losses.elbo_terms(x, logits, z_mean, z_log_var, vae.likelihood,
+                                  vae.log_scale())
         return {name: tf.reduce_sum(terms[name]) for name in TERMS}
 
     return step
@@ -94,8 +96,8 @@ def evaluate(vae: VAE, x: np.ndarray, batch_size: int = 1000, seed: int = 0) -> 
 
 
 def reconstruct(vae: VAE, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Deterministic mean reconstructions sigmoid(decoder(z_mean)). [N, D] -> [N, D]."""
-    out = [tf.sigmoid(vae(batch)).numpy() for batch in batches(x, batch_size)]
+    """Deterministic mean reconstructions: the likelihood's mean at decoder(z_mean). [N, D]."""
+    out = [vae.mean(vae(batch)).numpy() for batch in batches(x, batch_size)]
     return np.concatenate(out) if out else np.zeros_like(x)
 
 
