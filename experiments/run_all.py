@@ -17,7 +17,7 @@ flags.DEFINE_string("out_dir", None, "Results folder (default experiments/result
 FLAGS = flags.FLAGS
 
 SCRIPTS = ("vae_reconstruction.py", "mnist_imputation.py", "omniglot_imputation.py",
-           "movielens.py")
+           "movielens.py", "miwae_vs_knn.py", "likelihoods.py")
 
 
 def main(_):

@@ -65,3 +65,22 @@ def test_movielens_quick_on_real_files(tmp_path):
     bias = float(_row(table, "ua.test, user + item biases", "RMSE")[3])
     mean = float(_row(table, "ua.test, global mean", "RMSE")[3])
     assert bias < mean  # the biases beat the global mean on held-out ratings
+
+
+def test_likelihoods_quick(tmp_path):
+    table = run("likelihoods.py", tmp_path, f"--log_root={tmp_path}/logs")
+    for label in ("Bernoulli", "continuous Bernoulli", "Gaussian, learned sigma",
+                  "Gaussian, sigma 0.1"):
+        assert 0.02 < float(_row(table, f"mnist, {label}", "test RMSE")[3]) < 0.5
+    assert os.path.exists(tmp_path / "likelihoods" / "samples.png")
+
+
+def test_miwae_vs_knn_quick(tmp_path):
+    table = run("miwae_vs_knn.py", tmp_path)
+    knn = [line for line in table.splitlines() if "(K tuned on validation) | RMSE missing" in line]
+    assert len(knn) == 1
+    means = float(_row(table, "structured holes, column means", "RMSE missing")[3])
+    miwae = float(_row(table, "structured holes, MIWAE (importance-weighted, L=100)",
+                       "RMSE missing")[3])
+    assert 0.1 < miwae < 1.2 * means
+    assert "K-NN validation RMSE per K: K=1:" in table
