@@ -1,38 +1,68 @@
-"""The item-based rating VAE: predictions on the 1..5 scale, repeatable, better than the mean."""
+"""The item-based rating VAE: ratings on the 1..5 scale, rated cells only, better than biases."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from vae_tf.errors import UserError
-from vae_tf.ratings import RatingVAE, bias_baseline
+from vae_tf.ratings import RatingVAE, bias_baseline, rated_gaussian_nll
 
 
-def _ratings(seed=0, users=60, items=40):
-    """Low-rank ratings 1..5 with 70 % of the cells unrated."""
+def _ratings(seed=0, users=120, items=80, unrated=0.7):
+    """Rank-2 ratings 1..5 (with user and item offsets); `unrated` of the cells are NaN."""
     rng = np.random.default_rng(seed)
     u, v = rng.normal(size=(users, 2)), rng.normal(size=(items, 2))
-    full = np.clip(np.round(3 + u @ v.T), 1, 5)
-    holes = rng.random(full.shape) < 0.7
+    offsets = 0.3 * rng.normal(size=(users, 1)) + 0.3 * rng.normal(size=(1, items))
+    full = np.clip(np.round(3 + offsets + u @ v.T), 1, 5)
+    holes = rng.random(full.shape) < unrated
     return full, np.where(holes, np.nan, full), holes
 
 
-def test_predictions_stay_in_range_and_beat_the_global_mean():
+def _rmse(pred, full, holes):
+    return float(np.sqrt(np.mean((pred[holes] - full[holes]) ** 2)))
+
+
+def test_likelihood_counts_rated_cells_only():
+    x = tf.constant([[1.0, 2.0, 3.0]])
+    mask = tf.constant([[1.0, 0.0, 1.0]])
+    mean = tf.constant([[0.0, 0.0, 0.0]])
+    # (1 + 9) / (2 * 0.5^2) = 20; the unrated middle cell counts for nothing.
+    np.testing.assert_allclose(rated_gaussian_nll(x, mean, mask, 0.5).numpy(), [20.0])
+    moved = tf.constant([[1.0, -7.0, 3.0]])
+    np.testing.assert_allclose(rated_gaussian_nll(moved, mean, mask, 0.5).numpy(), [20.0])
+
+
+def test_beats_the_bias_baseline_on_held_out_low_rank_ratings():
     full, train, holes = _ratings()
-    model = RatingVAE(latent_dim=4, hidden_dim=32, epochs=150, batch_size=16, l2=1e-3).fit(train)
+    model = RatingVAE(latent_dim=4, hidden_dim=32, epochs=60, batch_size=16, l2=1e-3,
+                      n_seeds=1).fit(train)
     pred = model.predict()
     assert pred.shape == train.shape and pred.min() >= 1 and pred.max() <= 5
-    rmse = np.sqrt(np.mean((pred[holes] - full[holes]) ** 2))
-    mean = np.sqrt(np.mean((np.nanmean(train) - full[holes]) ** 2))
-    assert rmse < mean
+    assert _rmse(pred, full, holes) < 0.8 * _rmse(bias_baseline(train), full, holes)
     assert model.history_[-1] < model.history_[0]
 
 
-def test_same_seed_same_predictions():
-    _, train, _ = _ratings(seed=1)
-    a = RatingVAE(latent_dim=2, hidden_dim=8, epochs=2, seed=3).fit(train)
-    b = RatingVAE(latent_dim=2, hidden_dim=8, epochs=2, seed=3).fit(train.copy())
+def test_predictions_clipped_to_the_rating_scale():
+    full, train, _ = _ratings(seed=1)
+    # Ratings all at the ends of the scale push the unclipped predictions past 1 and 5.
+    extreme = np.where(np.isnan(train), np.nan, np.where(full >= 3, 5.0, 1.0))
+    pred = RatingVAE(latent_dim=2, hidden_dim=8, epochs=3, n_seeds=1).fit(extreme).predict()
+    assert pred.min() >= 1 and pred.max() <= 5
+    assert np.isclose(pred.min(), 1) or np.isclose(pred.max(), 5)
+
+
+def test_same_seed_same_predictions_and_the_ensemble_averages():
+    _, train, _ = _ratings(seed=1, users=40, items=30)
+    settings = dict(latent_dim=2, hidden_dim=8, epochs=2)
+    a = RatingVAE(**settings, n_seeds=2, seed=3).fit(train)
+    b = RatingVAE(**settings, n_seeds=2, seed=3).fit(train.copy())
     np.testing.assert_array_equal(a.predict(), b.predict())
-    assert a.history_ == b.history_
+    assert a.history_ == b.history_ and len(a.models_) == 2
+    # The ensemble of seeds 3 and 4 is the mean of the single models of seeds 3 and 4.
+    singles = [RatingVAE(**settings, n_seeds=1, seed=s).fit(train).predict() for s in (3, 4)]
+    inside = np.all([(p > 1) & (p < 5) for p in singles], axis=0)
+    np.testing.assert_allclose(a.predict()[inside], np.mean(singles, 0)[inside], atol=1e-5)
+    assert not np.allclose(singles[0], singles[1])
 
 
 def test_bias_baseline_and_bad_input():
@@ -43,3 +73,7 @@ def test_bias_baseline_and_bad_input():
         RatingVAE().fit(np.array([[0.0, np.nan], [6.0, 2.0]]))
     with pytest.raises(UserError, match="not fitted"):
         RatingVAE().predict()
+    with pytest.raises(UserError, match="input_dropout"):
+        RatingVAE(input_dropout=1.0)
+    with pytest.raises(UserError, match="n_seeds"):
+        RatingVAE(n_seeds=0)
