@@ -1,0 +1,86 @@
+"""How the rating VAE's defaults were chosen: validation RMSE, never a test file.
+
+From each training file (u1.base, u2.base by default) a seeded 5 % of the ratings is
+held out as validation; every setting is fitted on the other 95 % and scored on that
+5 %. Settings vary one at a time around the chosen defaults of `vae_tf.ratings.RatingVAE`
+(single models, `n_seeds=1`, then the default ensemble of 3). The u*.test and ua.test
+files are never read. Past the thesis (no thesis table); feeds experiments/movielens.py.
+
+    python experiments/movielens_tune.py --data_root=../shared/data
+    python experiments/movielens_tune.py --data_root=../shared/data --folds=1 --quick
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from data_paths import data_dir_for  # noqa: E402
+
+flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
+flags.DEFINE_list("folds", ["1", "2"], "Training files u<k>.base to carve validation from.")
+flags.DEFINE_float("fraction", 0.05, "Share of the training ratings held out for validation.")
+flags.DEFINE_bool("quick", False, "Only the chosen setting and its ensemble.")
+flags.DEFINE_integer("seed", 0, "Seed of the validation carve and of the models.")
+FLAGS = flags.FLAGS
+
+# One change at a time from the chosen defaults (the empty dict), then the ensemble.
+SETTINGS = [
+    {}, {"kl_weight": 1.0}, {"kl_weight": 0.25}, {"input_dropout": 0.0},
+    {"input_dropout": 0.4}, {"latent_dim": 16}, {"latent_dim": 64}, {"hidden_dim": 500},
+    {"l2": 3e-3}, {"l2": 3e-2}, {"sigma": 1.0}, {"epochs": 40}, {"epochs": 80},
+]
+
+
+def carve(train: np.ndarray, fraction: float, seed: int):
+    """Split the rated cells of `train` [U, I] into (fit, validation), NaN elsewhere."""
+    users, items = np.nonzero(~np.isnan(train))
+    held = np.random.default_rng(seed).random(len(users)) < fraction
+    fit, val = train.copy(), np.full_like(train, np.nan)
+    fit[users[held], items[held]] = np.nan
+    val[users[held], items[held]] = train[users[held], items[held]]
+    return fit, val
+
+
+def val_rmse(pred: np.ndarray, val: np.ndarray) -> float:
+    rated = ~np.isnan(val)
+    return float(np.sqrt(np.mean((pred[rated] - val[rated]) ** 2)))
+
+
+def main(_):
+    from vae_tf.datasets.movielens import load_movielens_fold
+    from vae_tf.ratings import RatingVAE, bias_baseline
+    data_dir = data_dir_for("movielens_100k", FLAGS.data_root)
+    if data_dir is None:
+        sys.exit("movielens_tune: pass --data_root (or set VAE_TF_DATA_DIR) with movielens_100k/")
+    settings = [dict(s, n_seeds=1) for s in ([{}] if FLAGS.quick else SETTINGS)] + [{}]
+    folds = [int(k) for k in FLAGS.folds]
+    table = {}
+    for fold in folds:
+        train = load_movielens_fold(data_dir, fold).train.astype(np.float64)
+        fit, val = carve(train, FLAGS.fraction, FLAGS.seed)
+        table.setdefault("user + item biases", []).append(
+            (val_rmse(bias_baseline(fit), val), 0.0))
+        for s in settings:
+            start = time.time()
+            pred = RatingVAE(**s, seed=FLAGS.seed).fit(fit).predict()
+            name = ", ".join(f"{k}={v}" for k, v in s.items() if k != "n_seeds") or "defaults"
+            name += " (1 seed)" if s.get("n_seeds") == 1 else " (ensemble of 3, the default)"
+            table.setdefault(name, []).append((val_rmse(pred, val), time.time() - start))
+            print(f"u{fold}: {name}: {table[name][-1][0]:.4f}", flush=True)
+    print(f"\n| setting | " + " | ".join(f"u{k} validation RMSE" for k in folds)
+          + " | mean | seconds per fit |")
+    print("|---|" + "---|" * (len(folds) + 2))
+    for name, values in table.items():
+        rmses, secs = np.array(values).T
+        print(f"| {name} | " + " | ".join(f"{v:.4f}" for v in rmses)
+              + f" | {rmses.mean():.4f} | {secs.mean():.0f} |")
+
+
+if __name__ == "__main__":
+    app.run(main)
