@@ -36,7 +36,7 @@ def test_impute_images_writes_metrics_pictures_and_events(tmp_path, imputer, mis
         assert metrics["k"] == 3
 
 
-@pytest.mark.parametrize("imputer", ["knn", "vae"])
+@pytest.mark.parametrize("imputer", ["knn", "vae", "rating_vae"])
 def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
     fixtures.write_movielens(tmp_path / "data")
     logdir = str(tmp_path / "run")
@@ -49,6 +49,8 @@ def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
     assert 0 < metrics["mae"] <= metrics["rmse"] < 4
     assert 1 <= metrics["mean_predicted_rating"] <= 5
     assert os.path.exists(os.path.join(logdir, "figures", "ratings.png"))
+    if imputer == "rating_vae":
+        assert "RatingVAE" in metrics["settings"]
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -56,6 +58,7 @@ def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
     (["--imputer=knn", "--k=0"], "--k=0 must be a positive integer"),
     (["--imputer=vae", "--batch_size=9000"], "--batch_size=9000 is larger than the 4000"),
     (["--imputer=forest"], "--imputer"),
+    (["--imputer=rating_vae"], "--imputer=rating_vae predicts ratings, and mnist_5k holds images"),
     (["--missing=blocks"], "--missing"),
 ])
 def test_bad_impute_input_is_one_line(tmp_path, args, needle):

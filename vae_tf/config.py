@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 from vae_tf.errors import UserError
 
 MODES = ("train", "impute")
-IMPUTERS = ("vae", "knn", "miwae")
+IMPUTERS = ("vae", "knn", "miwae", "rating_vae")
 MISSING = ("structured", "random")
 PRESETS = ("default", "thesis")
 STRATEGIES = ("default", "mirrored", "multi_worker")

@@ -60,7 +60,10 @@ def run_impute(config: Config, data=None) -> Dict:
                         f"examples of {config.dataset}; pass --k={len(data.train)} or less")
     if config.imputer == "miwae" and data.likelihood == datasets.RATINGS:
         raise UserError(f"--imputer=miwae models images in [0, 1], not the ratings of "
-                        f"{config.dataset}; use --imputer=knn or --imputer=vae for it")
+                        f"{config.dataset}; use --imputer=rating_vae, knn or vae for it")
+    if config.imputer == "rating_vae" and data.likelihood != datasets.RATINGS:
+        raise UserError(f"--imputer=rating_vae predicts ratings, and {config.dataset} holds "
+                        "images; use --imputer=miwae, knn or vae for it")
     if config.imputer != "knn" and config.batch_size > len(data.train):
         raise UserError(f"--batch_size={config.batch_size} is larger than the "
                         f"{len(data.train)} training examples; pass a smaller --batch_size")
@@ -100,6 +103,8 @@ def settings(config: Config, third: bool = False) -> Dict:
            "seed": config.seed, "third_rows": third}
     if config.imputer == "knn":
         out["k"] = config.k
+    elif config.imputer == "rating_vae":
+        out["settings"] = "the tuned defaults of vae_tf.ratings.RatingVAE"
     else:
         out.update(epochs=config.epochs, batch_size=config.batch_size,
                    latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
@@ -131,7 +136,10 @@ def _ratings(config: Config, data) -> Dict:
     logdir = prepare_logdir(config)
     write_json(os.path.join(logdir, "config.json"), dataclasses.asdict(config))
     t0 = time.perf_counter()
-    if config.imputer == "knn":  # the thesis: raw ratings, marker 0; a user is not its own neighbour
+    if config.imputer == "rating_vae":  # ours: rated cells only, over the biases, in [1, 5]
+        from vae_tf.ratings import RatingVAE
+        predicted = RatingVAE(seed=config.seed).fit(data.train).predict()
+    elif config.imputer == "knn":  # the thesis: raw ratings, marker 0; a user is not its own neighbour
         imputer = _imputer(config, logdir, marker=0.0)
         predicted = imputer.fit(data.train).transform(data.train, exclude=np.arange(len(data.train)))
     else:  # ratings 1..5 scaled to [0, 1] for the Bernoulli decoder, marker 0.5 (rating 3)

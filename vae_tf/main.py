@@ -69,7 +69,8 @@ flags.DEFINE_integer("cpu_devices", _D.cpu_devices,
 flags.DEFINE_enum("imputer", _D.imputer, list(config_lib.IMPUTERS),
                   "Imputation method: vae (the thesis's fill-in algorithm), knn (the thesis's "
                   "K-NN), miwae (a VAE trained on the observed entries only, imputing by "
-                  "importance sampling).")
+                  "importance sampling), rating_vae (MovieLens: an item-based VAE on the "
+                  "rated cells, predictions in [1, 5]; its tuned settings, not the preset's).")
 flags.DEFINE_enum("missing", _D.missing, list(config_lib.MISSING), "Missing-data scheme.")
 flags.DEFINE_integer("k", _D.k, "Neighbours of the K-NN imputer.")
 FLAGS = flags.FLAGS
