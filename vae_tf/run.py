@@ -162,7 +162,8 @@ def finish(config: Config, data: datasets.Dataset, vae: VAE, logdir: str,
         "reconstruction_rmse": rmse(data.test, recon),
         "reconstruction_mae": mae(data.test, recon),
         "epochs": int(history[-1]["epoch"]) if history else 0,
-        "train_seconds": float(sum(seconds)),
+        # The whole run's, resumed parts included (history keeps every epoch's seconds).
+        "train_seconds": float(sum(h.get("seconds", 0.0) for h in history)),
         "train_images_per_second": (sum(steady[1]) / sum(steady[0])) if steady[0] else None,
     }
     if history and "test/iwae_nll" in history[-1]:
