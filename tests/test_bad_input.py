@@ -81,6 +81,8 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("--lr_decay above 1", ["--lr_decay=1.5"], "must be in (0, 1]"),
     ("--hidden_layers with conv", ["--arch=conv", "--hidden_layers=2"],
      "applies to --arch=mlp only"),
+    ("the rating model on images", ["--mode=impute", "--imputer=rating_vae"],
+     "--imputer=rating_vae predicts ratings, and mnist_5k holds images"),
 ]
 
 

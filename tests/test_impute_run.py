@@ -58,7 +58,6 @@ def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
     (["--imputer=knn", "--k=0"], "--k=0 must be a positive integer"),
     (["--imputer=vae", "--batch_size=9000"], "--batch_size=9000 is larger than the 4000"),
     (["--imputer=forest"], "--imputer"),
-    (["--imputer=rating_vae"], "--imputer=rating_vae predicts ratings, and mnist_5k holds images"),
     (["--missing=blocks"], "--missing"),
 ])
 def test_bad_impute_input_is_one_line(tmp_path, args, needle):
