@@ -83,6 +83,11 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
      "applies to --arch=mlp only"),
     ("the rating model on images", ["--mode=impute", "--imputer=rating_vae"],
      "--imputer=rating_vae predicts ratings, and mnist_5k holds images"),
+    ("an infinite --sigma", ["--likelihood=gaussian", "--sigma=inf"], "must be 0 (learned) or"),
+    ("--lr_decay when imputing", ["--mode=impute", "--lr_decay=0.9"],
+     "applies to --mode=train only; the imputers train at a constant"),
+    ("--hidden_layers for the thesis's imputer", ["--mode=impute", "--hidden_layers=2"],
+     "applies to --mode=train and --imputer=miwae only (got --imputer=vae)"),
 ]
 
 

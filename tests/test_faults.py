@@ -53,7 +53,7 @@ def test_diverging_loss_stops_with_one_line_and_keeps_the_checkpoint(tmp_path):
     assert result.returncode == 3
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("vae-tf: error: the loss became nan at epoch 2")
-    assert "try a lower --learning_rate (now 1e+06)" in last and "(epoch 1) is kept" in last
+    assert "try a lower --learning_rate (epoch 2 ran at 1e+06)" in last and "(epoch 1) is kept" in last
     assert "Traceback" not in result.stderr
     assert tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints")).endswith("ckpt-1")
 

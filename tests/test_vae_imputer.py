@@ -180,7 +180,7 @@ def test_package_exports_it_lazily():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_divergence_is_reported_and_logged_epochs_are_kept(tiny_data, tmp_path):
+def test_divergence_is_reported_with_the_fix(tiny_data, tmp_path):
     holed, _ = _holed(tiny_data.train[:100], seed=0)
     with pytest.raises(TrainingDiverged, match="try a lower learning_rate"):
         _imputer(epochs=5, learning_rate=1e30, logdir=str(tmp_path)).fit_transform(holed)

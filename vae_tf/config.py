@@ -6,6 +6,7 @@ object. Validation lives here so that library users get the same one-line errors
 
 import dataclasses
 import json
+import math
 from typing import Any, Dict, Optional
 
 from vae_tf.errors import UserError
@@ -76,15 +77,22 @@ class Config:
         if not self.learning_rate > 0 or self.learning_rate != self.learning_rate:
             raise UserError(f"--learning_rate={self.learning_rate!r} must be positive; "
                             "pass e.g. --learning_rate=0.001")
-        if not self.sigma >= 0:
-            raise UserError(f"--sigma={self.sigma!r} must be 0 (learned) or positive; "
-                            "pass e.g. --sigma=0.1")
+        if not (self.sigma >= 0 and math.isfinite(self.sigma)):
+            raise UserError(f"--sigma={self.sigma!r} must be 0 (learned) or a finite positive "
+                            "number; pass e.g. --sigma=0.1")
         if self.sigma > 0 and self.likelihood != "gaussian":
             raise UserError(f"--sigma={self.sigma:g} applies to --likelihood=gaussian only "
                             f"(got --likelihood={self.likelihood}); drop --sigma")
         if self.likelihood != "bernoulli" and self.mode != "train":
             raise UserError(f"--likelihood={self.likelihood} applies to --mode=train only; "
                             "the imputers use the thesis's Bernoulli likelihood")
+        if self.mode == "impute" and self.lr_decay != 1:
+            raise UserError(f"--lr_decay={self.lr_decay:g} applies to --mode=train only; "
+                            "the imputers train at a constant --learning_rate")
+        if (self.mode == "impute" and self.hidden_layers != 1
+                and self.imputer != "miwae"):
+            raise UserError(f"--hidden_layers={self.hidden_layers} applies to --mode=train and "
+                            f"--imputer=miwae only (got --imputer={self.imputer}); drop it")
         if not 0 < self.lr_decay <= 1:
             raise UserError(f"--lr_decay={self.lr_decay!r} must be in (0, 1] (1: a constant "
                             "learning rate); pass e.g. --lr_decay=0.998")

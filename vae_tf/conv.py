@@ -26,9 +26,11 @@ class ConvEncoder(keras.Model):
         self.latent_dim, self.hidden_dim = latent_dim, hidden_dim
         self.image_shape, self.seed = _shape(image_shape), seed
         init = keras.initializers.GlorotUniform
-        self.convs = [keras.layers.Conv2D(f, 4, strides=2, padding="same", activation="relu",
-                                          kernel_initializer=init(seed + i), name=f"conv{i}")
-                      for i, f in enumerate((32, 64))]
+        # Attributes, not a list: tf.train.Checkpoint does not follow Keras's tracked lists.
+        self.conv0, self.conv1 = [
+            keras.layers.Conv2D(f, 4, strides=2, padding="same", activation="relu",
+                                kernel_initializer=init(seed + i), name=f"conv{i}")
+            for i, f in enumerate((32, 64))]
         self.hidden = keras.layers.Dense(hidden_dim, activation="relu", name="hidden",
                                          kernel_initializer=init(seed + 2))
         self.mean = keras.layers.Dense(latent_dim, name="z_mean", kernel_initializer=init(seed + 3))
@@ -37,8 +39,7 @@ class ConvEncoder(keras.Model):
 
     def call(self, x):
         h = tf.reshape(x, (-1,) + self.image_shape)
-        for conv in self.convs:
-            h = conv(h)
+        h = self.conv1(self.conv0(h))
         h = self.hidden(tf.reshape(h, (tf.shape(h)[0], -1)))
         return self.mean(h), self.log_var(h)
 

@@ -62,11 +62,18 @@ def continuous_bernoulli_log_norm(logits: tf.Tensor) -> tf.Tensor:
 
 
 def continuous_bernoulli_mean(logits: tf.Tensor) -> tf.Tensor:
-    """E[x] under the continuous Bernoulli: 1 / (1 - exp(-l)) - 1 / l, -> 1/2 + l/12 at 0."""
-    small = tf.abs(logits) < _SMALL
-    safe = tf.where(small, tf.ones_like(logits), logits)
-    exact = -1.0 / tf.math.expm1(-safe) - 1.0 / safe
-    return tf.where(small, 0.5 + logits / 12.0, exact)
+    """E[x] under the continuous Bernoulli: 1 / (1 - exp(-l)) - 1 / l.
+
+    Computed for a = |l| (the mean at -l is 1 minus the mean at l), where exp(-a) cannot
+    overflow; below a = 0.1, where the two terms cancel, by its series
+    1/2 + a/12 - a^3/720 (the next term, a^5/30240, is below 1e-9 there).
+    """
+    a = tf.abs(logits)
+    small = a < 0.1
+    safe = tf.where(small, tf.ones_like(a), a)
+    upper = tf.where(small, 0.5 + a / 12.0 - a ** 3 / 720.0,
+                     -1.0 / tf.math.expm1(-safe) - 1.0 / safe)  # the mean at +|l|
+    return tf.where(logits >= 0, upper, 1.0 - upper)
 
 
 def gaussian_log_likelihood(x: tf.Tensor, mean: tf.Tensor, log_scale: tf.Tensor) -> tf.Tensor:

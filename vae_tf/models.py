@@ -19,14 +19,23 @@ def _initializer(stddev: Optional[float], seed: int):
     return keras.initializers.TruncatedNormal(stddev=stddev, seed=seed)
 
 
-def _deeper(hidden_dim: int, hidden_layers: int, init_stddev: Optional[float], seed: int):
-    """The hidden layers after the first (none for the thesis's one-hidden-layer MLP).
+def _add_deeper(model: keras.Model, hidden_layers: int, init_stddev: Optional[float],
+                seed: int) -> None:
+    """The hidden layers after the first, as attributes `hidden_2`, `hidden_3`, ...
 
-    Their initializer seeds (seed + 10 + i) leave those of the one-layer model unchanged.
+    Attributes, not a list: tf.train.Checkpoint does not follow Keras's tracked lists, so
+    a list's layers would silently miss the training checkpoints. Their initializer seeds
+    (seed + 10 + i) leave those of the one-layer model unchanged.
     """
-    return [keras.layers.Dense(hidden_dim, activation="relu", name=f"hidden_{i + 2}",
-                               kernel_initializer=_initializer(init_stddev, seed + 10 + i))
-            for i in range(hidden_layers - 1)]
+    for i in range(hidden_layers - 1):
+        setattr(model, f"hidden_{i + 2}", keras.layers.Dense(
+            model.hidden_dim, activation="relu", name=f"hidden_{i + 2}",
+            kernel_initializer=_initializer(init_stddev, seed + 10 + i)))
+
+
+def _deeper(model: keras.Model):
+    """The layers `_add_deeper` made, in order."""
+    return [getattr(model, f"hidden_{i + 2}") for i in range(model.hidden_layers - 1)]
 
 
 def _apply(layers, h):
@@ -51,7 +60,7 @@ class Encoder(keras.Model):
         self.init_stddev, self.seed, self.hidden_layers = init_stddev, seed, hidden_layers
         self.hidden = keras.layers.Dense(hidden_dim, activation="relu", name="hidden",
                                          kernel_initializer=_initializer(init_stddev, seed))
-        self.deeper = _deeper(hidden_dim, hidden_layers, init_stddev, seed)
+        _add_deeper(self, hidden_layers, init_stddev, seed)
         self.mean = keras.layers.Dense(latent_dim, name="z_mean",
                                        kernel_initializer=_initializer(init_stddev, seed + 1))
         self.log_var = keras.layers.Dense(latent_dim, name="z_log_var",
@@ -59,13 +68,13 @@ class Encoder(keras.Model):
 
     def build(self, input_shape):
         self.hidden.build(input_shape)
-        _build(self.deeper, self.hidden_dim)
+        _build(_deeper(self), self.hidden_dim)
         self.mean.build((None, self.hidden_dim))
         self.log_var.build((None, self.hidden_dim))
         self.built = True
 
     def call(self, x):
-        h = _apply(self.deeper, self.hidden(x))
+        h = _apply(_deeper(self), self.hidden(x))
         return self.mean(h), self.log_var(h)
 
     def get_config(self):
@@ -88,18 +97,18 @@ class Decoder(keras.Model):
         self.init_stddev, self.seed, self.hidden_layers = init_stddev, seed, hidden_layers
         self.hidden = keras.layers.Dense(hidden_dim, activation="relu", name="hidden",
                                          kernel_initializer=_initializer(init_stddev, seed + 3))
-        self.deeper = _deeper(hidden_dim, hidden_layers, init_stddev, seed + 100)
+        _add_deeper(self, hidden_layers, init_stddev, seed + 100)
         self.logits = keras.layers.Dense(output_dim, name="logits",
                                          kernel_initializer=_initializer(init_stddev, seed + 4))
 
     def build(self, input_shape):
         self.hidden.build(input_shape)
-        _build(self.deeper, self.hidden_dim)
+        _build(_deeper(self), self.hidden_dim)
         self.logits.build((None, self.hidden_dim))
         self.built = True
 
     def call(self, z):
-        return self.logits(_apply(self.deeper, self.hidden(z)))
+        return self.logits(_apply(_deeper(self), self.hidden(z)))
 
     def get_config(self):
         return {**super().get_config(), "output_dim": self.output_dim,
@@ -121,6 +130,9 @@ class VAE(keras.Model):
                  image_shape=None, hidden_layers: int = 1, likelihood: str = "bernoulli",
                  sigma: float = 0.0, **kwargs):
         super().__init__(**kwargs)
+        if likelihood not in losses.LIKELIHOODS or not (sigma >= 0 and math.isfinite(sigma)):
+            raise ValueError(f"likelihood={likelihood!r}, sigma={sigma!r}: the likelihood must "
+                             f"be one of {losses.LIKELIHOODS} and sigma finite and >= 0")
         self.likelihood, self.sigma = likelihood, sigma
         self.raw_scale = None
         if likelihood == "gaussian" and sigma == 0:

@@ -110,7 +110,8 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
         except TrainingDiverged as err:
             kept = (f"{manager.latest_checkpoint} (epoch {e}) is kept" if manager.latest_checkpoint
                     else "no epoch had finished, so there is no checkpoint")
-            raise TrainingDiverged(f"{err} (now {learning_rate:g}); {kept}") from None
+            raise TrainingDiverged(f"{err} (epoch {e + 1} ran at {learning_rate:g}); "
+                                   f"{kept}") from None
         seconds.append(time.perf_counter() - t0)
         sizes.append(len(data.train))
         test_terms = evaluate(vae, data.test, seed=config.seed + 1)
