@@ -9,7 +9,8 @@
    distance), the VAE (the thesis's algorithm on ratings scaled to [0, 1]) and, past the
    thesis, an item-based VAE trained on the rated cells only (vae_tf/ratings.py), whose
    defaults were chosen on validation ratings carved out of u1.base and u2.base
-   (experiments/movielens_tune.py), never on a test file. Each fold's seconds per
+   (experiments/movielens_tune.py; those files hold the other folds' test ratings, so
+   the choice is not independent of them). Each fold's seconds per
    predictor (fit and predict) are in the notes of its 5-fold rows.
 
     python experiments/movielens.py --quick
@@ -121,8 +122,10 @@ def main(_):
              "The thesis's VAE fed raw ratings 1..5 to a Bernoulli decoder, so its outputs "
              "could not exceed 1; both its matrices were mostly 1s, hence the high match.",
              "The rating VAE's settings (vae_tf/ratings.py defaults) were chosen on 5 % of "
-             "u1.base and u2.base held out for validation (experiments/movielens_tune.py); no "
-             "test file was used to choose them."]
+             "u1.base and u2.base held out for validation (experiments/movielens_tune.py). "
+             "Those base files hold the other folds' test ratings (u1..u5.test partition "
+             "the data; ua.test lies inside u1.base and u2.base), so the choice is not "
+             "independent of the test ratings; a nested per-fold choice would be clean."]
     budget = "ua split only, VAE and rating VAE 3 epochs" if FLAGS.quick else \
         (f"ua split and u1-u5 folds; VAE {FLAGS.epochs} epochs, batch 100, Adam 1e-3; rating "
          f"VAE {FLAGS.rating_epochs} epochs, mean of {FLAGS.rating_seeds} seeds, other "

@@ -16,7 +16,8 @@ encoder (value and mask both set to 0) but still scored, so the model learns to 
 ratings it does not see. Predictions are the baseline plus the decoded mean at the
 posterior mean, averaged over `n_seeds` independently trained models and clipped to
 [1, 5]. The defaults were chosen on a validation split carved out of u1.base and
-u2.base (experiments/movielens_tune.py), never on a test file.
+u2.base (experiments/movielens_tune.py); those base files hold the other folds' test
+ratings, so the choice is not independent of them (see that script).
 """
 
 from typing import List, Tuple
