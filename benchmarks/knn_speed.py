@@ -18,7 +18,7 @@ import numpy as np
 from absl import app, flags
 
 from vae_tf.datasets import load
-from vae_tf.knn import KNNImputer
+from vae_tf.imputers.knn import KNNImputer
 from vae_tf.metrics import mae, rmse
 from vae_tf.missing import apply_mask, make_mask
 

@@ -50,7 +50,7 @@ def holes(x, scheme, seed):
 
 
 def compare(data, scheme, rows, notes, quick):
-    from vae_tf.knn import KNNImputer
+    from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
     from vae_tf.miwae import MIWAEImputer
     from vae_tf.vae_imputer import VAEImputer

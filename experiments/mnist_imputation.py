@@ -56,7 +56,7 @@ def holes(x, scheme, seed):
 
 
 def thesis_protocol(data, scheme, rows, quick):
-    from vae_tf.knn import KNNImputer
+    from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
     from vae_tf.vae_imputer import VAEImputer
     queries = data.test[first_of_each_tenth(len(data.test), 5 if quick else 25)]
@@ -85,7 +85,7 @@ def thesis_protocol(data, scheme, rows, quick):
 
 
 def sound_protocol(data, scheme, rows, quick):
-    from vae_tf.knn import KNNImputer
+    from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
     from vae_tf.vae_imputer import VAEImputer
     train_holed, train_mask = holes(data.train, scheme, FLAGS.seed + 4)

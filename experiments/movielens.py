@@ -45,14 +45,14 @@ THESIS = {"RMSE between the matrices": 0.080318, "MAE between the matrices": 0.0
 
 
 def predictors(train: np.ndarray):
-    from vae_tf.knn import KNNImputer
+    from vae_tf.imputers.knn import KNNImputer
     from vae_tf.vae_imputer import VAEImputer
     mean = np.nanmean(train)
     yield "global mean", np.full(train.shape, mean)
     from vae_tf.ratings import RatingVAE, bias_baseline
     yield "user + item biases", bias_baseline(train)
-    knn = KNNImputer(FLAGS.k, marker=0.0).fit(train)
-    yield f"{FLAGS.k}-NN (thesis distance)", knn.transform(train, exclude=np.arange(len(train)))
+    knn = KNNImputer(FLAGS.k, marker=0.0, exclude_self=True).fit(train)
+    yield f"{FLAGS.k}-NN (thesis distance)", knn.transform(train)
     vae = VAEImputer(epochs=3 if FLAGS.quick else FLAGS.epochs, batch_size=100,
                      learning_rate=1e-3, init_stddev=None, seed=FLAGS.seed)
     yield "VAE (thesis algorithm, scaled ratings)", 1 + 4 * vae.fit_transform((train - 1) / 4)

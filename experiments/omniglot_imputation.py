@@ -36,7 +36,7 @@ THESIS = {("omniglot_en", "1-NN"): (0.089003, 0.161780), ("omniglot_en", "VAE"):
 
 
 def run(name, data, rows):
-    from vae_tf.knn import KNNImputer
+    from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
     from vae_tf.missing import apply_mask, make_mask
     from vae_tf.vae_imputer import VAEImputer
