@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging  # noqa: E402
 
 from common import RESULTS, Row, write_table  # noqa: E402
-from data_paths import data_dir_for  # noqa: E402
+from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A one-minute budget on small data (mnist_5k).")
 flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from common import RESULTS, Row, write_table  # noqa: E402
-from data_paths import data_dir_for  # noqa: E402
+from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A few-minute budget on mnist_5k.")
 flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from common import RESULTS, Row, write_table  # noqa: E402
-from data_paths import data_dir_for  # noqa: E402
+from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A few-minute budget (ua split only, few epochs).")
 flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
@@ -74,7 +74,7 @@ def _listed(values) -> str:
 
 def main(_):
     from vae_tf import datasets
-    from vae_tf.datasets.movielens import load_fold
+    from vae_tf.datasets.movielens import load_movielens_fold
     logging.set_verbosity(logging.INFO)
     data_dir = data_dir_for("movielens_100k", FLAGS.data_root)
     if data_dir is None:
@@ -104,7 +104,7 @@ def main(_):
     if not FLAGS.quick:
         per_fold, seconds = {}, {}
         for fold in range(1, 6):
-            split = load_fold(data_dir, fold)
+            split = load_movielens_fold(data_dir, fold)
             start = time.time()
             for name, pred in predictors(split.train):
                 seconds.setdefault(name, []).append(time.time() - start)

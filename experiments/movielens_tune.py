@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from data_paths import data_dir_for  # noqa: E402
+from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
 flags.DEFINE_list("folds", ["1", "2"], "Training files u<k>.base to carve validation from.")

@@ -66,7 +66,8 @@ def test_bad_orl_files(tmp_path, damage, file, message):
     raises_one_line("orl_faces", tmp_path, file, message)
 
 
-def test_faces_without_data_dir_say_where_to_get_them(tmp_path):
+def test_faces_without_data_dir_say_where_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.delenv("VAE_TF_DATA_DIR", raising=False)  # no data root either
     raises_one_line("orl_faces", None, "cam-orl.co.uk", "not in TensorFlow Datasets.*s1 .. s40")
     raises_one_line("yale_faces", None, "ExtYaleB",
                     "not in TensorFlow Datasets.*CroppedYale/yaleBxx")

@@ -9,6 +9,12 @@ from vae_tf.datasets import load, mnist, tfds_source
 from vae_tf.errors import UserError
 
 
+@pytest.fixture(autouse=True)
+def no_data_root(monkeypatch):
+    """load(name) without a data root: these tests are about the tfds path."""
+    monkeypatch.delenv("VAE_TF_DATA_DIR", raising=False)
+
+
 def _check_images(data, dim, channels):
     for split in (data.train, data.validation, data.test):
         if split is not None:

@@ -1,72 +1,76 @@
 """`load(name, data_dir=None) -> Dataset`: every dataset through one interface.
 
-With `data_dir` the original files are parsed; without it TensorFlow Datasets downloads
-the data (the faces sets are not in tfds and need `data_dir`; `mnist_5k` is bundled).
-`data_dir` is the folder holding the files, or its parent holding the subfolder the
-original archive unpacks to (`ml-100k/`, `CroppedYale/`, `cifar-10-batches-py/`,
-`images_background/`). One module per source: mnist (IDX), binarized_mnist (.amat),
-cifar, omniglot, faces (ORL, Yale), movielens, tfds_source, bundled (mnist_5k).
+Where the data come from, first match wins:
+1. `data_dir`: the folder holding the original files, or its parent holding the subfolder
+   the original archive unpacks to (`ml-100k/`, `CroppedYale/`, `cifar-10-batches-py/`,
+   `images_background/`);
+2. `$VAE_TF_DATA_DIR/<folder>` when the variable is set: a data root laid out like
+   shared/data, one sub-folder per dataset (`registry.Entry.folder`); a missing
+   sub-folder is an error, not a silent download;
+3. TensorFlow Datasets, which downloads on first use (the faces sets are not in tfds and
+   need one of the above; `mnist_5k` is bundled and ignores both).
+Every per-dataset fact lives in `registry.py`. One module per source: mnist (IDX),
+binarized_mnist (.amat), cifar, omniglot, faces (ORL, Yale), movielens, tfds_source,
+bundled (mnist_5k).
 """
 
 import os
-from typing import Callable, Dict, Optional
+from typing import Optional
 
 from vae_tf.datasets.base import BERNOULLI, RATINGS, Dataset, check_finite_unit
+from vae_tf.datasets.registry import ENTRIES, NAMES, Entry, entry
 from vae_tf.errors import UserError
 
-
-def _files(name: str, data_dir: str) -> Dataset:
-    from vae_tf.datasets import binarized_mnist, cifar, mnist, movielens, omniglot
-    if name == "mnist":
-        return mnist.load_mnist_files(data_dir)
-    if name == "binarized_mnist":
-        return binarized_mnist.load_binarized_files(data_dir)
-    if name.startswith("cifar10"):
-        return cifar.load_cifar_files(name, data_dir)
-    if name.startswith("omniglot"):
-        return omniglot.load_omniglot_files(name, data_dir)
-    return movielens.load_movielens_files(data_dir)
+DATA_DIR_VAR = "VAE_TF_DATA_DIR"
 
 
-def _files_or_tfds(name: str) -> Callable[[Optional[str]], Dataset]:
-    def load_one(data_dir):
-        if data_dir:
-            return _files(name, data_dir)
-        from vae_tf.datasets.tfds_source import load_tfds
-        return load_tfds(name)
-    return load_one
+def data_dir_for(name: str, root: Optional[str]) -> Optional[str]:
+    """`<root>/<folder of name>` when it exists, else None (TensorFlow Datasets, or bundled)."""
+    known = ENTRIES.get(name)
+    if not root or known is None or known.folder is None:
+        return None
+    path = os.path.join(os.path.expanduser(os.fspath(root)), known.folder)
+    return path if os.path.isdir(path) else None
 
 
-def _faces(name: str) -> Callable[[Optional[str]], Dataset]:
-    def load_one(data_dir):
-        from vae_tf.datasets import faces
-        return faces.load_orl_files(data_dir) if name == "orl_faces" else faces.load_yale_files(data_dir)
-    return load_one
+def resolve_data_dir(name: str, data_dir: Optional[str] = None) -> Optional[str]:
+    """The folder `load(name, data_dir)` reads, or None for TensorFlow Datasets or bundled data.
+
+    An explicit `data_dir` wins; else `$VAE_TF_DATA_DIR/<folder>`, a one-line UserError
+    when the variable is set and that sub-folder is missing.
+    """
+    known = entry(name)
+    if known.folder is None:
+        return None
+    if data_dir:
+        return os.path.expanduser(os.fspath(data_dir))
+    root = os.environ.get(DATA_DIR_VAR)
+    if not root:
+        return None
+    path = data_dir_for(name, root)
+    if path is None:
+        fixes = (f", pass --data_dir, or unset {DATA_DIR_VAR} to use TensorFlow Datasets"
+                 if known.tfds_builder else " or pass --data_dir")
+        raise UserError(f"{DATA_DIR_VAR}={root} has no {known.folder}/ folder for {name}; put "
+                        f"its files there ({known.files}){fixes}")
+    return path
 
 
-def _bundled(data_dir: Optional[str]) -> Dataset:
-    from vae_tf.datasets.bundled import load_mnist_5k
-    return load_mnist_5k()
-
-
-_LOADERS: Dict[str, Callable[[Optional[str]], Dataset]] = {
-    "mnist_5k": _bundled,
-    **{n: _files_or_tfds(n) for n in ("mnist", "binarized_mnist", "cifar10_rgb", "cifar10_gray",
-                                      "omniglot_en", "omniglot_gr", "movielens_100k")},
-    "orl_faces": _faces("orl_faces"),
-    "yale_faces": _faces("yale_faces"),
-}
-
-NAMES = tuple(_LOADERS)
+def third_rows(name: str) -> bool:
+    """Whether the thesis's structured-hole experiment also ran the H/3 variant on `name`."""
+    return entry(name).third_rows
 
 
 def load(name: str, data_dir: Optional[str] = None) -> Dataset:
-    """Load dataset `name`, from the original files in `data_dir` when given."""
-    if name not in _LOADERS:
-        raise UserError(f"--dataset={name!r} is unknown; choose one of: {', '.join(NAMES)}")
-    if data_dir:
-        data_dir = os.path.expanduser(os.fspath(data_dir))
-    return _LOADERS[name](data_dir or None)
+    """Load dataset `name` from `data_dir`, the data root, or TensorFlow Datasets (see above)."""
+    known = entry(name)
+    folder = resolve_data_dir(name, data_dir)
+    if folder is None and known.tfds_builder is not None:
+        from vae_tf.datasets.tfds_source import load_tfds
+        return load_tfds(name)
+    return known.loader(folder)
 
 
-__all__ = ["BERNOULLI", "RATINGS", "Dataset", "NAMES", "check_finite_unit", "load"]
+__all__ = ["BERNOULLI", "DATA_DIR_VAR", "ENTRIES", "NAMES", "RATINGS", "Dataset", "Entry",
+           "check_finite_unit", "data_dir_for", "entry", "load", "resolve_data_dir",
+           "third_rows"]

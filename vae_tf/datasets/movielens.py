@@ -77,6 +77,3 @@ def load_movielens_fold(data_dir: str, fold: int) -> Dataset:
     train, test, folder = _split(data_dir, f"u{fold}.base", f"u{fold}.test")
     return Dataset(name="movielens_100k", train=train, test=test, likelihood=RATINGS,
                    description=f"MovieLens 100k fold u{fold} from {folder}")
-
-
-load_fold = load_movielens_fold  # the name the experiments use

@@ -10,6 +10,7 @@ Where tfds cannot give exactly what the original files give:
 - movielens: tfds has no ua split. Ratings are sorted by (user, item) and a seeded
   (seed 0) random 10 of each user's ratings are the test split: the size of ua.test,
   but NOT the official ua.base / ua.test files.
+Each name's builder, download host and the files its errors name come from registry.py.
 """
 
 import os
@@ -20,24 +21,9 @@ import numpy as np
 from vae_tf.datasets import cifar, mnist, movielens, omniglot
 from vae_tf.datasets.base import RATINGS, Dataset
 from vae_tf.datasets.files import one_line
+from vae_tf.datasets.registry import entry
 from vae_tf.errors import UserError
 
-BUILDERS = {"mnist": "mnist", "binarized_mnist": "binarized_mnist", "cifar10_rgb": "cifar10",
-            "cifar10_gray": "cifar10", "omniglot_en": "omniglot", "omniglot_gr": "omniglot",
-            "movielens_100k": "movielens/100k-ratings"}
-FILES = {"mnist": "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-                  "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz",
-         "binarized_mnist": "binarized_mnist_{train,valid,test}.amat",
-         "cifar10_rgb": "cifar-10-batches-py/ (data_batch_1..5, test_batch)",
-         "cifar10_gray": "cifar-10-batches-py/ (data_batch_1..5, test_batch)",
-         "omniglot_en": "images_background/Latin/ or images_background.zip",
-         "omniglot_gr": "images_background/Greek/ or images_background.zip",
-         "movielens_100k": "ml-100k/ (ua.base, ua.test, u1..u5.base/.test)"}
-# Where each builder downloads from: resolved first, so an offline machine fails in
-# seconds instead of after tfds's minutes of retries.
-HOSTS = {"mnist": "storage.googleapis.com", "binarized_mnist": "www.cs.toronto.edu",
-         "cifar10": "www.cs.toronto.edu", "omniglot": "github.com",
-         "movielens/100k-ratings": "files.grouplens.org"}
 _PROXIES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 HOLD_OUT_PER_USER, HOLD_OUT_SEED = 10, 0
 
@@ -57,42 +43,48 @@ def _online(host: str) -> bool:
 def _splits(name: str, split):
     """tfds's tf.data split(s), downloading on first use; a failure is one UserError line."""
     import tensorflow_datasets as tfds
-    builder = BUILDERS[name]
+    known = entry(name)
+    builder = known.tfds_builder
     try:
         return tfds.load(builder, split=split, download=False)
     except Exception:  # not prepared yet: download it below
         pass
     try:
-        if not _online(HOSTS[builder]):
-            raise OSError(f"cannot resolve {HOSTS[builder]}: no network")
+        if not _online(known.tfds_host):
+            raise OSError(f"cannot resolve {known.tfds_host}: no network")
         return tfds.load(builder, split=split)
     except Exception as e:  # download and preparation errors come in many types
         raise UserError(f"{name}: TensorFlow Datasets could not download or prepare "
                         f"'{builder}' ({one_line(e)[:160]}); pass --data_dir=<folder with "
-                        f"{FILES[name]}> instead") from None
+                        f"{known.files}> instead") from None
 
 
 def _arrays(name: str, ds, keys: Sequence[str], keep=None) -> Dict[str, np.ndarray]:
     """One tf.data split of feature dicts -> numpy arrays of `keys` (examples where `keep`)."""
     import tensorflow as tf
     import tensorflow_datasets as tfds
+    known = entry(name)
     if keep is not None:
         ds = ds.filter(keep)
     ds = ds.map(lambda example: {k: example[k] for k in keys})
     try:
         parts = list(tfds.as_numpy(ds.batch(4096)))
     except tf.errors.OpError as e:
-        raise UserError(f"{name}: TensorFlow Datasets' prepared copy of '{BUILDERS[name]}' "
+        raise UserError(f"{name}: TensorFlow Datasets' prepared copy of '{known.tfds_builder}' "
                         f"cannot be read ({one_line(e)[:160]}); delete its folder under "
                         "~/tensorflow_datasets and load again") from None
     if not parts:
-        raise UserError(f"{name}: TensorFlow Datasets' '{BUILDERS[name]}' gave no examples; "
-                        f"pass --data_dir=<folder with {FILES[name]}> instead")
+        raise UserError(f"{name}: TensorFlow Datasets' '{known.tfds_builder}' gave no examples; "
+                        f"pass --data_dir=<folder with {known.files}> instead")
     return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
 def load_tfds(name: str) -> Dataset:
     """Dataset `name` from TensorFlow Datasets, split as the original-file loaders split it."""
+    known = entry(name)
+    if known.tfds_builder is None:
+        raise UserError(f"{name} is not in TensorFlow Datasets; pass --data_dir=<folder with "
+                        f"{known.files}>")
     if name == "mnist":
         train, test = (_arrays(name, ds, ("image", "label"))
                        for ds in _splits(name, ["train", "test"]))
@@ -118,7 +110,8 @@ def load_tfds(name: str) -> Dataset:
         return _omniglot(name)
     if name == "movielens_100k":
         return _movielens(name)
-    raise UserError(f"{name} is not in TensorFlow Datasets; pass --data_dir with its files")
+    raise UserError(f"{name}: the registry names tfds builder '{known.tfds_builder}' but "
+                    "tfds_source has no reader for it; pass --data_dir with its files")
 
 
 def alphabet_index(alphabet: str) -> int:
