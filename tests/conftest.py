@@ -35,3 +35,14 @@ def tiny_data() -> Dataset:
     return Dataset(name="tiny", train=blobs(200), test=blobs(50),
                    train_labels=np.arange(200) % 3, test_labels=np.arange(50) % 3,
                    image_shape=(8, 8, 1), description="synthetic blobs")
+
+
+def train_steps(vae, x, steps: int, learning_rate: float = 3e-3, seed: int = 0):
+    """`steps` Adam steps of the -ELBO on the whole of x (one batch) through the engine."""
+    import tensorflow as tf
+
+    from vae_tf.engine import Engine
+    from vae_tf.train import ELBO
+    engine = Engine(ELBO(vae, tf.random.Generator.from_seed(seed)), [np.asarray(x)], len(x),
+                    learning_rate, shuffle=False, steps_per_call=1)
+    return engine.fit(steps)

@@ -59,7 +59,17 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("K = 0", ["--mode=impute", "--imputer=knn", "--k=0"], "--k=0 must be a positive integer"),
     ("batch larger than the data", ["--batch_size=5000"], "larger than the 4000 training"),
     ("zero epochs", ["--epochs=0"], "--epochs=0 must be a positive integer"),
-    ("negative learning rate", ["--learning_rate=-0.01"], "must be positive"),
+    ("negative learning rate", ["--learning_rate=-0.01"], "must be a finite positive number"),
+    ("infinite learning rate", ["--learning_rate=inf"], "must be a finite positive number"),
+    ("infinite init stddev", ["--init_stddev=inf"], "--init_stddev=inf must be a finite"),
+    ("negative seed", ["--seed=-1"], "--seed=-1 is outside 0 .. 4294967295"),
+    ("seed above 2**32-1", ["--seed=99999999999"], "--seed=99999999999 is outside 0 .."),
+    ("negative seed when imputing", ["--mode=impute", "--seed=-5"], "--seed=-5 is outside"),
+    ("a strategy for the K-NN", ["--mode=impute", "--imputer=knn", "--strategy=mirrored"],
+     "--strategy=mirrored does not apply here (--imputer=knn does not train)"),
+    ("--iwae_samples when imputing", ["--mode=impute", "--iwae_samples=100"],
+     "--iwae_samples=100 does not apply here (it is a --mode=train setting"),
+    ("--k when training", ["--k=5"], "--k=5 does not apply here (it is a --mode=impute"),
     ("wrong flag type", ["--epochs=ten"], "invalid literal for int()"),
     ("unknown flag", ["--epoch=3"], "Unknown command line flag 'epoch'"),
     ("unknown enum value", ["--missing=blocks"], "value should be one of <structured|random>"),
@@ -71,13 +81,11 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("train mode on ratings", ["--dataset=movielens_100k", "--data_dir={ml2}"],
      "does not model; use --mode=impute"),
     ("multi_worker without TF_CONFIG", ["--strategy=multi_worker"], "TF_CONFIG"),
-    ("--binarize with a mirrored strategy", ["--binarize", "--strategy=mirrored"],
-     "--binarize runs with --strategy=default only"),
     ("negative --iwae_samples", ["--iwae_samples=-1"], "must be 0 (off) or more"),
     ("--sigma without a Gaussian", ["--sigma=0.1"], "applies to --likelihood=gaussian only"),
     ("negative --sigma", ["--likelihood=gaussian", "--sigma=-1"], "must be 0 (learned) or"),
     ("another likelihood when imputing", ["--mode=impute", "--likelihood=cbernoulli"],
-     "applies to --mode=train only"),
+     "--likelihood=cbernoulli does not apply here (it is a --mode=train setting"),
     ("--lr_decay above 1", ["--lr_decay=1.5"], "must be in (0, 1]"),
     ("--hidden_layers with conv", ["--arch=conv", "--hidden_layers=2"],
      "applies to --arch=mlp only"),
@@ -85,9 +93,9 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
      "--imputer=rating_vae predicts ratings, and mnist_5k holds images"),
     ("an infinite --sigma", ["--likelihood=gaussian", "--sigma=inf"], "must be 0 (learned) or"),
     ("--lr_decay when imputing", ["--mode=impute", "--lr_decay=0.9"],
-     "applies to --mode=train only; the imputers train at a constant"),
+     "--lr_decay=0.9 does not apply here (it is a --mode=train setting"),
     ("--hidden_layers for the thesis's imputer", ["--mode=impute", "--hidden_layers=2"],
-     "applies to --mode=train and --imputer=miwae only (got --imputer=vae)"),
+     "--hidden_layers=2 does not apply here (--imputer=vae has one hidden layer"),
 ]
 
 
@@ -97,7 +105,7 @@ def test_bad_input_is_one_line(broken, tmp_path, name, args, needle):
     out = tmp_path / "out"
     if not any(a.startswith("--logdir") for a in args):
         args.append(f"--logdir={out}")
-    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "VAE_TF_DATA_DIR")}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     result = subprocess.run([sys.executable, "-m", "vae_tf.main", *args], capture_output=True,
                             text=True, env=env, timeout=600, cwd=str(tmp_path))
@@ -107,3 +115,15 @@ def test_bad_input_is_one_line(broken, tmp_path, name, args, needle):
     assert last.startswith("vae-tf: error: ") and needle in last, last
     assert not out.exists()
     assert not (tmp_path / "logs").exists()
+
+
+def test_a_data_root_without_the_dataset_folder_is_one_line(broken, tmp_path):
+    env = dict(os.environ, VAE_TF_DATA_DIR=broken["empty"], TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-m", "vae_tf.main", "--dataset=omniglot_en",
+                             f"--logdir={tmp_path}/out"], capture_output=True, text=True,
+                            env=env, timeout=600)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"vae-tf: error: VAE_TF_DATA_DIR={broken['empty']} has no omniglot/ folder")
+    assert not (tmp_path / "out").exists()

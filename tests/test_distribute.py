@@ -67,3 +67,20 @@ def test_multi_worker_without_tf_config_is_one_line(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith(
         "vae-tf: error: --strategy=multi_worker reads the cluster from the TF_CONFIG")
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_impute_mode_under_mirrored_matches_one_device(tmp_path):
+    """MIWAE trained on 2 replicas imputes as well as on one device (within noise)."""
+    results = []
+    for name, extra in (("one", []), ("two", ["--strategy=mirrored", "--cpu_devices=2"])):
+        logdir = str(tmp_path / name)
+        run = launch("--mode=impute", "--imputer=miwae", "--epochs=4", *extra,
+                     f"--logdir={logdir}")
+        assert run.returncode == 0, run.stderr[-1500:]
+        with open(os.path.join(logdir, "metrics.json")) as f:
+            results.append(json.load(f))
+        if extra:
+            assert "--strategy=mirrored with 2 replicas" in run.stderr
+    one, two = (r["rmse_missing"] for r in results)
+    assert abs(one - two) < 0.02 * one, (one, two)
+    assert len(_losses(str(tmp_path / "two"))) == 4

@@ -16,11 +16,12 @@ def _metrics(logdir):
         return json.load(f)
 
 
-@pytest.mark.parametrize("imputer, missing", [("knn", "structured"), ("vae", "random")])
-def test_impute_images_writes_metrics_pictures_and_events(tmp_path, imputer, missing):
+@pytest.mark.parametrize("imputer, missing, flag", [("knn", "structured", "--k=3"),
+                                                    ("vae", "random", "--epochs=2")])
+def test_impute_images_writes_metrics_pictures_and_events(tmp_path, imputer, missing, flag):
     logdir = str(tmp_path / "run")
-    result = launch("--mode=impute", f"--imputer={imputer}", f"--missing={missing}",
-                    "--epochs=2", "--k=3", f"--logdir={logdir}")
+    result = launch("--mode=impute", f"--imputer={imputer}", f"--missing={missing}", flag,
+                    f"--logdir={logdir}")
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = _metrics(logdir)
     assert all(k in metrics for k in KEYS)
@@ -31,18 +32,19 @@ def test_impute_images_writes_metrics_pictures_and_events(tmp_path, imputer, mis
     tags = set(events(logdir).Tags()["tensors"])
     assert {"images/originals", "images/with_holes", "images/imputed"} <= tags
     if imputer == "vae":
-        assert "impute/loss" in tags and "train_rmse_missing" in metrics
+        assert "train/loss" in tags and "train_rmse_missing" in metrics
     else:
-        assert metrics["k"] == 3
+        assert "KNNImputer(" in metrics["imputer_settings"]
+        assert "n_neighbors=3" in metrics["imputer_settings"]
 
 
 @pytest.mark.parametrize("imputer", ["knn", "vae", "rating_vae"])
 def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
     fixtures.write_movielens(tmp_path / "data")
     logdir = str(tmp_path / "run")
+    flags = ["--k=5"] if imputer == "knn" else ["--epochs=2", "--batch_size=100"]
     result = launch("--mode=impute", "--dataset=movielens_100k", f"--data_dir={tmp_path}/data",
-                    f"--imputer={imputer}", "--epochs=2", "--batch_size=100", "--k=5",
-                    f"--logdir={logdir}")
+                    f"--imputer={imputer}", *flags, f"--logdir={logdir}")
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = _metrics(logdir)
     assert metrics["test_ratings"] == 9430
@@ -50,12 +52,16 @@ def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
     assert 1 <= metrics["mean_predicted_rating"] <= 5
     assert os.path.exists(os.path.join(logdir, "figures", "ratings.png"))
     if imputer == "rating_vae":
-        assert "RatingVAE" in metrics["settings"]
+        assert metrics["imputer_settings"].startswith("RatingVAE(")
+        assert "epochs=2" in metrics["imputer_settings"]  # given flags override its defaults
 
 
 @pytest.mark.parametrize("args, needle", [
     (["--imputer=knn", "--k=5000"], "--k=5000 is more than the 4000 reference examples"),
     (["--imputer=knn", "--k=0"], "--k=0 must be a positive integer"),
+    (["--imputer=knn", "--strategy=mirrored"], "--strategy=mirrored does not apply here"),
+    (["--imputer=vae", "--iwae_samples=50"], "--iwae_samples=50 does not apply here"),
+    (["--imputer=vae", "--k=5"], "--k=5 does not apply here"),
     (["--imputer=vae", "--batch_size=9000"], "--batch_size=9000 is larger than the 4000"),
     (["--imputer=forest"], "--imputer"),
     (["--missing=blocks"], "--missing"),

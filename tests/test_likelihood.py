@@ -4,17 +4,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from conftest import train_steps
+from vae_tf.engine import Engine
 from vae_tf.likelihood import estimate_log_likelihood
 from vae_tf.models import VAE
-from vae_tf.train import binarize, epoch_chunks, evaluate, make_train_step
+from vae_tf.train import ELBO, evaluate
+
+
+def binarize(x, rng):
+    return (rng.uniform(size=x.shape) < x).astype(np.float32)
 
 
 def _trained(data):
     keras.utils.set_random_seed(0)
     vae = VAE(64, 4, 32, seed=0)
-    step = make_train_step(vae, keras.optimizers.Adam(3e-3), tf.random.Generator.from_seed(0))
-    for _ in range(30):
-        step(tf.constant(data))
+    train_steps(vae, data, 30)
     return vae
 
 
@@ -38,12 +42,14 @@ def test_chunking_does_not_change_the_estimate_beyond_noise(tiny_data):
     np.testing.assert_allclose(a, b, atol=0.5)
 
 
-def test_dynamic_binarization_draws_fresh_binary_data_each_epoch(tiny_data):
-    first = np.concatenate([c.numpy().reshape(-1, 64) for c in
-                            epoch_chunks(tiny_data.train, 50, 2, seed=1, dynamic_binarization=True)])
-    second = np.concatenate([c.numpy().reshape(-1, 64) for c in
-                             epoch_chunks(tiny_data.train, 50, 2, seed=2, dynamic_binarization=True)])
+def test_dynamic_binarization_draws_fresh_binary_data_each_time(tiny_data):
+    vae = VAE(64, 4, 32, seed=0)
+    objective = ELBO(vae, tf.random.Generator.from_seed(0), binarize=True)
+    x = tf.constant(tiny_data.train)
+    first, second = objective.inputs(x).numpy(), objective.inputs(x).numpy()
     assert set(np.unique(first)) <= {0.0, 1.0}
-    assert not np.array_equal(np.sort(first.sum(1)), np.sort(second.sum(1)))
-    # The mean of the draws follows the grey levels.
-    assert abs(first.mean() - tiny_data.train.mean()) < 0.01
+    assert not np.array_equal(first, second)
+    assert abs(first.mean() - tiny_data.train.mean()) < 0.01  # the draws follow the grey levels
+    assert np.array_equal(ELBO(vae, objective.rng).inputs(x).numpy(), tiny_data.train)
+    history = Engine(objective, [tiny_data.train], 50, 3e-3, steps_per_call=2).fit(2)
+    assert len(history) == 2 and np.isfinite(history[-1]["train/loss"])

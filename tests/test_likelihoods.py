@@ -14,7 +14,8 @@ from scipy import stats
 
 from vae_tf import losses
 from vae_tf.models import SIGMA_FLOOR, VAE
-from vae_tf.train import evaluate, make_train_step, reconstruct
+from conftest import train_steps
+from vae_tf.train import evaluate, reconstruct
 
 GRID = np.linspace(0.0, 1.0, 20001)
 
@@ -59,9 +60,7 @@ def test_gaussian_matches_scipy():
 
 
 def _train(vae, data, steps=60):
-    step = make_train_step(vae, keras.optimizers.Adam(3e-3), tf.random.Generator.from_seed(0))
-    for _ in range(steps):
-        step(tf.constant(data))
+    train_steps(vae, data, steps)
     return vae
 
 
@@ -135,10 +134,11 @@ def test_launcher_trains_a_gaussian_two_layer_model_with_a_decaying_rate(tmp_pat
 @pytest.mark.parametrize("kw", [dict(hidden_layers=3), dict(arch="conv", image_shape=(8, 8, 1)),
                                 dict(likelihood="gaussian")])
 def test_training_checkpoints_hold_every_weight(tmp_path, kw):
-    """What run.py checkpoints (encoder, decoder, raw_scale) restores the whole model."""
+    """What the engine checkpoints of the ELBO objective restores the whole model."""
+    from vae_tf.train import ELBO
+
     def parts(vae):
-        scale = {"raw_scale": vae.raw_scale} if vae.raw_scale is not None else {}
-        return tf.train.Checkpoint(encoder=vae.encoder, decoder=vae.decoder, **scale)
+        return tf.train.Checkpoint(**ELBO(vae, tf.random.Generator.from_seed(0)).trackables())
 
     saved = VAE(64, 4, 16, seed=0, **kw)
     if saved.raw_scale is not None:
@@ -149,8 +149,3 @@ def test_training_checkpoints_hold_every_weight(tmp_path, kw):
     assert len(saved.weights) == len(fresh.weights)
     for a, b in zip(saved.weights, fresh.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
-
-
-def test_the_config_knows_the_same_likelihoods_as_the_losses():
-    from vae_tf import config
-    assert config.LIKELIHOODS == losses.LIKELIHOODS

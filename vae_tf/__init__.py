@@ -1,15 +1,16 @@
 """vae_tf: the thesis "Variational Autoencoders & Applications" in TensorFlow 2 / Keras 3.
 
-`vae_tf.KNNImputer` and `vae_tf.VAEImputer` are loaded on first use, so importing the
-package stays light (TensorFlow loads only with the VAE).
+The imputers (`KNNImputer`, `VAEImputer`, `MIWAEImputer`, `RatingVAE`) and `load_model`
+load on first use, so importing the package stays light (TensorFlow loads with the VAE).
 """
 
 import importlib
 
 __version__ = "0.1.0"
 
-_LAZY = {"KNNImputer": "vae_tf.knn", "VAEImputer": "vae_tf.vae_imputer",
-         "MIWAEImputer": "vae_tf.miwae"}
+_LAZY = {"KNNImputer": "vae_tf.imputers.knn", "VAEImputer": "vae_tf.imputers.vae",
+         "MIWAEImputer": "vae_tf.imputers.miwae", "RatingVAE": "vae_tf.imputers.ratings",
+         "load_model": "vae_tf.models"}
 
 
 def __getattr__(name):
@@ -18,4 +19,8 @@ def __getattr__(name):
     raise AttributeError(f"module 'vae_tf' has no attribute {name!r}")
 
 
-__all__ = ["KNNImputer", "MIWAEImputer", "VAEImputer"]
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
+
+__all__ = sorted(_LAZY)

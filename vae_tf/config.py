@@ -1,13 +1,15 @@
 """One frozen, typed configuration for a run, and the presets it starts from.
 
-The launcher (main.py) turns flags into a `Config`; the library only ever sees this
-object. Validation lives here so that library users get the same one-line errors.
+Each field carries its flag's help text (and choices), so main.py defines the flags from
+this class. Validation lives here, so library users get the launcher's one-line errors,
+and it runs before TensorFlow starts or any data loads. `given` records the settings the
+user set explicitly; a given setting that does not apply to the run is refused.
 """
 
 import dataclasses
 import json
 import math
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from vae_tf.errors import UserError
 
@@ -17,114 +19,157 @@ MISSING = ("structured", "random")
 PRESETS = ("default", "thesis")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 ARCHS = ("mlp", "conv")
-LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")  # as losses.LIKELIHOODS (no TF import here)
+LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
+SEED_MAX = 2 ** 32 - 1
+
+
+def _f(default, help_text: str, choices: Optional[Tuple[str, ...]] = None):
+    return dataclasses.field(default=default, metadata={"help": help_text, "choices": choices})
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Every resolved setting of one run (written to `<logdir>/config.json`)."""
 
-    dataset: str = "mnist_5k"
-    data_dir: Optional[str] = None
-    mode: str = "train"
-    preset: str = "default"
-    # Model and optimisation. Defaults: see BUILD_NOTES.md ("Defaults vs the thesis").
-    epochs: int = 30
-    batch_size: int = 100
-    latent_dim: int = 32
-    hidden_dim: int = 400
-    hidden_layers: int = 1  # Dense(hidden_dim) layers each way (MLP); the thesis has one
-    arch: str = "mlp"  # mlp: the thesis's one-hidden-layer MLP; conv: convolutional
-    learning_rate: float = 1e-3
-    likelihood: str = "bernoulli"  # p(x|z): bernoulli (thesis) | cbernoulli | gaussian
-    sigma: float = 0.0  # gaussian only: > 0 a fixed standard deviation, 0 learned per entry
-    lr_decay: float = 1.0  # the learning rate of epoch e (from 0) is learning_rate * lr_decay**e
-    init_stddev: Optional[float] = None  # None: Glorot uniform; thesis: truncated normal 0.001
-    seed: int = 0
-    logdir: str = ""  # empty: logs/<dataset>-<mode>-<YYYYmmdd-HHMMSS>
-    log_every: int = 10  # steps between `steps/loss` summaries
-    steps_per_call: int = 10  # train steps per compiled call (speed; same math)
-    jit_compile: bool = True  # compile the MLP's train steps with XLA (speed)
-    deterministic: bool = False  # TensorFlow op determinism on top of the seeds
-    binarize: bool = False  # dynamic binarization: Bernoulli draws from the grey levels each epoch
-    iwae_samples: int = 0  # > 0: test log-likelihood by importance sampling with that many draws
-    strategy: str = "default"  # tf.distribute: default | mirrored | multi_worker
-    cpu_devices: int = 0  # > 1: split the CPU into that many logical devices
-    # Imputation (--mode=impute).
-    imputer: str = "vae"
-    missing: str = "structured"
-    k: int = 10
+    dataset: str = _f("mnist_5k", "Dataset to use.")  # choices: datasets.NAMES (main.py)
+    data_dir: Optional[str] = _f(None, "Folder with the dataset's original files (default: "
+                                 "$VAE_TF_DATA_DIR/<dataset folder> when set, else "
+                                 "TensorFlow Datasets, which downloads).")
+    mode: str = _f("train", "train a VAE, or impute missing values.", MODES)
+    preset: str = _f("default", "Starting settings; 'thesis' = hidden 400, latent 64, Adam lr "
+                     "0.01, truncated-normal init 0.001, batch 250, 100 epochs.", PRESETS)
+    epochs: int = _f(30, "Epochs.")
+    batch_size: int = _f(100, "Batch size (the global batch under a strategy).")
+    latent_dim: int = _f(32, "Latent dimensions.")
+    hidden_dim: int = _f(400, "Hidden units per layer.")
+    hidden_layers: int = _f(1, "Hidden Dense layers in the MLP encoder and in its decoder "
+                            "(thesis: 1).")
+    arch: str = _f("mlp", "mlp: the thesis's Dense(hidden) encoder and decoder; conv: two "
+                   "strided convolutions each way.", ARCHS)
+    learning_rate: float = _f(1e-3, "Adam learning rate.")
+    likelihood: str = _f("bernoulli", "p(x|z): bernoulli (the thesis's), cbernoulli "
+                         "(continuous Bernoulli) or gaussian (see --sigma).", LIKELIHOODS)
+    sigma: float = _f(0.0, "Gaussian likelihood's standard deviation: > 0 fixed, 0 learned "
+                      "per pixel (at least 0.01).")
+    lr_decay: float = _f(1.0, "Per-epoch factor of the learning rate: epoch e (from 0) uses "
+                         "learning_rate * lr_decay**e (1: constant).")
+    init_stddev: Optional[float] = _f(None, "Truncated-normal init stddev (unset: Glorot "
+                                      "uniform; thesis preset: 0.001).")
+    seed: int = _f(0, "Random seed of everything, 0 .. 2**32-1.")
+    logdir: str = _f("", "Run folder (default logs/<dataset>-<mode>-<time>); an existing run "
+                     "folder is resumed.")
+    log_every: int = _f(10, "Steps between steps/loss summaries.")
+    steps_per_call: int = _f(10, "Train steps per compiled call (speed only; same math).")
+    jit_compile: bool = _f(True, "Compile the MLP's train steps with XLA (speed only).")
+    deterministic: bool = _f(False, "TensorFlow op determinism: two runs give identical numbers.")
+    binarize: bool = _f(False, "Dynamic binarization: train on Bernoulli draws from the grey "
+                        "levels, new each time (the test set is binarized once).")
+    iwae_samples: int = _f(0, "Estimate the test log-likelihood by importance sampling with "
+                           "this many draws (0: off; IWAE papers use 5000).")
+    strategy: str = _f("default", "tf.distribute strategy: default (one device), mirrored "
+                       "(every local device), multi_worker (the cluster in TF_CONFIG).",
+                       STRATEGIES)
+    cpu_devices: int = _f(0, "Split the CPU into this many logical devices (for "
+                          "--strategy=mirrored on a machine without GPUs).")
+    imputer: str = _f("vae", "Imputation method: vae (the thesis's fill-in algorithm), knn "
+                      "(the thesis's K-NN), miwae (a VAE trained on the observed entries "
+                      "only), rating_vae (MovieLens: an item-based VAE on the rated cells).",
+                      IMPUTERS)
+    missing: str = _f("structured", "Missing-data scheme (images).", MISSING)
+    k: int = _f(10, "Neighbours of the K-NN imputer.")
+    given: Tuple[str, ...] = dataclasses.field(default=(), metadata={"flag": False})
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "latent_dim", "hidden_dim", "hidden_layers",
-                     "log_every", "k", "steps_per_call"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise UserError(f"--{name}={value!r} must be a positive integer; "
-                                f"pass e.g. --{name}={_DEFAULTS[name]}")
-        if self.arch == "conv" and self.hidden_layers != 1:
-            raise UserError(f"--hidden_layers={self.hidden_layers} applies to --arch=mlp only; "
-                            "drop it or pass --arch=mlp")
-        if self.binarize and self.strategy != "default":
-            raise UserError(f"--binarize runs with --strategy=default only (got "
-                            f"--strategy={self.strategy}); drop one of the two flags")
-        if self.iwae_samples < 0:
-            raise UserError(f"--iwae_samples={self.iwae_samples} must be 0 (off) or more; "
-                            "pass e.g. --iwae_samples=5000")
-        if self.cpu_devices < 0:
-            raise UserError(f"--cpu_devices={self.cpu_devices} must be 0 (no split) or more; "
-                            "pass e.g. --cpu_devices=2")
-        if not self.learning_rate > 0 or self.learning_rate != self.learning_rate:
-            raise UserError(f"--learning_rate={self.learning_rate!r} must be positive; "
-                            "pass e.g. --learning_rate=0.001")
-        if not (self.sigma >= 0 and math.isfinite(self.sigma)):
-            raise UserError(f"--sigma={self.sigma!r} must be 0 (learned) or a finite positive "
-                            "number; pass e.g. --sigma=0.1")
-        if self.sigma > 0 and self.likelihood != "gaussian":
-            raise UserError(f"--sigma={self.sigma:g} applies to --likelihood=gaussian only "
-                            f"(got --likelihood={self.likelihood}); drop --sigma")
-        if self.likelihood != "bernoulli" and self.mode != "train":
-            raise UserError(f"--likelihood={self.likelihood} applies to --mode=train only; "
-                            "the imputers use the thesis's Bernoulli likelihood")
-        if self.mode == "impute" and self.lr_decay != 1:
-            raise UserError(f"--lr_decay={self.lr_decay:g} applies to --mode=train only; "
-                            "the imputers train at a constant --learning_rate")
-        if (self.mode == "impute" and self.hidden_layers != 1
-                and self.imputer != "miwae"):
-            raise UserError(f"--hidden_layers={self.hidden_layers} applies to --mode=train and "
-                            f"--imputer=miwae only (got --imputer={self.imputer}); drop it")
-        if not 0 < self.lr_decay <= 1:
-            raise UserError(f"--lr_decay={self.lr_decay!r} must be in (0, 1] (1: a constant "
-                            "learning rate); pass e.g. --lr_decay=0.998")
-        if self.init_stddev is not None and not self.init_stddev > 0:
-            raise UserError(f"--init_stddev={self.init_stddev!r} must be positive; "
-                            "pass e.g. --init_stddev=0.001, or leave it unset for Glorot")
-        for name, choices in (("mode", MODES), ("imputer", IMPUTERS),
-                              ("missing", MISSING), ("preset", PRESETS),
-                              ("strategy", STRATEGIES), ("arch", ARCHS),
-                              ("likelihood", LIKELIHOODS)):
-            if getattr(self, name) not in choices:
-                raise UserError(f"--{name}={getattr(self, name)!r} is unknown; "
-                                f"choose one of: {', '.join(choices)}")
+        _check_values(self)
+        _check_applies(self)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
 
+FLAG_FIELDS = tuple(f for f in dataclasses.fields(Config) if f.metadata.get("flag", True))
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
+_POSITIVE = ("epochs", "batch_size", "latent_dim", "hidden_dim", "hidden_layers", "log_every",
+             "k", "steps_per_call")
+
+
+def _check_values(c: Config) -> None:
+    for name in _POSITIVE:
+        value = getattr(c, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise UserError(f"--{name}={value!r} must be a positive integer; "
+                            f"pass e.g. --{name}={_DEFAULTS[name]}")
+    if not (isinstance(c.seed, int) and 0 <= c.seed <= SEED_MAX):
+        raise UserError(f"--seed={c.seed!r} is outside 0 .. {SEED_MAX} (2**32 - 1); "
+                        "pass e.g. --seed=0")
+    for name in ("iwae_samples", "cpu_devices"):
+        if getattr(c, name) < 0:
+            raise UserError(f"--{name}={getattr(c, name)} must be 0 (off) or more; "
+                            f"pass e.g. --{name}={5000 if name == 'iwae_samples' else 2}")
+    if not (math.isfinite(c.learning_rate) and c.learning_rate > 0):
+        raise UserError(f"--learning_rate={c.learning_rate!r} must be a finite positive "
+                        "number; pass e.g. --learning_rate=0.001")
+    if not (math.isfinite(c.sigma) and c.sigma >= 0):
+        raise UserError(f"--sigma={c.sigma!r} must be 0 (learned) or a finite positive "
+                        "number; pass e.g. --sigma=0.1")
+    if not (math.isfinite(c.lr_decay) and 0 < c.lr_decay <= 1):
+        raise UserError(f"--lr_decay={c.lr_decay!r} must be in (0, 1] (1: a constant "
+                        "learning rate); pass e.g. --lr_decay=0.998")
+    if c.init_stddev is not None and not (math.isfinite(c.init_stddev) and c.init_stddev > 0):
+        raise UserError(f"--init_stddev={c.init_stddev!r} must be a finite positive number; "
+                        "pass e.g. --init_stddev=0.001, or leave it unset for Glorot")
+    for f in FLAG_FIELDS:
+        choices = f.metadata.get("choices")
+        if choices and getattr(c, f.name) not in choices:
+            raise UserError(f"--{f.name}={getattr(c, f.name)!r} is unknown; "
+                            f"choose one of: {', '.join(choices)}")
+    if c.sigma > 0 and c.likelihood != "gaussian":
+        raise UserError(f"--sigma={c.sigma:g} applies to --likelihood=gaussian only "
+                        f"(got --likelihood={c.likelihood}); drop --sigma")
+    if c.arch == "conv" and c.hidden_layers != 1:
+        raise UserError(f"--hidden_layers={c.hidden_layers} applies to --arch=mlp only; "
+                        "drop it or pass --arch=mlp")
+
+
+_TRAIN_ONLY = ("arch", "likelihood", "sigma", "lr_decay", "binarize", "iwae_samples",
+               "log_every", "deterministic")
+_TRAINED = ("epochs", "batch_size", "learning_rate", "latent_dim", "hidden_dim", "strategy",
+            "cpu_devices", "steps_per_call", "jit_compile")  # not the K-NN's
+
+
+def _check_applies(c: Config) -> None:
+    """Refuse a setting given explicitly that this run would ignore."""
+    def refuse(name: str, why: str) -> None:
+        raise UserError(f"--{name}={getattr(c, name)} does not apply here ({why}); drop it")
+
+    for name in c.given:
+        if c.mode == "train" and name in ("imputer", "missing", "k"):
+            refuse(name, "it is a --mode=impute setting")
+        if c.mode == "impute":
+            if name in _TRAIN_ONLY:
+                refuse(name, "it is a --mode=train setting; the imputers use the thesis's "
+                       "Bernoulli MLP at a constant learning rate")
+            if name in _TRAINED and c.imputer == "knn":
+                refuse(name, "--imputer=knn does not train")
+            if name == "k" and c.imputer != "knn":
+                refuse(name, f"it sets the K-NN's neighbours, not --imputer={c.imputer}'s")
+            if name == "hidden_layers" and c.imputer not in ("miwae",):
+                refuse(name, f"--imputer={c.imputer} has one hidden layer; miwae takes more")
+            if name == "missing" and c.dataset == "movielens_100k":
+                refuse(name, "MovieLens's missing cells are the unrated ones")
+            if name == "init_stddev" and c.imputer != "vae":
+                refuse(name, f"--imputer={c.imputer} starts from Glorot weights")
+
 
 # The thesis's settings exactly (PROTOCOL.md, "Model").
 _THESIS: Dict[str, Any] = dict(epochs=100, batch_size=250, latent_dim=64, hidden_dim=400,
                                learning_rate=0.01, init_stddev=0.001)
 
 
-def make_config(preset: str = "default", **overrides: Any) -> Config:
+def make_config(preset: str = "default", **given: Any) -> Config:
     """A Config from a preset's values, overridden by the settings given explicitly."""
     if preset not in PRESETS:
         raise UserError(f"--preset={preset!r} is unknown; choose one of: {', '.join(PRESETS)}")
     values = dict(_THESIS) if preset == "thesis" else {}
-    values.update({k: v for k, v in overrides.items()})
-    return Config(preset=preset, **values)
-
-
-THESIS = make_config("thesis")
+    values.update(given)
+    return Config(preset=preset, given=tuple(sorted(given)), **values)

@@ -1,23 +1,19 @@
 """TensorFlow's own distribution strategies for the training loop.
 
-`default` runs on one device (with the fast XLA multi-step path of train.py);
+`default` runs on one device (the engine's XLA multi-step path);
 `mirrored` replicates the model on every local GPU, or on every logical CPU device when
 there is no GPU (`--cpu_devices=N` splits the CPU into N, so the path runs here);
 `multi_worker` reads the cluster from TF_CONFIG. The chief writes the run folder; other
 workers write theirs under `<logdir>/workers/<type>-<index>`.
 """
 
-import math
 import os
-from typing import Callable, Dict, Iterator
+from typing import Optional
 
-import numpy as np
 import tensorflow as tf
 
+from vae_tf.config import STRATEGIES
 from vae_tf.errors import UserError
-from vae_tf.train import TERMS
-
-from vae_tf.config import STRATEGIES  # noqa: E402  (one list of names)
 
 
 def split_cpu(n: int) -> None:
@@ -32,14 +28,23 @@ def split_cpu(n: int) -> None:
                             "cannot be split; pass the flag to a fresh process") from None
 
 
+_MADE = {}  # one strategy per name and process: a cluster's collectives start only once
+
+
 def make_strategy(name: str, cpu_devices: int = 0) -> tf.distribute.Strategy:
-    """The strategy called `name`; `cpu_devices` > 1 first splits the CPU."""
+    """The strategy called `name` (made once per process); `cpu_devices` > 1 first splits the CPU."""
     if name not in STRATEGIES:
         raise UserError(f"--strategy={name!r} is unknown; choose one of: {', '.join(STRATEGIES)}")
     if cpu_devices > 1:
         split_cpu(cpu_devices)
     if name == "default":
         return tf.distribute.get_strategy()
+    if name not in _MADE:
+        _MADE[name] = _make(name)
+    return _MADE[name]
+
+
+def _make(name: str) -> tf.distribute.Strategy:
     if name == "mirrored":
         devices = ([d.name for d in tf.config.list_logical_devices("GPU")]
                    or [d.name for d in tf.config.list_logical_devices("CPU")])
@@ -67,50 +72,9 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return task_type == "worker" and task_id == 0 and "chief" not in cluster
 
 
-def worker_logdir(logdir: str, strategy: tf.distribute.Strategy) -> str:
-    """The chief's run folder is `logdir`; every other worker writes beside it."""
+def worker_subfolder(strategy: tf.distribute.Strategy) -> Optional[str]:
+    """None for the chief (it writes the run folder); `workers/<type>-<index>` for the others."""
     if is_chief(strategy):
-        return logdir
+        return None
     task_type, task_id = task_of(strategy)
-    return os.path.join(logdir, "workers", f"{task_type}-{task_id}")
-
-
-class DistributedSteps:
-    """Epoch chunks and a compiled multi-step running a replica step under `strategy`.
-
-    Call `chunks(seed)` to start an epoch (it yields the number of steps of each call)
-    and the object itself with that number to run them; the terms come back reduced
-    over replicas, one value per step.
-    """
-
-    def __init__(self, strategy: tf.distribute.Strategy, step_body: Callable,
-                 x: np.ndarray, batch_size: int, steps_per_call: int):
-        self.strategy, self.x = strategy, x
-        self.batch_size, self.steps_per_call = batch_size, steps_per_call
-        self._iterator: Iterator = iter(())
-
-        @tf.function
-        def multi(iterator, k):
-            out = {name: tf.TensorArray(tf.float32, size=k) for name in TERMS}
-            for i in tf.range(k):
-                per_replica = strategy.run(step_body, args=(next(iterator),))
-                out = {name: out[name].write(i, strategy.reduce(
-                    tf.distribute.ReduceOp.SUM, per_replica[name], axis=None)) for name in TERMS}
-            return {name: array.stack() for name, array in out.items()}
-
-        self._multi = multi
-
-    def chunks(self, seed: int):
-        x = self.x[np.random.default_rng(seed).permutation(len(self.x))]
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA)
-        batches = (tf.data.Dataset.from_tensor_slices(x).batch(self.batch_size)
-                   .with_options(options))
-        self._iterator = iter(self.strategy.experimental_distribute_dataset(batches))
-        n_steps = math.ceil(len(x) / self.batch_size)
-        for start in range(0, n_steps, self.steps_per_call):
-            yield min(self.steps_per_call, n_steps - start)
-
-    def __call__(self, k: int) -> Dict[str, tf.Tensor]:
-        return self._multi(self._iterator, tf.constant(k))
+    return os.path.join("workers", f"{task_type}-{task_id}")

@@ -1,115 +1,159 @@
-"""`--mode=impute`: the thesis's imputers on a dataset, judged on held-out data.
+"""`--mode=impute`: an imputer of the `imputers` wing on a dataset, judged on held-out data.
 
-Images: the training split gets holes (seed) and is the K-NN reference set, or the data
-the VAE fills in while it trains (the thesis's algorithm); the test split gets its own
+Images: the training split gets holes (seed) and is what the imputer is fitted on (the
+K-NN's reference set, or the data the VAE imputers train on); the test split gets its own
 holes (seed + 1) and is imputed by the fitted imputer. Errors compare the imputed test
 images with the originals over all entries (the thesis's measure) and over the missing
 entries only. For RGB CIFAR-10 and the faces the structured scheme uses the thesis's H/3
-variant. MovieLens: the observed cells are ua.base's ratings; the imputer predicts every
-other cell, and the ua.test ratings judge it.
+variant (the registry's `third_rows`). MovieLens: the imputer is fitted on ua.base's
+matrix and fills its unrated cells; the ua.test ratings judge it.
 """
 
-import dataclasses
-import os
-import sys
 import time
-from typing import Dict
+from typing import Callable, Dict, Tuple
 
 import numpy as np
 from absl import logging
 
-from vae_tf import datasets, plots, summaries
+from vae_tf import datasets, distribute, plots, summaries
 from vae_tf.config import Config
+from vae_tf.engine import default_verbosity
 from vae_tf.errors import UserError
 from vae_tf.metrics import mae, rmse
 from vae_tf.missing import apply_mask, fill, make_mask
-from vae_tf.rundir import prepare_logdir, write_json
+from vae_tf.rundir import RunDir
 
-THIRD_ROWS = ("cifar10_rgb", "orl_faces", "yale_faces")  # the thesis's H/3 variant
 N_SHOW = 10
+# The launcher's flag for each imputer argument (library errors speak in argument names).
+FLAG_OF = {"n_neighbors": "k"}
 
 
-def _imputer(config: Config, logdir: str, marker: float = 0.5):
-    if config.imputer == "knn":
-        from vae_tf.knn import KNNImputer
-        return KNNImputer(config.k, marker=marker)
+def make_imputer(config: Config, run: RunDir, ratings: bool):
+    """The imputer `config.imputer` with the run's settings (rating_vae: its tuned ones)."""
+    from vae_tf import imputers
+    engine = dict(seed=config.seed, steps_per_call=config.steps_per_call,
+                  jit_compile=config.jit_compile, strategy=config.strategy, logdir=run.path,
+                  verbose=default_verbosity())
+    model = dict(epochs=config.epochs, batch_size=config.batch_size,
+                 learning_rate=config.learning_rate, latent_dim=config.latent_dim,
+                 hidden_dim=config.hidden_dim)
+    if config.imputer == "knn":  # the thesis: marker 0 on ratings; no user is its own neighbour
+        return imputers.KNNImputer(config.k, marker=0.0 if ratings else 0.5,
+                                   exclude_self=ratings)
+    if config.imputer == "vae":
+        return imputers.VAEImputer(init_stddev=config.init_stddev, **model, **engine)
     if config.imputer == "miwae":
-        from vae_tf.miwae import MIWAEImputer
-        return MIWAEImputer(latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
-                            epochs=config.epochs, batch_size=config.batch_size,
-                            learning_rate=config.learning_rate, seed=config.seed,
-                            logdir=logdir, verbose=_verbosity(),
-                            hidden_layers=config.hidden_layers)
-    from vae_tf.vae_imputer import VAEImputer
-    return VAEImputer(latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
-                      epochs=config.epochs, batch_size=config.batch_size,
-                      learning_rate=config.learning_rate, init_stddev=config.init_stddev,
-                      seed=config.seed, marker=marker, logdir=logdir, verbose=_verbosity())
+        return imputers.MIWAEImputer(hidden_layers=config.hidden_layers, **model, **engine)
+    tuned = {k: v for k, v in model.items() if k in config.given}  # else RatingVAE's defaults
+    return imputers.RatingVAE(**tuned, **engine)
 
 
-def _verbosity() -> int:
-    """A live progress bar on a terminal, one line per epoch in a log file."""
-    return 1 if sys.stdout.isatty() else 2
+def check(config: Config, data: datasets.Dataset) -> bool:
+    """One-line errors for an imputer the data cannot use; True for ratings."""
+    ratings = data.likelihood == datasets.RATINGS
+    if config.imputer == "miwae" and ratings:
+        raise UserError(f"--imputer=miwae models images in [0, 1], not the ratings of "
+                        f"{config.dataset}; use --imputer=rating_vae, knn or vae for it")
+    if config.imputer == "rating_vae" and not ratings:
+        raise UserError(f"--imputer=rating_vae predicts ratings, and {config.dataset} holds "
+                        "images; use --imputer=miwae, knn or vae for it")
+    if config.imputer == "knn":  # on ratings no user is its own neighbour
+        limit = len(data.train) - ratings
+        if config.k > limit:
+            raise UserError(f"--k={config.k} is more than the {limit} reference examples "
+                            f"of {config.dataset}; pass --k={limit} or less")
+    n = data.train.shape[1] if config.imputer == "rating_vae" else len(data.train)
+    if config.imputer != "knn" and config.batch_size > n and (
+            config.imputer != "rating_vae" or "batch_size" in config.given):
+        raise UserError(f"--batch_size={config.batch_size} is larger than the {n} training "
+                        f"examples of {config.dataset}; pass --batch_size={min(n, 100)} or less")
+    return ratings
 
 
 def run_impute(config: Config, data=None) -> Dict:
     """Impute with `config.imputer`; write metrics.json, TensorBoard and figures."""
+    strategy = distribute.make_strategy(config.strategy, config.cpu_devices)  # before any op
     data = data if data is not None else datasets.load(config.dataset, config.data_dir)
-    if config.imputer == "knn" and config.k > len(data.train):
-        raise UserError(f"--k={config.k} is more than the {len(data.train)} reference "
-                        f"examples of {config.dataset}; pass --k={len(data.train)} or less")
-    if config.imputer == "miwae" and data.likelihood == datasets.RATINGS:
-        raise UserError(f"--imputer=miwae models images in [0, 1], not the ratings of "
-                        f"{config.dataset}; use --imputer=rating_vae, knn or vae for it")
-    if config.imputer == "rating_vae" and data.likelihood != datasets.RATINGS:
-        raise UserError(f"--imputer=rating_vae predicts ratings, and {config.dataset} holds "
-                        "images; use --imputer=miwae, knn or vae for it")
-    if config.imputer != "knn" and config.batch_size > len(data.train):
-        raise UserError(f"--batch_size={config.batch_size} is larger than the "
-                        f"{len(data.train)} training examples; pass a smaller --batch_size")
-    if data.likelihood == datasets.RATINGS:
-        return _ratings(config, data)
-    third = config.dataset in THIRD_ROWS and config.missing == "structured"
+    ratings = check(config, data)
+    run = RunDir.for_config(config, distribute.worker_subfolder(strategy))
+    try:
+        imputer = make_imputer(config, run, ratings)
+        if strategy.num_replicas_in_sync > 1:
+            logging.info("training under --strategy=%s with %d replicas", config.strategy,
+                         strategy.num_replicas_in_sync)
+        pipeline = _ratings if ratings else _images
+        t0 = time.perf_counter()
+        try:
+            metrics, pictures = pipeline(config, data, imputer)
+        except UserError as e:  # the library speaks in argument names, the launcher in flags
+            raise UserError(_flag_names(str(e))) from None
+        metrics["seconds"] = time.perf_counter() - t0
+        history = getattr(imputer, "history_", None)
+        if history:
+            metrics["final_loss"] = history[-1]["train/loss"]
+        metrics.update(settings(config, imputer))
+        run.write_json("metrics.json", metrics)
+        pictures(run)
+        logging.info("%s imputation of %s: test RMSE %.4f (missing entries only %.4f) in "
+                     "%.1fs; wrote %s", config.imputer, config.dataset, metrics["rmse"],
+                     metrics["rmse_missing"], metrics["seconds"], run.path)
+        return metrics
+    finally:
+        run.close()
+
+
+def _images(config: Config, data, imputer) -> Tuple[Dict, Callable]:
+    third = datasets.third_rows(config.dataset) and config.missing == "structured"
     train_mask = make_mask(len(data.train), data.image_shape, config.missing, config.seed, third)
-    test_mask = make_mask(len(data.test), data.image_shape, config.missing, config.seed + 1, third)
-    train_holed, test_holed = apply_mask(data.train, train_mask), apply_mask(data.test, test_mask)
-    logdir = prepare_logdir(config)
-    write_json(os.path.join(logdir, "config.json"), dataclasses.asdict(config))
-    imputer = _imputer(config, logdir)
-    t0 = time.perf_counter()
-    metrics: Dict = {}
-    if config.imputer in ("knn", "miwae"):
-        imputed = imputer.fit(train_holed).transform(test_holed)
-        if config.imputer == "miwae":
-            metrics["final_loss"] = imputer.history_[-1]["loss"]
-    else:
-        train_filled = imputer.fit_transform(train_holed)
-        imputed = imputer.transform(test_holed)
-        metrics.update(_errors(data.train, train_filled, train_mask, prefix="train_"))
-        metrics["final_loss"] = imputer.history_[-1]["loss"]
-    metrics["seconds"] = time.perf_counter() - t0
-    metrics.update(_errors(data.test, imputed, test_mask))
-    metrics.update(settings(config, third))
-    write_json(os.path.join(logdir, "metrics.json"), metrics)
-    _pictures(config, data, test_holed, imputed, logdir)
-    logging.info("%s imputation of %s (%s holes): test RMSE %.4f (missing only %.4f) in %.1fs; "
-                 "wrote %s", config.imputer, config.dataset, config.missing, metrics["rmse"],
-                 metrics["rmse_missing"], metrics["seconds"], logdir)
-    return metrics
+    test_mask = make_mask(len(data.test), data.image_shape, config.missing, config.seed + 1,
+                          third)
+    test_holed = apply_mask(data.test, test_mask)
+    imputer.fit(apply_mask(data.train, train_mask))
+    imputed = imputer.transform(test_holed)
+    metrics = {**_errors(data.test, imputed, test_mask), "third_rows": third}
+    if getattr(imputer, "filled_", None) is not None:  # the thesis's own output
+        metrics.update(_errors(data.train, imputer.filled_, train_mask, "train_"))
+
+    def pictures(run: RunDir) -> None:
+        rows = [data.test[:N_SHOW], fill(test_holed[:N_SHOW]), imputed[:N_SHOW]]
+        for tag, row in zip(("originals", "with_holes", "imputed"), rows):
+            run.writer.image(f"images/{tag}", summaries.image_grid([row], data.image_shape), 0)
+        label = config.imputer.upper() + (f" (K={config.k})" if config.imputer == "knn" else "")
+        plots.image_rows(run.file("figures", "imputation.png"), rows,
+                         ["original test data", "test data with\nmissing values (grey)",
+                          f"predicted by\n{label}"], data.image_shape,
+                         f"{config.dataset}: {config.missing} missing values")
+
+    return metrics, pictures
 
 
-def settings(config: Config, third: bool = False) -> Dict:
-    out = {"dataset": config.dataset, "imputer": config.imputer, "missing": config.missing,
-           "seed": config.seed, "third_rows": third}
-    if config.imputer == "knn":
-        out["k"] = config.k
-    elif config.imputer == "rating_vae":
-        out["settings"] = "the tuned defaults of vae_tf.ratings.RatingVAE"
+def _ratings(config: Config, data, imputer) -> Tuple[Dict, Callable]:
+    """MovieLens: fill ua.base's unrated cells, judge on ua.test's ratings."""
+    if config.imputer == "vae":  # the Bernoulli decoder needs [0, 1]: ratings 1..5 scaled
+        predicted = 1.0 + 4.0 * imputer.fit_transform((data.train - 1.0) / 4.0)
     else:
-        out.update(epochs=config.epochs, batch_size=config.batch_size,
-                   latent_dim=config.latent_dim, hidden_dim=config.hidden_dim,
-                   learning_rate=config.learning_rate)
-    return out
+        predicted = imputer.fit_transform(data.train)
+    rated = ~np.isnan(data.test)
+    truth = np.where(rated, data.test, 0)
+    metrics = {"rmse": rmse(truth, predicted, rated), "mae": mae(truth, predicted, rated),
+               "test_ratings": int(rated.sum()),
+               "mean_predicted_rating": float(predicted[rated].mean())}
+    metrics["rmse_missing"], metrics["mae_missing"] = metrics["rmse"], metrics["mae"]
+
+    def pictures(run: RunDir) -> None:
+        plots.ratings_by_truth(run.file("figures", "ratings.png"), data.test[rated],
+                               predicted[rated], f"{config.dataset}: {config.imputer} "
+                               f"predictions on ua.test (RMSE {metrics['rmse']:.3f})")
+
+    return metrics, pictures
+
+
+def settings(config: Config, imputer) -> Dict:
+    params = imputer.get_params()
+    shown = {k: v for k, v in params.items() if k not in ("logdir", "verbose")}
+    return {"dataset": config.dataset, "imputer": config.imputer, "missing": config.missing,
+            "seed": config.seed, "imputer_settings": f"{type(imputer).__name__}"
+            f"({', '.join(f'{k}={v!r}' for k, v in sorted(shown.items()))})"}
 
 
 def _errors(truth, pred, mask, prefix="") -> Dict[str, float]:
@@ -118,45 +162,7 @@ def _errors(truth, pred, mask, prefix="") -> Dict[str, float]:
             f"{prefix}mae_missing": mae(truth, pred, ~mask)}
 
 
-def _pictures(config: Config, data, holed, imputed, logdir: str) -> None:
-    rows = [data.test[:N_SHOW], fill(holed[:N_SHOW]), imputed[:N_SHOW]]
-    writer = summaries.Writer(logdir)
-    for tag, row in zip(("originals", "with_holes", "imputed"), rows):
-        writer.image(f"images/{tag}", summaries.image_grid([row], data.image_shape), 0)
-    writer.close()
-    plots.image_rows(os.path.join(logdir, "figures", "imputation.png"), rows,
-                     ["original test data", "test data with\nmissing values (grey)",
-                      f"predicted by\n{config.imputer.upper()}"
-                      + (f" (K={config.k})" if config.imputer == "knn" else "")],
-                     data.image_shape, f"{config.dataset}: {config.missing} missing values")
-
-
-def _ratings(config: Config, data) -> Dict:
-    """MovieLens: impute the user x movie matrix from ua.base, judge on ua.test."""
-    logdir = prepare_logdir(config)
-    write_json(os.path.join(logdir, "config.json"), dataclasses.asdict(config))
-    t0 = time.perf_counter()
-    if config.imputer == "rating_vae":  # ours: rated cells only, over the biases, in [1, 5]
-        from vae_tf.ratings import RatingVAE
-        predicted = RatingVAE(seed=config.seed).fit(data.train).predict()
-    elif config.imputer == "knn":  # the thesis: raw ratings, marker 0; a user is not its own neighbour
-        imputer = _imputer(config, logdir, marker=0.0)
-        predicted = imputer.fit(data.train).transform(data.train, exclude=np.arange(len(data.train)))
-    else:  # ratings 1..5 scaled to [0, 1] for the Bernoulli decoder, marker 0.5 (rating 3)
-        imputer = _imputer(config, logdir, marker=0.5)
-        predicted = 1.0 + 4.0 * imputer.fit_transform((data.train - 1.0) / 4.0)
-    seconds = time.perf_counter() - t0
-    rated = ~np.isnan(data.test)
-    truth = np.where(rated, data.test, 0)
-    metrics = {"rmse": rmse(truth, predicted, rated), "mae": mae(truth, predicted, rated),
-               "seconds": seconds, "test_ratings": int(rated.sum()),
-               "mean_predicted_rating": float(predicted[rated].mean()),
-               **settings(config)}
-    metrics["rmse_missing"], metrics["mae_missing"] = metrics["rmse"], metrics["mae"]
-    write_json(os.path.join(logdir, "metrics.json"), metrics)
-    plots.ratings_by_truth(os.path.join(logdir, "figures", "ratings.png"), data.test[rated],
-                           predicted[rated], f"{config.dataset}: {config.imputer} predictions "
-                           f"on ua.test (RMSE {metrics['rmse']:.3f})")
-    logging.info("%s on %s: ua.test RMSE %.4f, MAE %.4f in %.1fs; wrote %s", config.imputer,
-                 config.dataset, metrics["rmse"], metrics["mae"], seconds, logdir)
-    return metrics
+def _flag_names(message: str) -> str:
+    for arg, flag in FLAG_OF.items():
+        message = message.replace(arg, f"--{flag}")
+    return message

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae_tf import losses
-from vae_tf.models import VAE
+from vae_tf.models import VAE, reparameterize
 
 
 def estimate_log_likelihood(vae: VAE, x: np.ndarray, samples: int = 5000,
@@ -20,8 +20,7 @@ def estimate_log_likelihood(vae: VAE, x: np.ndarray, samples: int = 5000,
     @tf.function(reduce_retracing=True)
     def chunk_log_weights(xb, n):
         z_mean, z_log_var = vae.encoder(xb)  # [B, L]
-        eps = rng.normal(tf.concat([[n], tf.shape(z_mean)], 0))  # [S, B, L]
-        z = z_mean + tf.exp(0.5 * z_log_var) * eps
+        z = reparameterize(z_mean, z_log_var, rng, samples=n)  # [S, B, L]
         logits = vae.decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))
         logits = tf.reshape(logits, tf.concat([[n, tf.shape(xb)[0]], tf.shape(xb)[1:]], 0))
         return losses.log_importance_weights(xb, logits, z, z_mean, z_log_var,  # [S, B]

@@ -37,7 +37,7 @@ from typing import Dict, Optional
 
 import tensorflow as tf
 
-LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
+from vae_tf.config import LIKELIHOODS  # noqa: F401  (one list of names)
 _SMALL = 1e-3  # |logits| below this: the continuous Bernoulli's Taylor expansions
 
 

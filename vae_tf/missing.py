@@ -18,9 +18,9 @@ from typing import Tuple
 
 import numpy as np
 
+from vae_tf.config import MISSING as SCHEMES
 from vae_tf.errors import UserError
 
-SCHEMES = ("structured", "random")
 MARKER = 0.5  # the thesis's fill value for images (0 for ratings)
 
 
@@ -59,11 +59,6 @@ def apply_mask(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise UserError(f"the data {x.shape} and the mask {mask.shape} differ in shape; "
                         "build the mask for this array")
     return np.where(mask, x, np.nan).astype(np.float32)
-
-
-def observed(x: np.ndarray) -> np.ndarray:
-    """The mask of a NaN-holed array: True where x is a number."""
-    return ~np.isnan(x)
 
 
 def fill(x: np.ndarray, marker: float = MARKER) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The thesis's MLP VAE as small subclassed Keras models that return tensors."""
 
 import math
+import os
 from typing import Optional, Tuple
 
 import keras
@@ -118,7 +119,11 @@ class Decoder(keras.Model):
 
 @keras.saving.register_keras_serializable(package="vae_tf")
 class VAE(keras.Model):
-    """Encoder and decoder together; `call` gives the deterministic mean reconstruction logits.
+    """Encoder and decoder together.
+
+    `call(x)` gives the LOGITS of the deterministic reconstruction (decoder(z_mean)); for
+    images use `reconstruct(x)`, `encode(x)`, `decode(z)` and `sample(n, seed=)`, whose
+    outputs are the likelihood's mean in [0, 1].
 
     `likelihood` is one of `losses.LIKELIHOODS`; for `gaussian`, `sigma` > 0 fixes the
     standard deviation and `sigma` = 0 learns one per entry (`raw_scale`, with
@@ -178,19 +183,54 @@ class VAE(keras.Model):
             return tf.constant(math.log(self.sigma))
         return tf.math.log(SIGMA_FLOOR + tf.exp(self.raw_scale))
 
-    def log_px(self, x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-        """log p(x | z) of the decoder output `logits` under this model's likelihood. -> [B]."""
-        return losses.log_likelihood(x, logits, self.likelihood, self.log_scale())
-
     def mean(self, logits: tf.Tensor) -> tf.Tensor:
         """The image the decoder output `logits` stands for (the likelihood's mean)."""
         return losses.decoded_mean(logits, self.likelihood)
 
+    # -- the model API: every output an image in [0, 1] or a latent code ---------------
+    def encode(self, x) -> Tuple[tf.Tensor, tf.Tensor]:
+        """x [N, D] in [0, 1] -> (z_mean [N, L], z_log_var [N, L]) of q(z | x)."""
+        return self.encoder(tf.convert_to_tensor(x, tf.float32))
 
-def reparameterize(z_mean: tf.Tensor, z_log_var: tf.Tensor,
-                   rng: tf.random.Generator) -> tf.Tensor:
-    """z = mean + exp(log_var / 2) * eps with eps ~ N(0, I) drawn from the explicit `rng`."""
-    eps = rng.normal(tf.shape(z_mean), dtype=z_mean.dtype)
+    def decode(self, z) -> tf.Tensor:
+        """z [N, L] -> the likelihood's mean [N, D] in [0, 1] (not logits)."""
+        return self.mean(self.decoder(tf.convert_to_tensor(z, tf.float32)))
+
+    def reconstruct(self, x) -> tf.Tensor:
+        """x [N, D] -> its deterministic reconstruction decode(z_mean) [N, D] in [0, 1]."""
+        return self.mean(self(tf.convert_to_tensor(x, tf.float32)))
+
+    def sample(self, n: int, seed: int = 0) -> tf.Tensor:
+        """n images [n, D] in [0, 1]: decoded means of draws z ~ N(0, I), seeded."""
+        z = tf.random.stateless_normal((int(n), self.latent_dim), seed=(int(seed), 0))
+        return self.decode(z)
+
+
+def load_model(path: str) -> VAE:
+    """A VAE saved by a run (`<logdir>/model.keras`), loaded with Keras's safe_mode on.
+
+    safe_mode refuses to deserialise arbitrary Python code (Lambda layers), so a model file
+    from elsewhere cannot run code when loaded.
+    """
+    if str(path).endswith(".keras") and not os.path.isfile(path):
+        from vae_tf.errors import UserError
+        raise UserError(f"{path}: no such model file; pass the model.keras of a run folder")
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "model.keras")):
+        path = os.path.join(path, "model.keras")
+    from vae_tf import conv  # noqa: F401  (registers the convolutional classes too)
+    return keras.models.load_model(path, safe_mode=True)
+
+
+def reparameterize(z_mean: tf.Tensor, z_log_var: tf.Tensor, rng: tf.random.Generator,
+                   samples=None) -> tf.Tensor:
+    """z = mean + exp(log_var / 2) * eps with eps ~ N(0, I) drawn from the explicit `rng`.
+
+    [B, L] -> [B, L]; with `samples` = S (an int or a scalar tensor), S draws [S, B, L].
+    """
+    shape = tf.shape(z_mean)
+    if samples is not None:
+        shape = tf.concat([[samples], shape], 0)
+    eps = rng.normal(shape, dtype=z_mean.dtype)
     return z_mean + tf.exp(0.5 * z_log_var) * eps
 
 

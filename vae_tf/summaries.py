@@ -5,7 +5,7 @@ Scalars: `train/loss`, `train/reconstruction`, `train/kl`, `test/loss`, ... (ste
 `images/samples`. The graph of one training step, and the run's hyperparameters.
 """
 
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -43,13 +43,10 @@ class Writer:
         with self._writer.as_default():
             hp.hparams(clean)
 
-    def trace_graph(self, run_once: Callable[[], object], name: str = "train_step"):
-        """Run `run_once()` (a first call of a tf.function), export its graph, return its result."""
-        tf.summary.trace_on(graph=True, profiler=False)
-        result = run_once()
+    def graph(self, graph: tf.Graph) -> None:
+        """Write the graph of one training step (traced, not run) for the Graphs tab."""
         with self._writer.as_default():
-            tf.summary.trace_export(name=name, step=0)
-        return result
+            tf.summary.graph(graph)
 
     def flush(self) -> None:
         self._writer.flush()

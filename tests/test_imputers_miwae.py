@@ -10,7 +10,7 @@ from test_main import launch
 from vae_tf import losses
 from vae_tf.errors import UserError
 from vae_tf.metrics import rmse
-from vae_tf.miwae import MIWAEImputer
+from vae_tf.imputers.miwae import MIWAEImputer
 from vae_tf.missing import apply_mask, make_mask
 
 
@@ -72,12 +72,11 @@ def test_importance_weights_sum_to_one(fitted, tiny_data):
 
 def test_imputations_keep_observed_entries_and_beat_column_means(fitted, tiny_data):
     imputer, holed, mask = fitted
-    assert imputer.history_[-1]["loss"] < imputer.history_[0]["loss"]
+    assert imputer.history_[-1]["train/loss"] < imputer.history_[0]["train/loss"]
     means = np.where(mask, holed, np.nanmean(holed, 0))
-    for method in ("importance", "pseudo_gibbs"):
-        out = imputer.transform(holed, method=method)
+    for method in ("pseudo_gibbs", "importance"):
+        out = imputer.set_params(method=method).transform(holed)
         assert np.array_equal(out[mask], holed[mask]) and not np.isnan(out).any()
-    out = imputer.transform(holed)
     assert rmse(tiny_data.train, out, ~mask) < rmse(tiny_data.train, means, ~mask)
 
 
@@ -98,8 +97,15 @@ def test_multiple_imputations_differ_and_average_to_the_single_one(fitted):
 def test_bad_use():
     with pytest.raises(UserError, match="not fitted"):
         MIWAEImputer().transform(np.zeros((2, 3)))
-    with pytest.raises(UserError, match="larger than the 2 examples"):
+    with pytest.raises(UserError, match="batch_size must be an integer from 1 to 2"):
         MIWAEImputer(batch_size=5).fit(np.zeros((2, 3)))
+    for bad, message in ((dict(batch_size="all"), "MIWAEImputer\\(batch_size='all'\\)"),
+                         (dict(latent_dim=0), "latent_dim must be an integer from 1"),
+                         (dict(learning_rate=-1e-3), "learning_rate must be a finite number"),
+                         (dict(method="mean"), "unknown method; choose one of: importance")):
+        with pytest.raises(UserError, match=message) as error:
+            MIWAEImputer(**{"batch_size": 2, **bad}).fit(np.zeros((4, 3)))
+        assert "\n" not in str(error.value)
 
 
 def test_launcher_miwae_and_its_one_line_refusal_on_ratings(tmp_path):

@@ -1,0 +1,264 @@
+"""The one training engine: every model that trains runs through `Engine.fit`.
+
+A model contributes an `Objective`: its trainable variables, what a checkpoint must hold,
+and its loss as a pure function of a batch (per-example terms). The engine does the rest:
+it keeps the data in variables and feeds each step a batch of row indices (shuffled per
+epoch by `(seed, epoch)` only, so a resumed run sees the batches an uninterrupted one
+would), runs several Adam steps per compiled call (XLA on one device), shows progress,
+stops on a non-finite loss with the last good checkpoint kept, writes TensorBoard
+scalars, saves a checkpoint every epoch and resumes from it, and runs the same step under
+any `tf.distribute` strategy (each replica takes its share of the global batch; sums are
+divided by the global batch size, so gradients and terms add up to the global mean).
+"""
+
+import math
+import os
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from vae_tf.errors import TrainingDiverged
+
+
+class Objective:
+    """What a model gives the engine. Subclasses set the names and implement `terms`."""
+
+    term_names: Tuple[str, ...] = ("loss",)  # per-example terms averaged and logged
+    output_names: Tuple[str, ...] = ()  # per-example tensors handed to `apply_outputs`
+
+    @property
+    def trainable_variables(self) -> List[tf.Variable]:
+        raise NotImplementedError
+
+    def trackables(self) -> Dict[str, Any]:
+        """Everything a checkpoint must hold besides the optimizer (models, generators)."""
+        raise NotImplementedError
+
+    def terms(self, batch: Tuple[tf.Tensor, ...]) -> Dict[str, tf.Tensor]:
+        """Per-example terms [b] (with `loss`, minimised) and outputs of one batch."""
+        raise NotImplementedError
+
+    def penalty(self) -> Optional[tf.Tensor]:
+        """A loss term not tied to examples (e.g. weight decay), or None."""
+        return None
+
+    def apply_outputs(self, index: np.ndarray, outputs: Dict[str, np.ndarray]) -> None:
+        """After each compiled call: the rows [K, B] and their outputs [K, B, ...]."""
+
+
+class Engine:
+    """Trains an `Objective` on `data` (arrays or variables with the same first dimension).
+
+    Build the objective's variables inside `strategy.scope()`; build the engine outside it.
+    `run` (a `rundir.RunDir`) turns on per-epoch checkpoints, resume, history.jsonl and
+    TensorBoard scalars (`<tag>/<term>` per epoch, `steps/loss` every `log_every` steps).
+    verbose: 0 silent, 1 a live progress bar and a line per epoch, 2 the line only.
+    """
+
+    def __init__(self, objective: Objective, data: Sequence[Union[np.ndarray, tf.Variable]],
+                 batch_size: int, learning_rate: float, *, seed: int = 0, shuffle: bool = True,
+                 steps_per_call: int = 10, jit_compile: bool = True,
+                 strategy: Optional[tf.distribute.Strategy] = None, run=None,
+                 tag: str = "train", log_every: int = 0, verbose: int = 0, max_to_keep: int = 3):
+        self.objective, self.batch_size, self.seed = objective, int(batch_size), seed
+        self.shuffle, self.steps_per_call, self.tag = shuffle, steps_per_call, tag
+        self.verbose, self.log_every, self.run = verbose, log_every, run
+        # Built outside any strategy scope, so get_strategy() is the default one here.
+        self.distributed = strategy is not None and strategy is not tf.distribute.get_strategy()
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with tf.device("/cpu:0"):  # plain variables, read by every replica
+            self.data = [d if isinstance(d, tf.Variable) else
+                         tf.Variable(np.asarray(d), trainable=False, name=f"data{i}")
+                         for i, d in enumerate(data)]
+        self.n = int(self.data[0].shape[0])
+        with self.strategy.scope():
+            self.optimizer = keras.optimizers.Adam(learning_rate)
+            self.optimizer.build(objective.trainable_variables)
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.history: List[Dict[str, float]] = []
+        self.manager = None
+        self._multi = self._compile(jit_compile and not self.distributed)
+        if run is not None:
+            self._restore(max_to_keep)
+
+    # -- the compiled step -------------------------------------------------------------
+    def replica_step(self, index: tf.Tensor):
+        """One Adam step on this replica's share of the global batch `index` [B]."""
+        objective, names = self.objective, self.objective.term_names
+        n = tf.shape(index)[0]
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        if replicas > 1:
+            r = context.replica_id_in_sync_group
+            index = index[(r * n) // replicas:((r + 1) * n) // replicas]
+        batch = tuple(tf.gather(v, index) for v in self.data)
+        count = tf.cast(n, tf.float32)
+        variables = objective.trainable_variables
+        with tf.GradientTape() as tape:
+            terms = objective.terms(batch)
+            loss = tf.reduce_sum(terms["loss"]) / count
+            penalty = objective.penalty()
+            if penalty is not None:
+                loss += penalty / replicas
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        sums = {k: tf.reduce_sum(terms[k]) / count for k in names}
+        if penalty is not None:
+            sums["loss"] += penalty / replicas
+        return sums, {k: terms[k] for k in objective.output_names}
+
+    def _compile(self, jit: bool) -> Callable:
+        strategy, names = self.strategy, self.objective.term_names
+        outs = self.objective.output_names
+
+        def one(index):
+            if not self.distributed:
+                return self.replica_step(index)
+            sums, outputs = strategy.run(self.replica_step, args=(index,))
+            return ({k: strategy.reduce(tf.distribute.ReduceOp.SUM, sums[k], axis=None)
+                     for k in names},
+                    {k: strategy.gather(outputs[k], axis=0) for k in outs})
+
+        def multi(index):  # [K, B] -> terms [K] each, outputs [K, B, ...]
+            k = tf.shape(index)[0]
+            terms = {name: tf.TensorArray(tf.float32, size=k) for name in names}
+            kept = {name: tf.TensorArray(tf.float32, size=k) for name in outs}
+            for i in tf.range(k):
+                sums, outputs = one(index[i])
+                terms = {name: terms[name].write(i, sums[name]) for name in names}
+                kept = {name: kept[name].write(i, outputs[name]) for name in outs}
+            return ({name: a.stack() for name, a in terms.items()},
+                    {name: a.stack() for name, a in kept.items()})
+
+        # One trace per engine (XLA still compiles each chunk shape it meets: two or three).
+        return tf.function(multi, jit_compile=jit,
+                           input_signature=[tf.TensorSpec([None, None], tf.int32)])
+
+    def step_graph(self) -> tf.Graph:
+        """The graph of one training step, traced without running it (for TensorBoard)."""
+        spec = tf.TensorSpec([self.batch_size], tf.int32, name="batch_rows")
+        return tf.function(self.replica_step).get_concrete_function(spec).graph
+
+    # -- checkpoints -------------------------------------------------------------------
+    def _restore(self, max_to_keep: int) -> None:
+        checkpoint = tf.train.Checkpoint(optimizer=self.optimizer, epoch=self.epoch,
+                                         **self.objective.trackables())
+        self.manager = tf.train.CheckpointManager(
+            checkpoint, os.path.join(self.run.path, "checkpoints"), max_to_keep=max_to_keep)
+        if self.manager.latest_checkpoint:
+            checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            logging.info("resumed from %s (epoch %d)", self.manager.latest_checkpoint,
+                         self.start_epoch)
+        self.history = self.run.read_history(self.start_epoch)
+
+    @property
+    def start_epoch(self) -> int:
+        """The epochs done (restored from a checkpoint, or trained by `fit`)."""
+        return int(self.epoch.numpy())
+
+    # -- the epoch loop ----------------------------------------------------------------
+    def epoch_rows(self, epoch: int) -> List[np.ndarray]:
+        """The rows of each compiled call of `epoch`: [K, B] chunks, the last batch alone."""
+        n, b, k = self.n, self.batch_size, self.steps_per_call
+        order = (np.random.default_rng(self.seed * 100003 + epoch).permutation(n)
+                 if self.shuffle else np.arange(n)).astype(np.int32)
+        full = n // b
+        batches = order[:full * b].reshape(full, b)
+        chunks = [batches[s:s + k] for s in range(0, full, k)]
+        if n % b:
+            chunks.append(order[full * b:][None])
+        return chunks
+
+    def fit(self, epochs: int, learning_rate: Optional[Callable[[int], float]] = None,
+            on_epoch_end: Optional[Callable[[int, Dict[str, float]], Dict]] = None
+            ) -> List[Dict[str, float]]:
+        """Train from the restored epoch up to `epochs`; returns the whole history.
+
+        `learning_rate(e)` sets epoch e's rate (from 0); `on_epoch_end(epoch, terms)`
+        returns more values for the epoch's record (e.g. test terms), before it is saved.
+        """
+        for e in range(self.start_epoch, epochs):
+            rate = float(learning_rate(e)) if learning_rate else None
+            if rate is not None:
+                self.optimizer.learning_rate.assign(rate)
+            t0 = time.perf_counter()
+            try:
+                terms = self._run_epoch(e, epochs)
+            except TrainingDiverged as err:
+                kept = (f"{self.manager.latest_checkpoint} (epoch {e}) is kept"
+                        if self.manager and self.manager.latest_checkpoint else
+                        "no checkpoint is kept")
+                raise TrainingDiverged(f"{err}; {kept}") from None
+            record = {"epoch": e + 1, "seconds": time.perf_counter() - t0,
+                      **{f"{self.tag}/{k}": v for k, v in terms.items()}}
+            if rate is not None:
+                record[f"{self.tag}/learning_rate"] = rate
+            if on_epoch_end:
+                record.update(on_epoch_end(e + 1, terms) or {})
+            self.history.append(record)
+            self._save(record)
+            if self.verbose:  # one line per epoch, after the bar's (verbose 1)
+                print(f"epoch {e + 1}/{epochs}  {_describe(record)}  "
+                      f"{record['seconds']:.1f}s", flush=True)
+        return self.history
+
+    def _save(self, record: Dict[str, float]) -> None:
+        self.epoch.assign(record["epoch"])
+        if self.run is None:
+            return
+        scalars: Dict[str, Dict[str, float]] = {}
+        for key, value in record.items():
+            if "/" in key and isinstance(value, (int, float)):
+                group, name = key.split("/", 1)
+                scalars.setdefault(group, {})[name] = value
+        for group, values in scalars.items():
+            self.run.writer.scalars(group, values, record["epoch"])
+        self.run.writer.flush()
+        self.run.write_history(self.history)  # before the checkpoint: resume cuts it back
+        self.manager.save(checkpoint_number=record["epoch"])
+
+    def _run_epoch(self, epoch: int, epochs: int) -> Dict[str, float]:
+        names = self.objective.term_names
+        chunks = self.epoch_rows(epoch)
+        n_batches = sum(len(c) for c in chunks)
+        bar = keras.utils.Progbar(n_batches, verbose=1, unit_name="batch",
+                                  stateful_metrics=["loss"]) if self.verbose == 1 else None
+        sums = {name: 0.0 for name in names}
+        seen = done = 0
+        step0 = int(self.optimizer.iterations.numpy())
+        for rows in chunks:
+            terms, outputs = self._multi(tf.constant(rows))
+            values = {k: v.numpy().astype(np.float64) for k, v in terms.items()}
+            for i in range(len(rows)):
+                done += 1
+                loss = values["loss"][i]
+                if not math.isfinite(loss):
+                    raise TrainingDiverged(f"the loss became {loss} at epoch {epoch + 1}, "
+                                           f"step {done} (learning rate "
+                                           f"{float(self.optimizer.learning_rate.numpy()):g})")
+                size = rows.shape[1]
+                seen += size
+                for name in names:
+                    sums[name] += values[name][i] * size
+                step = step0 + done
+                if self.run is not None and self.log_every and step % self.log_every == 0:
+                    self.run.writer.scalars("steps", {"loss": loss}, step)
+            if outputs:
+                self.objective.apply_outputs(rows, {k: v.numpy() for k, v in outputs.items()})
+            if bar:
+                bar.update(done, values=[("loss", sums["loss"] / seen)])
+        return {name: total / seen for name, total in sums.items()}
+
+
+def _describe(record: Dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.4g}" for k, v in record.items()
+                     if "/" in k and not k.endswith("learning_rate") and isinstance(v, float))
+
+
+def default_verbosity() -> int:
+    """A live progress bar on a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2

@@ -1,0 +1,130 @@
+"""The small base every imputer shares: scikit-learn's estimator conventions, one input check.
+
+Settings are constructor arguments only, stored unchanged (so `sklearn.base.clone`,
+`get_params`/`set_params`, `Pipeline` and `GridSearchCV` work without scikit-learn being
+installed) and checked in `fit`, where a bad one raises a one-line `UserError` in the
+argument's name. `fit(X) -> self`, `transform(X)`, `fit_transform(X)`; NaN marks a missing
+entry, and observed entries come back unchanged. After `fit`: `n_features_in_`, and for
+the models that train, `history_` (one dict per epoch).
+"""
+
+import inspect
+import math
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from vae_tf.errors import UserError
+
+
+class Imputer:
+    """Base class: parameters from `__init__`'s signature, checks, fit_transform."""
+
+    @classmethod
+    def _param_names(cls):
+        signature = inspect.signature(cls.__init__)
+        return sorted(p.name for p in signature.parameters.values()
+                      if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """The constructor arguments, as given."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> "Imputer":
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise UserError(f"{type(self).__name__} has no setting {name!r}; "
+                                f"choose among: {', '.join(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in
+                    inspect.signature(type(self).__init__).parameters.values()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k) is not v
+                   and not _same(defaults.get(k), v)]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        return self.fit(X, y).transform(X)
+
+    def __sklearn_tags__(self):
+        """scikit-learn's estimator tags (asked for only by scikit-learn, so imported here)."""
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False),
+                    transformer_tags=TransformerTags(), input_tags=InputTags(allow_nan=True))
+
+    # -- checks shared by every imputer ---------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_features_in_"):
+            raise UserError(f"this {type(self).__name__} is not fitted; call fit(X) first")
+
+    def _check_width(self, x: np.ndarray) -> None:
+        if x.shape[1] != self.n_features_in_:
+            raise UserError(f"X has {x.shape[1]} columns but this {type(self).__name__} was "
+                            f"fitted on {self.n_features_in_}; impute data of the same width")
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # arrays and the like
+        return False
+
+
+def check_array(X, what: str = "X", unit: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """A float32 copy of X [N, D] (the caller's array never changes) and its mask (True = observed).
+
+    One-line UserError for anything not a non-empty 2-D numeric array with NaN holes, for
+    infinities, and (with `unit`) for observed values outside [0, 1].
+    """
+    try:
+        x = np.array(X, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise UserError(f"{what} must be a numeric 2-D array with NaN for missing entries; "
+                        "convert it with np.asarray(X, dtype=float)") from None
+    if x.ndim != 2 or x.size == 0:
+        raise UserError(f"{what} must be a non-empty 2-D array [examples, entries], "
+                        f"got shape {x.shape}")
+    if np.isinf(x).any():
+        raise UserError(f"{what} holds infinite values; mark missing entries with NaN")
+    mask = ~np.isnan(x)
+    if unit:
+        values = x[mask]
+        if values.size and (values.min() < 0 or values.max() > 1):
+            raise UserError(f"{what} has values in [{values.min()}, {values.max()}]; this "
+                            "imputer models data in [0, 1]: scale them first")
+    return x, mask
+
+
+def check_int(owner: str, name: str, value: Any, low: int = 1,
+              high: Optional[int] = None, example: Any = None) -> int:
+    """`value` as an int in [low, high]; a one-line UserError in the argument's name otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < low or (high is not None and value > high):
+        bound = f"from {low}" + (f" to {high}" if high is not None else "")
+        raise UserError(f"{owner}({name}={value!r}): {name} must be an integer {bound}; "
+                        f"pass e.g. {name}={example if example is not None else low}")
+    return int(value)
+
+
+def check_float(owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf,
+                low_open: bool = True, example: Any = None) -> float:
+    """`value` as a finite float in (low, high] (or [low, high]); one-line UserError otherwise."""
+    ok = (isinstance(value, (int, float, np.integer, np.floating))
+          and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+          and (value > low if low_open else value >= low) and value <= high)
+    if not ok:
+        side = "(" if low_open else "["
+        top = "inf)" if high == math.inf else f"{high:g}]"
+        raise UserError(f"{owner}({name}={value!r}): {name} must be a finite number in "
+                        f"{side}{low:g}, {top}; pass e.g. {name}={example}")
+    return float(value)
+
+
+def check_choice(owner: str, name: str, value: Any, choices) -> str:
+    if value not in choices:
+        raise UserError(f"{owner}({name}={value!r}): unknown {name}; choose one of: "
+                        f"{', '.join(map(str, choices))}")
+    return value

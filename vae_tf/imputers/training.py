@@ -1,0 +1,93 @@
+"""What the imputers that train share: settings checks and one `fit` on the engine.
+
+A subclass gives the data the engine feeds (`_data`), builds its objective inside the
+strategy's scope (`_objective`), and keeps what it needs after training (`_after_fit`).
+`strategy` is a name ("default", "mirrored", "multi_worker"), so the estimator clones;
+`logdir` turns on the engine's checkpoints (a killed fit resumes), history and TensorBoard.
+"""
+
+from typing import List, Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vae_tf import distribute
+from vae_tf.config import STRATEGIES
+from vae_tf.engine import Engine, Objective
+from vae_tf.imputers.base import Imputer, check_array, check_choice, check_float, check_int
+from vae_tf.rundir import RunDir
+
+SEED_MAX = 2 ** 32 - 1
+
+
+class TrainedImputer(Imputer):
+    """Base of the VAE imputers: `fit(X)` trains through `Engine`."""
+
+    _shuffle = False  # the thesis's algorithm walks the batches in order
+    _data_range: Optional[str] = "unit"  # observed values must lie in [0, 1]
+
+    # -- what subclasses give ------------------------------------------------------------
+    def _check_settings(self, n: int) -> None:
+        """Check the subclass's own constructor arguments (one-line UserErrors)."""
+
+    def _data(self, x: np.ndarray, mask: np.ndarray) -> List:
+        """The arrays (or variables, made outside the strategy's scope) the engine feeds."""
+        with tf.device("/cpu:0"):
+            self._filled_variable = tf.Variable(np.where(mask, x, np.float32(self.marker)),
+                                                trainable=False, name="filled")
+        return [self._filled_variable]
+
+    def _objective(self, x: np.ndarray, mask: np.ndarray, data: List) -> Objective:
+        raise NotImplementedError
+
+    def _after_fit(self, objective: Objective) -> None:
+        """Keep what transform needs."""
+
+    # -- the shared fit ------------------------------------------------------------------
+    def _settings(self, n: int) -> dict:
+        name = type(self).__name__
+        batch = n if self.batch_size is None else check_int(
+            name, "batch_size", self.batch_size, high=n, example=min(n, 100))
+        out = dict(
+            epochs=check_int(name, "epochs", self.epochs, example=30),
+            batch_size=batch,
+            learning_rate=check_float(name, "learning_rate", self.learning_rate, example=0.001),
+            seed=check_int(name, "seed", self.seed, low=0, high=SEED_MAX, example=0),
+            steps_per_call=check_int(name, "steps_per_call", self.steps_per_call, example=10),
+            verbose=check_int(name, "verbose", self.verbose, low=0, high=2, example=0),
+            strategy=check_choice(name, "strategy", self.strategy, STRATEGIES))
+        if not isinstance(self.jit_compile, (bool, np.bool_)):
+            check_choice(name, "jit_compile", self.jit_compile, (True, False))
+        self._check_settings(n)
+        return out
+
+    def fit(self, X, y=None) -> "TrainedImputer":
+        """Train on X [N, D] (NaN = missing); returns self."""
+        x, mask = check_array(X, "X", unit=self._data_range == "unit")
+        s = self._settings(len(x))
+        strategy = distribute.make_strategy(s["strategy"])
+        keras.utils.set_random_seed(s["seed"])
+        data = self._data(x, mask)
+        with strategy.scope():
+            objective = self._objective(x, mask, data)
+        run = RunDir(self.logdir, "logdir") if self.logdir else None
+        try:
+            engine = Engine(objective, data, s["batch_size"], s["learning_rate"],
+                            seed=s["seed"], shuffle=self._shuffle,
+                            steps_per_call=s["steps_per_call"], jit_compile=bool(self.jit_compile),
+                            strategy=None if s["strategy"] == "default" else strategy, run=run,
+                            verbose=s["verbose"])
+            self.history_ = engine.fit(s["epochs"])
+        finally:
+            if run is not None:
+                run.close()
+        self.n_features_in_ = x.shape[1]
+        self._after_fit(objective)
+        return self
+
+    def _check_transform(self, X):
+        self._check_fitted()
+        x, mask = check_array(X, "X", unit=self._data_range == "unit")
+        self._check_width(x)
+        return x, mask
