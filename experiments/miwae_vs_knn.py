@@ -52,8 +52,8 @@ def holes(x, scheme, seed):
 def compare(data, scheme, rows, notes, quick):
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
-    from vae_tf.miwae import MIWAEImputer
-    from vae_tf.vae_imputer import VAEImputer
+    from vae_tf.imputers.miwae import MIWAEImputer
+    from vae_tf.imputers.vae import VAEImputer
     # The same seeds as experiments/mnist_imputation.py's sound protocol: the same holes.
     train = data.train
     if data.validation is not None:
@@ -101,7 +101,7 @@ def compare(data, scheme, rows, notes, quick):
     rows.append(Row(f"{label}, {method}", "validation RMSE missing", valid_rmse,
                     note=f"{best}-NN: {errors[best]:.4f}"))
     notes.append(f"{scheme}: MIWAE trained {fitted:.0f} s; final training bound "
-                 f"{-miwae.history_[-1]['loss']:.2f} nats (observed entries)")
+                 f"{-miwae.history_[-1]['train/loss']:.2f} nats (observed entries)")
 
 
 def main(_):

@@ -58,7 +58,7 @@ def holes(x, scheme, seed):
 def thesis_protocol(data, scheme, rows, quick):
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
-    from vae_tf.vae_imputer import VAEImputer
+    from vae_tf.imputers.vae import VAEImputer
     queries = data.test[first_of_each_tenth(len(data.test), 5 if quick else 25)]
     q_holed, _ = holes(queries, scheme, FLAGS.seed + 1)
     ref_holed, _ = holes(data.train[:2000 if quick else 10000], scheme, FLAGS.seed + 2)
@@ -87,7 +87,7 @@ def thesis_protocol(data, scheme, rows, quick):
 def sound_protocol(data, scheme, rows, quick):
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
-    from vae_tf.vae_imputer import VAEImputer
+    from vae_tf.imputers.vae import VAEImputer
     train_holed, train_mask = holes(data.train, scheme, FLAGS.seed + 4)
     test_holed, test_mask = holes(data.test, scheme, FLAGS.seed + 5)
     valid = data.validation[:1000] if data.validation is not None else data.train[-500:]
@@ -117,12 +117,12 @@ def sound_protocol(data, scheme, rows, quick):
                  rmse(data.test, out, ~test_mask), note=f"{seconds:.0f} s"),
              Row(f"{label}, VAE (thesis algorithm, batch 250)", "MAE missing",
                  mae(data.test, out, ~test_mask))]
-    from vae_tf.miwae import MIWAEImputer
+    from vae_tf.imputers.miwae import MIWAEImputer
     t0 = time.perf_counter()
     miwae = MIWAEImputer(epochs=2 if quick else FLAGS.miwae_epochs, impute_samples=100,
                          seed=FLAGS.seed).fit(train_holed)
     for method in ("importance", "pseudo_gibbs"):
-        out = miwae.transform(test_holed, method=method)
+        out = miwae.set_params(method=method).transform(test_holed)
         name = f"{label}, MIWAE ({'importance-weighted' if method == 'importance' else 'pseudo-Gibbs'})"
         rows += [Row(name, "RMSE missing", rmse(data.test, out, ~test_mask),
                      note=f"{time.perf_counter() - t0:.0f} s"),

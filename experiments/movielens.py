@@ -7,11 +7,11 @@
 2. The honest one: RMSE/MAE on the held-out ratings of ua.test and averaged over the
    u1..u5 folds, for the global mean, a user + item bias baseline, the K-NN (thesis
    distance), the VAE (the thesis's algorithm on ratings scaled to [0, 1]) and, past the
-   thesis, an item-based VAE trained on the rated cells only (vae_tf/ratings.py), whose
-   defaults were chosen on validation ratings carved out of u1.base and u2.base
-   (experiments/movielens_tune.py; those files hold the other folds' test ratings, so
-   the choice is not independent of them). Each fold's seconds per
-   predictor (fit and predict) are in the notes of its 5-fold rows.
+   thesis, an item-based VAE trained on the rated cells only
+   (vae_tf/imputers/ratings.py), whose defaults were chosen on validation ratings
+   carved out of u1.base and u2.base (experiments/movielens_tune.py; those files hold
+   the other folds' test ratings, so the choice is not independent of them). Each
+   fold's seconds per predictor (fit and predict) are in the notes of its 5-fold rows.
 
     python experiments/movielens.py --quick
     python experiments/movielens.py --data_root=../shared/data
@@ -46,10 +46,10 @@ THESIS = {"RMSE between the matrices": 0.080318, "MAE between the matrices": 0.0
 
 def predictors(train: np.ndarray):
     from vae_tf.imputers.knn import KNNImputer
-    from vae_tf.vae_imputer import VAEImputer
+    from vae_tf.imputers.vae import VAEImputer
     mean = np.nanmean(train)
     yield "global mean", np.full(train.shape, mean)
-    from vae_tf.ratings import RatingVAE, bias_baseline
+    from vae_tf.imputers.ratings import RatingVAE, bias_baseline
     yield "user + item biases", bias_baseline(train)
     knn = KNNImputer(FLAGS.k, marker=0.0, exclude_self=True).fit(train)
     yield f"{FLAGS.k}-NN (thesis distance)", knn.transform(train)
@@ -121,8 +121,9 @@ def main(_):
              "SVD++ 0.919 RMSE.",
              "The thesis's VAE fed raw ratings 1..5 to a Bernoulli decoder, so its outputs "
              "could not exceed 1; both its matrices were mostly 1s, hence the high match.",
-             "The rating VAE's settings (vae_tf/ratings.py defaults) were chosen on 5 % of "
-             "u1.base and u2.base held out for validation (experiments/movielens_tune.py). "
+             "The rating VAE's settings (vae_tf/imputers/ratings.py defaults) were chosen "
+             "on 5 % of u1.base and u2.base held out for validation "
+             "(experiments/movielens_tune.py). "
              "Those base files hold the other folds' test ratings (u1..u5.test partition "
              "the data; ua.test lies inside u1.base and u2.base), so the choice is not "
              "independent of the test ratings; a nested per-fold choice would be clean."]

@@ -39,7 +39,7 @@ def run(name, data, rows):
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
     from vae_tf.missing import apply_mask, make_mask
-    from vae_tf.vae_imputer import VAEImputer
+    from vae_tf.imputers.vae import VAEImputer
     shape = data.image_shape
     tr_mask = make_mask(len(data.train), shape, "structured", FLAGS.seed)
     te_mask = make_mask(len(data.test), shape, "structured", FLAGS.seed + 1)
