@@ -49,11 +49,15 @@ def test_same_seed_same_losses_and_every_row_once_per_epoch(tiny_data):
 
     (a, engine), (b, _) = run(), run()
     assert a == b and a[1] < a[0]
-    # 200 examples / batch 30: 6 full batches (chunks of 4 and 2) and one of 20.
-    rows = engine.epoch_rows(0)
-    assert [r.shape for r in rows] == [(4, 30), (2, 30), (1, 20)]
-    assert sorted(np.concatenate([r.ravel() for r in rows])) == list(range(200))
-    assert not np.array_equal(rows[0], engine.epoch_rows(1)[0])  # reshuffled per epoch
+    # 200 examples / batch 30: 6 full batches and one of 20, in two calls of 4 steps, the
+    # last batch padded to 30 rows and the last call to 4 steps (one of size 0).
+    calls = engine.epoch_rows(0)
+    assert [r.shape for r, _ in calls] == [(4, 30), (4, 30)]
+    assert [list(s) for _, s in calls] == [[30, 30, 30, 30], [30, 30, 20, 0]]
+    real = np.concatenate([r[i, :s[i]] for r, sizes in calls for i, s in [(j, sizes) for j in
+                                                                           range(4)]])
+    assert sorted(real) == list(range(200))
+    assert not np.array_equal(calls[0][0], engine.epoch_rows(1)[0][0])  # reshuffled per epoch
 
 
 @pytest.mark.parametrize("jit", [False, True])
@@ -103,11 +107,11 @@ def test_outputs_reach_the_objective_and_penalties_count_once():
     objective = _Quadratic(penalty=2.5)
     engine = Engine(objective, [x], 4, 0.1, steps_per_call=2, shuffle=False)
     history = engine.fit(1)
-    # With w = 0 before the first step: mean x^2 over the batch + the penalty.
-    assert [r.shape for r, _ in objective.seen] == [(2, 4), (1, 2)]
+    # 10 rows, batches of 4: calls of 2 steps, [4, 4] and [2 (padded to 4), 0] rows.
+    assert [r.shape for r, _ in objective.seen] == [(8,), (2,)]
     rows, shifted = objective.seen[-1]
-    np.testing.assert_array_equal(rows, [[8, 9]])
-    w_seen = shifted[0] - x[[8, 9]]  # the outputs come from the forward pass before the update
+    np.testing.assert_array_equal(rows, [8, 9])
+    w_seen = shifted - x[[8, 9]]  # the outputs come from the forward pass before the update
     assert abs(w_seen[0] - w_seen[1]) < 1e-6 and abs(w_seen[0] - objective.w.numpy()) > 1e-3
     assert np.isfinite(history[0]["train/loss"])
     # On zeros w gets no gradient (the penalty is constant): every step's loss is 0 + 2.5.

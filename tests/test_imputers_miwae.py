@@ -80,6 +80,14 @@ def test_imputations_keep_observed_entries_and_beat_column_means(fitted, tiny_da
     assert rmse(tiny_data.train, out, ~mask) < rmse(tiny_data.train, means, ~mask)
 
 
+def test_an_unknown_method_set_after_fit_is_refused(fitted):
+    imputer, holed, _ = fitted
+    clone = MIWAEImputer(**imputer.get_params())
+    clone.__dict__.update({k: v for k, v in imputer.__dict__.items() if k.endswith("_")})
+    with pytest.raises(UserError, match="MIWAEImputer\\(method='gibbs'\\): unknown method"):
+        clone.set_params(method="gibbs").transform(holed[:3])
+
+
 def test_multiple_imputations_differ_and_average_to_the_single_one(fitted):
     imputer, holed, mask = fitted
     draws = imputer.multiple_imputation(holed[:40], m=200, seed=1)

@@ -22,14 +22,21 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from vae_tf import checkpoints
 from vae_tf.errors import TrainingDiverged
+
+# One tf.function per engine (per model trained): TensorFlow counts those as retracing of
+# one function and warns; expected here, so that warning is dropped for ours only.
+tf.get_logger().addFilter(lambda record: "Engine._compile" not in record.getMessage())
 
 
 class Objective:
     """What a model gives the engine. Subclasses set the names and implement `terms`."""
 
     term_names: Tuple[str, ...] = ("loss",)  # per-example terms averaged and logged
-    output_names: Tuple[str, ...] = ()  # per-example tensors handed to `apply_outputs`
+    # Per-example tensors, each shaped like a row of the first data array, handed to
+    # `apply_outputs` after every compiled call.
+    output_names: Tuple[str, ...] = ()
 
     @property
     def trainable_variables(self) -> List[tf.Variable]:
@@ -47,8 +54,8 @@ class Objective:
         """A loss term not tied to examples (e.g. weight decay), or None."""
         return None
 
-    def apply_outputs(self, index: np.ndarray, outputs: Dict[str, np.ndarray]) -> None:
-        """After each compiled call: the rows [K, B] and their outputs [K, B, ...]."""
+    def apply_outputs(self, rows: np.ndarray, outputs: Dict[str, np.ndarray]) -> None:
+        """After each compiled call: the rows it trained on [n] and their outputs [n, ...]."""
 
 
 class Engine:
@@ -87,26 +94,37 @@ class Engine:
             self._restore(max_to_keep)
 
     # -- the compiled step -------------------------------------------------------------
-    def replica_step(self, index: tf.Tensor):
-        """One Adam step on this replica's share of the global batch `index` [B]."""
+    def replica_step(self, index: tf.Tensor, size: tf.Tensor):
+        """One Adam step on this replica's share of the global batch.
+
+        index [B]: the batch's rows, of which the first `size` are real (the epoch's last,
+        smaller batch is padded to B so that every call has one shape and XLA compiles once;
+        padded rows count for nothing).
+        """
         objective, names = self.objective, self.objective.term_names
         n = tf.shape(index)[0]
+        valid = tf.range(n) < size
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
         if replicas > 1:
             r = context.replica_id_in_sync_group
-            index = index[(r * n) // replicas:((r + 1) * n) // replicas]
+            lo, hi = (r * n) // replicas, ((r + 1) * n) // replicas
+            index, valid = index[lo:hi], valid[lo:hi]
         batch = tuple(tf.gather(v, index) for v in self.data)
-        count = tf.cast(n, tf.float32)
+        count = tf.cast(size, tf.float32)
         variables = objective.trainable_variables
+
+        def total(t):  # the sum over the real rows, over the global batch's size
+            return tf.reduce_sum(tf.where(valid, t, tf.zeros_like(t))) / count
+
         with tf.GradientTape() as tape:
             terms = objective.terms(batch)
-            loss = tf.reduce_sum(terms["loss"]) / count
+            loss = total(terms["loss"])
             penalty = objective.penalty()
             if penalty is not None:
                 loss += penalty / replicas
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        sums = {k: tf.reduce_sum(terms[k]) / count for k in names}
+        sums = {k: total(terms[k]) for k in names}
         if penalty is not None:
             sums["loss"] += penalty / replicas
         return sums, {k: terms[k] for k in objective.output_names}
@@ -115,42 +133,47 @@ class Engine:
         strategy, names = self.strategy, self.objective.term_names
         outs = self.objective.output_names
 
-        def one(index):
+        def one(index, size):
             if not self.distributed:
-                return self.replica_step(index)
-            sums, outputs = strategy.run(self.replica_step, args=(index,))
+                return self.replica_step(index, size)
+            sums, outputs = strategy.run(self.replica_step, args=(index, size))
             return ({k: strategy.reduce(tf.distribute.ReduceOp.SUM, sums[k], axis=None)
                      for k in names},
                     {k: strategy.gather(outputs[k], axis=0) for k in outs})
 
-        def multi(index):  # [K, B] -> terms [K] each, outputs [K, B, ...]
-            k = tf.shape(index)[0]
-            terms = {name: tf.TensorArray(tf.float32, size=k) for name in names}
-            kept = {name: tf.TensorArray(tf.float32, size=k) for name in outs}
-            for i in tf.range(k):
-                sums, outputs = one(index[i])
+        def multi(index, sizes):  # [K, B], [K] -> terms [K] each, outputs [K, B, ...]
+            steps = tf.shape(index)[0]
+            real = tf.reduce_sum(tf.cast(sizes > 0, tf.int32))  # the steps that run
+            row = tf.concat([tf.shape(index)[1:], tf.shape(self.data[0])[1:]], 0)
+            terms = {name: tf.TensorArray(tf.float32, size=steps) for name in names}
+            kept = {name: tf.TensorArray(tf.float32, size=steps) for name in outs}
+            for i in tf.range(real):
+                sums, outputs = one(index[i], sizes[i])
                 terms = {name: terms[name].write(i, sums[name]) for name in names}
                 kept = {name: kept[name].write(i, outputs[name]) for name in outs}
+            for i in tf.range(real, steps):  # steps of padding: zeros, never read
+                terms = {name: terms[name].write(i, 0.0) for name in names}
+                kept = {name: kept[name].write(i, tf.zeros(row)) for name in outs}
             return ({name: a.stack() for name, a in terms.items()},
                     {name: a.stack() for name, a in kept.items()})
 
-        # One trace per engine (XLA still compiles each chunk shape it meets: two or three).
-        return tf.function(multi, jit_compile=jit,
-                           input_signature=[tf.TensorSpec([None, None], tf.int32)])
+        # Every call has the shape [K, B]: one trace and one XLA compilation per engine.
+        return tf.function(multi, jit_compile=jit, input_signature=[
+            tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)])
 
     def step_graph(self) -> tf.Graph:
         """The graph of one training step, traced without running it (for TensorBoard)."""
-        spec = tf.TensorSpec([self.batch_size], tf.int32, name="batch_rows")
-        return tf.function(self.replica_step).get_concrete_function(spec).graph
+        specs = (tf.TensorSpec([self.batch_size], tf.int32, name="batch_rows"),
+                 tf.TensorSpec([], tf.int32, name="batch_size"))
+        return tf.function(self.replica_step).get_concrete_function(*specs).graph
 
     # -- checkpoints -------------------------------------------------------------------
     def _restore(self, max_to_keep: int) -> None:
         checkpoint = tf.train.Checkpoint(optimizer=self.optimizer, epoch=self.epoch,
                                          **self.objective.trackables())
-        self.manager = tf.train.CheckpointManager(
-            checkpoint, os.path.join(self.run.path, "checkpoints"), max_to_keep=max_to_keep)
+        self.manager = checkpoints.resume(checkpoint, os.path.join(self.run.path, "checkpoints"),
+                                          max_to_keep)
         if self.manager.latest_checkpoint:
-            checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
             logging.info("resumed from %s (epoch %d)", self.manager.latest_checkpoint,
                          self.start_epoch)
         self.history = self.run.read_history(self.start_epoch)
@@ -161,17 +184,26 @@ class Engine:
         return int(self.epoch.numpy())
 
     # -- the epoch loop ----------------------------------------------------------------
-    def epoch_rows(self, epoch: int) -> List[np.ndarray]:
-        """The rows of each compiled call of `epoch`: [K, B] chunks, the last batch alone."""
-        n, b, k = self.n, self.batch_size, self.steps_per_call
+    def epoch_rows(self, epoch: int) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """The calls of `epoch`: (rows [K, B], real rows per step [K]) each.
+
+        Rows are shuffled by (seed, epoch) unless `shuffle` is off; the last, smaller batch
+        is padded to B and the last call to K steps (steps of size 0 do not run).
+        """
+        n, b = self.n, self.batch_size
         order = (np.random.default_rng(self.seed * 100003 + epoch).permutation(n)
                  if self.shuffle else np.arange(n)).astype(np.int32)
-        full = n // b
-        batches = order[:full * b].reshape(full, b)
-        chunks = [batches[s:s + k] for s in range(0, full, k)]
-        if n % b:
-            chunks.append(order[full * b:][None])
-        return chunks
+        n_batches = -(-n // b)
+        k = min(self.steps_per_call, n_batches)
+        padded = np.concatenate([order, np.full(n_batches * b - n, order[0], np.int32)])
+        sizes = np.full(n_batches, b, np.int32)
+        sizes[-1] = n - (n_batches - 1) * b
+        calls = -(-n_batches // k)
+        rows = np.zeros((calls * k, b), np.int32)
+        rows[:n_batches] = padded.reshape(n_batches, b)
+        steps = np.zeros(calls * k, np.int32)
+        steps[:n_batches] = sizes
+        return [(rows[c * k:(c + 1) * k], steps[c * k:(c + 1) * k]) for c in range(calls)]
 
     def fit(self, epochs: int, learning_rate: Optional[Callable[[int], float]] = None,
             on_epoch_end: Optional[Callable[[int, Dict[str, float]], Dict]] = None
@@ -223,40 +255,48 @@ class Engine:
 
     def _run_epoch(self, epoch: int, epochs: int) -> Dict[str, float]:
         names = self.objective.term_names
-        chunks = self.epoch_rows(epoch)
-        n_batches = sum(len(c) for c in chunks)
+        calls = self.epoch_rows(epoch)
+        n_batches = sum(int(np.count_nonzero(sizes)) for _, sizes in calls)
         bar = keras.utils.Progbar(n_batches, verbose=1, unit_name="batch",
                                   stateful_metrics=["loss"]) if self.verbose == 1 else None
         sums = {name: 0.0 for name in names}
         seen = done = 0
         step0 = int(self.optimizer.iterations.numpy())
-        for rows in chunks:
-            terms, outputs = self._multi(tf.constant(rows))
+        for rows, sizes in calls:
+            terms, outputs = self._multi(tf.constant(rows), tf.constant(sizes))
             values = {k: v.numpy().astype(np.float64) for k, v in terms.items()}
-            for i in range(len(rows)):
+            real = int(np.count_nonzero(sizes))
+            for i in range(real):
                 done += 1
                 loss = values["loss"][i]
                 if not math.isfinite(loss):
                     raise TrainingDiverged(f"the loss became {loss} at epoch {epoch + 1}, "
                                            f"step {done} (learning rate "
                                            f"{float(self.optimizer.learning_rate.numpy()):g})")
-                size = rows.shape[1]
-                seen += size
+                seen += int(sizes[i])
                 for name in names:
-                    sums[name] += values[name][i] * size
+                    sums[name] += values[name][i] * int(sizes[i])
                 step = step0 + done
                 if self.run is not None and self.log_every and step % self.log_every == 0:
                     self.run.writer.scalars("steps", {"loss": loss}, step)
             if outputs:
-                self.objective.apply_outputs(rows, {k: v.numpy() for k, v in outputs.items()})
+                flat = np.concatenate([rows[i, :sizes[i]] for i in range(real)])
+                self.objective.apply_outputs(flat, {
+                    k: np.concatenate([v.numpy()[i, :sizes[i]] for i in range(real)])
+                    for k, v in outputs.items()})
             if bar:
                 bar.update(done, values=[("loss", sums["loss"] / seen)])
         return {name: total / seen for name, total in sums.items()}
 
 
 def _describe(record: Dict[str, float]) -> str:
-    return "  ".join(f"{k} {v:.4g}" for k, v in record.items()
-                     if "/" in k and not k.endswith("learning_rate") and isinstance(v, float))
+    """`train: loss 1.2, kl 0.3 | test: loss 1.4` from an epoch's record."""
+    groups: Dict[str, List[str]] = {}
+    for key, value in record.items():
+        if "/" in key and isinstance(value, float) and not key.endswith("learning_rate"):
+            group, name = key.split("/", 1)
+            groups.setdefault(group, []).append(f"{name} {value:.4g}")
+    return " | ".join(f"{g}: {', '.join(items)}" for g, items in groups.items())
 
 
 def default_verbosity() -> int:

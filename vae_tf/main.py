@@ -76,8 +76,8 @@ def main(argv) -> None:
     try:
         config = config_from_flags()
         datasets.resolve_data_dir(config.dataset, config.data_dir)  # before TensorFlow starts
-        import tensorflow as tf
-        tf.get_logger().setLevel("WARNING")
+        from vae_tf.startup import import_tensorflow
+        import_tensorflow()
         # TensorFlow logs through absl too (one line per checkpoint): keep only ours at INFO.
         logging.get_absl_logger().addFilter(
             lambda record: record.levelno >= 30 or "tensorflow" not in record.pathname)

@@ -115,6 +115,7 @@ class MIWAEImputer(TrainedImputer):
     def transform(self, X) -> np.ndarray:
         """X [N, D] with its holes imputed by `method`; observed entries unchanged."""
         x, mask = self._check_transform(X)
+        check_choice(type(self).__name__, "method", self.method, METHODS)  # set_params after fit
         out = np.empty_like(x)
         for s in range(0, len(x), 256):
             rows = slice(s, s + 256)

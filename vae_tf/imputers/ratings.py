@@ -112,7 +112,8 @@ class RatedCells(Objective):
 class RatingVAE(Imputer):
     """fit(X [users, items], NaN = unrated) -> transform(X): X with every NaN predicted in [1, 5].
 
-    `predict()` gives the whole predicted matrix. `history_`: one dict per epoch, the mean
+    `predict()` gives the whole predicted matrix. XLA is off by default: its compile time
+    (seconds per model) exceeds what it saves on this small model's epochs. `history_`: one dict per epoch, the mean
     over the `n_seeds` models. `logdir` keeps each seed's checkpoints (a killed fit resumes)
     under `<logdir>/seed-<k>`.
     """
@@ -121,7 +122,7 @@ class RatingVAE(Imputer):
                  batch_size: int = 64, learning_rate: float = 1e-3, sigma: float = 0.5,
                  kl_weight: float = 0.5, l2: float = 1e-2, input_dropout: float = 0.25,
                  n_seeds: int = 3, seed: int = 0, steps_per_call: int = 10,
-                 jit_compile: bool = True, strategy: str = "default",
+                 jit_compile: bool = False, strategy: str = "default",
                  logdir: Optional[str] = None, verbose: int = 0):
         self.latent_dim, self.hidden_dim, self.epochs = latent_dim, hidden_dim, epochs
         self.batch_size, self.learning_rate, self.sigma = batch_size, learning_rate, sigma
@@ -163,8 +164,9 @@ class RatingVAE(Imputer):
             model, history = self._fit_one(self.seed + k, x, m, k)
             self.models_.append(model)
             histories.append(history)
-        self.history_ = [{key: float(np.mean([h[e][key] for h in histories]))
-                          for key in histories[0][e]} for e in range(len(histories[0]))]
+        self.history_ = [{key: (h0[key] if key == "epoch" else
+                                float(np.mean([h[e][key] for h in histories])))
+                          for key in h0} for e, h0 in enumerate(histories[0])]
         self.n_features_in_ = train.shape[1]
         self._x, self._m = x, m
         return self

@@ -51,9 +51,8 @@ class FillIn(Objective):
         terms["reconstruction_mean"] = tf.sigmoid(logits)
         return terms
 
-    def apply_outputs(self, index, outputs) -> None:
-        rows = index.reshape(-1)
-        recon = outputs["reconstruction_mean"].reshape(len(rows), -1)
+    def apply_outputs(self, rows, outputs) -> None:
+        recon = outputs["reconstruction_mean"]  # [n, D]
         new = np.where(self.mask[rows], self.x[rows], recon)
         self.filled.scatter_nd_update(rows[:, None], new)
 

@@ -1,0 +1,103 @@
+"""The run folder: lock, config.json once, damaged folders on resume (fast, in-process)."""
+
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vae_tf.config import make_config
+from vae_tf.engine import Engine, Objective
+from vae_tf.errors import UserError
+from vae_tf.rundir import LOCK, RunDir
+
+
+class _Mean(Objective):
+    def __init__(self):
+        self.w = tf.Variable(0.0)
+
+    @property
+    def trainable_variables(self):
+        return [self.w]
+
+    def trackables(self):
+        return {"w": self.w}
+
+    def terms(self, batch):
+        return {"loss": tf.square(self.w - batch[0])}
+
+
+def _train(path, epochs):
+    run = RunDir(str(path))
+    try:
+        engine = Engine(_Mean(), [np.arange(8, dtype=np.float32)], 4, 0.1, run=run)
+        engine.fit(epochs)
+        return engine
+    finally:
+        run.close()
+
+
+def _resume(path):
+    run = RunDir(str(path))
+    try:
+        return Engine(_Mean(), [np.arange(8, dtype=np.float32)], 4, 0.1, run=run)
+    finally:
+        run.close()
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, caplog):
+    _train(tmp_path, 3)
+    data = glob.glob(str(tmp_path / "checkpoints" / "ckpt-3.data-*"))[0]
+    with open(data, "r+b") as f:
+        f.truncate(3)
+    os.makedirs(tmp_path / "checkpoints" / "ckpt-4_temp")  # a killed save's leftovers
+    engine = _resume(tmp_path)
+    assert engine.start_epoch == 2 and [h["epoch"] for h in engine.history] == [1, 2]
+    assert engine.manager.latest_checkpoint.endswith("ckpt-2")
+    assert "ckpt-3" in caplog.text and "damaged" in caplog.text
+    assert not (tmp_path / "checkpoints" / "ckpt-4_temp").exists()
+
+
+def test_a_deleted_index_falls_back_and_none_intact_is_one_line(tmp_path):
+    _train(tmp_path, 2)
+    os.remove(tmp_path / "checkpoints" / "ckpt-2.index")
+    assert _resume(tmp_path).start_epoch == 1
+    os.remove(tmp_path / "checkpoints" / "ckpt-1.index")
+    with pytest.raises(UserError, match="no intact checkpoint to resume from") as error:
+        _resume(tmp_path)
+    assert "\n" not in str(error.value) and "pass a new --logdir" in str(error.value)
+
+
+def test_a_history_cut_short_keeps_the_whole_records(tmp_path):
+    _train(tmp_path, 3)
+    path = tmp_path / "history.jsonl"
+    path.write_text(path.read_text()[:-20])  # the last record cut mid-line
+    assert [h["epoch"] for h in _resume(tmp_path).history] == [1, 2]
+
+
+def test_config_json_written_once_and_damaged_config_is_one_line(tmp_path):
+    config = make_config(logdir=str(tmp_path / "r"), epochs=3)
+    RunDir.for_config(config).close()
+    first = (tmp_path / "r" / "config.json").read_text()
+    assert '"logdir": "' + str(tmp_path / "r") in first
+    RunDir.for_config(make_config(logdir=str(tmp_path / "r"), epochs=1, batch_size=50)).close()
+    assert (tmp_path / "r" / "config.json").read_text() == first  # not rewritten
+    (tmp_path / "r" / "config.json").write_text("{not json")
+    with pytest.raises(UserError, match="config.json: cannot be read as the run's settings"):
+        RunDir.for_config(config)
+    assert not (tmp_path / "r" / LOCK).exists()
+
+
+def test_a_live_lock_refuses_and_a_dead_one_is_taken_over(tmp_path):
+    (tmp_path / LOCK).write_text(f"{os.uname().nodename} 1")  # pid 1 is alive
+    with pytest.raises(UserError, match="is in use by another live run"):
+        RunDir(str(tmp_path))
+    (tmp_path / LOCK).write_text(f"{os.uname().nodename} 999999999")  # no such process
+    run = RunDir(str(tmp_path))
+    assert (tmp_path / LOCK).read_text().endswith(str(os.getpid()))
+    inner = RunDir(str(tmp_path))  # this process's own run (an imputer inside it) shares it
+    inner.close()
+    assert (tmp_path / LOCK).exists()
+    run.close()
+    assert not (tmp_path / LOCK).exists()
