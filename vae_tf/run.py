@@ -71,7 +71,9 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
                         verbose=default_verbosity() if verbose is None else verbose)
         if engine.start_epoch == 0:
             run.writer.hparams(dataclasses.asdict(config))
-            run.writer.graph(engine.step_graph())
+            # The model and its loss, not the optimizer: the thesis's figures.
+            run.writer.graph(summaries.model_graph(engine.objective, config.batch_size,
+                                                   data.dim))
         history = engine.fit(config.epochs,
                              learning_rate=lambda e: config.learning_rate * config.lr_decay ** e,
                              on_epoch_end=_epoch_summaries(config, data, vae, run))

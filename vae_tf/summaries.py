@@ -2,15 +2,21 @@
 
 Scalars: `train/loss`, `train/reconstruction`, `train/kl`, `test/loss`, ... (step = epoch);
 `steps/loss` (step = optimizer step). Images: `images/reconstructions`,
-`images/samples`. The graph of one training step, and the run's hyperparameters.
+`images/samples`. The graph of the model and its loss, and the run's hyperparameters.
 """
 
-from typing import Dict, Sequence, Tuple
+import re
+from typing import Dict, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
 
+from vae_tf import losses
+from vae_tf.models import encode_decode
+from vae_tf.train import ELBO
+
 ImageShape = Tuple[int, int, int]
+GraphDef = tf.compat.v1.GraphDef
 
 
 def image_grid(rows: Sequence[np.ndarray], image_shape: ImageShape) -> np.ndarray:
@@ -43,8 +49,8 @@ class Writer:
         with self._writer.as_default():
             hp.hparams(clean)
 
-    def graph(self, graph: tf.Graph) -> None:
-        """Write the graph of one training step (traced, not run) for the Graphs tab."""
+    def graph(self, graph: Union[tf.Graph, GraphDef]) -> None:
+        """Write a graph (traced, not run; e.g. `model_graph`'s) for the Graphs tab."""
         with self._writer.as_default():
             tf.summary.graph(graph)
 
@@ -53,3 +59,88 @@ class Writer:
 
     def close(self) -> None:
         self._writer.close()
+
+
+# -- the Graphs tab ---------------------------------------------------------------------
+def elbo_graph_terms(objective: ELBO, x: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """`objective.terms((x,))` with each term in its own name scope; `loss` is the batch mean.
+
+    The same functions the training step calls (`ELBO.inputs`, `models.encode_decode`,
+    the likelihood and KL of `losses.elbo_terms`), so in a graph they read
+    x -> encoder -> sampling -> decoder -> reconstruction, kl -> loss.
+    Returns reconstruction [B], kl [B] and loss [] (the -ELBO Adam minimises).
+    """
+    vae = objective.vae
+    if objective.binarize:
+        with tf.name_scope("binarize"):
+            x = objective.inputs(x)
+    logits, z_mean, z_log_var = encode_decode(vae, x, objective.rng)
+    with tf.name_scope("reconstruction"):
+        reconstruction = -losses.log_likelihood(x, logits, vae.likelihood, vae.log_scale())
+    with tf.name_scope("kl"):
+        kl = losses.gaussian_kl(z_mean, z_log_var)
+    with tf.name_scope("loss"):
+        loss = tf.reduce_mean(reconstruction + kl)
+    return {"reconstruction": reconstruction, "kl": kl, "loss": loss}
+
+
+def model_graph(objective: ELBO, batch_size: int, input_dim: int) -> GraphDef:
+    """The VAE's forward pass and loss on a batch x [B, D], traced (not run), for TensorBoard.
+
+    The thesis's figures: the whole model as a flow, and the encoder and decoder scopes
+    opening onto their layers. The optimizer is left out: its updates read and write every
+    variable, and the gradients mirror every op, which TensorBoard pulls out of the main
+    graph ("Auxiliary Nodes") and which would hide the flow.
+    """
+    def forward(x):
+        elbo_graph_terms(objective, x)  # nothing returned: no output nodes in the picture
+
+    spec = tf.TensorSpec([batch_size, input_dim], tf.float32, name="x")
+    graph = tf.function(forward).get_concrete_function(spec).graph
+    return tidy_keras_names(graph.as_graph_def())
+
+
+_SECOND = re.compile(r"(.+)_1$")
+
+
+def tidy_keras_names(graph_def: GraphDef) -> GraphDef:
+    """Node names as one would write them: `encoder/hidden/MatMul`, not
+    `encoder/encoder_1/hidden_1/MatMul`.
+
+    Keras 3 opens a layer's name scope twice per call, once to build (empty) and once to
+    run, so the ops land in `<layer>_1`; such a scope becomes `<layer>` when nothing is
+    named `<layer>`. A scope directly inside one of the same name (a model called inside
+    a scope named after it, as `encode_decode` does) merges into it. The graph is returned
+    unchanged if the new names would collide.
+    """
+    prefixes = {name.rsplit("/", i)[0] for name in (n.name for n in graph_def.node)
+                for i in range(name.count("/") + 1)}
+
+    def tidy(name: str) -> str:
+        parts, scopes = name.split("/"), []
+        for i, part in enumerate(parts[:-1]):
+            match = _SECOND.match(part)
+            if match and "/".join(parts[:i] + [match.group(1)]) not in prefixes:
+                part = match.group(1)
+            if not scopes or scopes[-1] != part:
+                scopes.append(part)
+        return "/".join(scopes + parts[-1:])
+
+    renamed = {n.name: tidy(n.name) for n in graph_def.node}
+    if len(set(renamed.values())) < len(renamed):
+        return graph_def
+    out = GraphDef()
+    out.CopyFrom(graph_def)
+    for node in out.node:
+        node.name = renamed[node.name]
+        for j, src in enumerate(node.input):
+            ctrl = src.startswith("^")
+            base, colon, port = src.lstrip("^").partition(":")
+            node.input[j] = ("^" if ctrl else "") + renamed.get(base, base) + colon + port
+        if "_class" in node.attr:  # colocation: loc:@<name>
+            locs = node.attr["_class"].list.s
+            for j, loc in enumerate(locs):
+                text = loc.decode()
+                if text.startswith("loc:@"):
+                    locs[j] = ("loc:@" + renamed.get(text[5:], text[5:])).encode()
+    return out
