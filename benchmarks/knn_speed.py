@@ -1,44 +1,54 @@
-"""K-NN imputation speed and memory: the thesis's MNIST setting, a large run, scikit-learn
-side by side, and a scaling curve. Prints tables; asserts nothing.
+"""K-NN imputation speed: ours against scikit-learn's KNNImputer, timed as a user calls it.
 
-    python benchmarks/knn_speed.py --data_dir=../shared/data/mnist
-    python benchmarks/knn_speed.py --data_dir=../shared/data/mnist --skip_large   # quick
+(a) The thesis's MNIST setting (PROTOCOL.md): 250 test images (the first 25 of each
+tenth) with structured holes, 10,000 complete training images as references, K = 10.
+Each timing is `KNNImputer(10).fit(ref).transform(queries)`, fit inside the timer, for
+vae_tf's imputer (thesis distance, softmax weights) and for `sklearn.impute.KNNImputer(
+n_neighbors=10)` (nan-euclidean distance, uniform weights), interleaved in one process;
+the table gives the median of the repeats, their ratio, and RMSE / MAE over the missing
+entries. One more row times ours with holes in the references too (its general path).
+(b) 10,000 test images with structured holes x the 60,000 training images, in a fresh
+child process that loads the data, runs fit + transform and reports its own peak resident
+set (VmHWM from /proc/self/status), with its resident set before the call (the data) beside
+it. Not getrusage(RUSAGE_CHILDREN): a child's ru_maxrss starts from the parent's resident
+set at the fork (a child running `pass` under an 800 MB parent reports ~800 MB).
 
-Peak memory: numpy allocations traced with tracemalloc during the call (numpy reports its
-buffers to it), besides the arrays that existed before.
+    python benchmarks/knn_speed.py            # MNIST from $VAE_TF_DATA_DIR/mnist
+    python benchmarks/knn_speed.py --quick    # a smaller run, written to a temporary folder
+
+Writes its table to benchmarks/results/knn_speed.md (--quick: a temporary folder, never
+benchmarks/results/) with the command, commit, date, core count and the load average at
+start, and prints it. Asserts nothing.
 """
 
+import datetime
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
 
 import numpy as np
 from absl import app, flags
 
 from vae_tf.datasets import load
+from vae_tf.errors import UserError
 from vae_tf.imputers.knn import KNNImputer
 from vae_tf.metrics import mae, rmse
 from vae_tf.missing import apply_mask, make_mask
 
-flags.DEFINE_string("data_dir", os.environ.get("VAE_TF_DATA_DIR", "") and
-                    os.path.join(os.environ["VAE_TF_DATA_DIR"], "mnist"),
-                    "Folder with the MNIST IDX files (default: $VAE_TF_DATA_DIR/mnist).")
-flags.DEFINE_integer("repeats", 5, "Repeats of the small timings (median reported).")
-flags.DEFINE_bool("skip_large", False, "Skip the 10,000 x 60,000 run.")
-flags.DEFINE_integer("sklearn_queries", 250, "Queries of the scikit-learn comparison.")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+flags.DEFINE_string("data_dir", None, "Folder with the MNIST IDX files "
+                    "(default: $VAE_TF_DATA_DIR/mnist).")
+flags.DEFINE_integer("repeats", 7, "Timed runs of ours (median reported).")
+flags.DEFINE_integer("sk_repeats", 3, "Timed runs of scikit-learn's (median reported).")
+flags.DEFINE_bool("quick", False, "50 queries, one scikit-learn run, 1,000 x 6,000 for (b); "
+                  "writes to a temporary folder.")
+flags.DEFINE_string("child_large", None, "Internal: 'queries,references' of run (b), done "
+                    "in this process; prints one JSON line.")
 FLAGS = flags.FLAGS
-
-
-def timed(fn):
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = fn()
-    seconds = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return out, seconds, peak
 
 
 def holes(x, seed):
@@ -46,60 +56,150 @@ def holes(x, seed):
     return apply_mask(x, mask), mask
 
 
-def main(_):
-    if not FLAGS.data_dir:
-        sys.exit("knn_speed: pass --data_dir=<folder with the MNIST IDX files>")
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def status_kb(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def large_child(n_q, n_ref):
+    """Run (b) here and print its figures as JSON (this process does nothing else)."""
     data = load("mnist", FLAGS.data_dir)
-    all_train = np.concatenate([data.train, data.validation])  # the 60,000 training images
-    print("K-NN imputation on real MNIST, structured holes, K=10, softmax weights\n")
+    ref = np.concatenate([data.train, data.validation])[:n_ref]
+    truth = data.test[:n_q]
+    queries, mask = holes(truth, seed=3)
+    del data
+    before = status_kb("VmRSS")
+    out, seconds = timed(lambda: KNNImputer(10).fit(ref).transform(queries))
+    print(json.dumps({"seconds": seconds, "rss_before_mb": before / 1024,
+                      "peak_mb": status_kb("VmHWM") / 1024,
+                      "rmse": rmse(truth, out, ~mask), "mae": mae(truth, out, ~mask)}))
 
-    # (a) The thesis's setting: 250 test queries (first 25 of each tenth), 10,000 references.
-    q_idx = np.concatenate([np.arange(t * 1000, t * 1000 + 25) for t in range(10)])
-    queries, q_mask = holes(data.test[q_idx], seed=1)
-    ref, _ = holes(all_train[:10000], seed=2)
-    imputer = KNNImputer(10).fit(ref)
-    runs = [timed(lambda: imputer.transform(queries)) for _ in range(FLAGS.repeats)]
-    out = runs[0][0]
-    print("| setting | queries | references | median s | peak MB | RMSE missing | MAE missing |")
-    print("|---|---|---|---|---|---|---|")
-    print(f"| thesis (a) | 250 | 10,000 | {statistics.median(r[1] for r in runs):.3f} | "
-          f"{max(r[2] for r in runs) / 2**20:.0f} | {rmse(data.test[q_idx], out, ~q_mask):.4f} | "
-          f"{mae(data.test[q_idx], out, ~q_mask):.4f} |")
 
-    # (b) 10,000 queries x 60,000 references.
-    if not FLAGS.skip_large:
-        big_q, big_mask = holes(data.test, seed=3)
-        big_ref, _ = holes(all_train, seed=4)
-        out, seconds, peak = timed(lambda: KNNImputer(10).fit(big_ref).transform(big_q))
-        print(f"| large (b) | 10,000 | 60,000 | {seconds:.1f} | {peak / 2**20:.0f} | "
-              f"{rmse(data.test, out, ~big_mask):.4f} | {mae(data.test, out, ~big_mask):.4f} |")
+def run_large(n_q, n_ref):
+    args = [sys.executable, os.path.abspath(__file__), f"--child_large={n_q},{n_ref}"]
+    if FLAGS.data_dir:
+        args.append(f"--data_dir={FLAGS.data_dir}")
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"knn_speed: the large run failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
-    # (c) scikit-learn's KNNImputer side by side on the same data and K.
+
+def portable_command():
+    """The command as run from the repository root: relative paths, $VAE_TF_DATA_DIR."""
+    root_var = os.environ.get("VAE_TF_DATA_DIR")
+    words = ["python", "benchmarks/knn_speed.py"]
+    for arg in sys.argv[1:]:
+        name, eq, value = arg.partition("=")
+        if eq and os.path.exists(value):
+            path = os.path.abspath(value)
+            if root_var and path.startswith(os.path.abspath(root_var)):
+                value = "$VAE_TF_DATA_DIR" + path[len(os.path.abspath(root_var)):]
+            else:
+                value = os.path.relpath(path, ROOT)
+        words.append(name + eq + value)
+    return " ".join(words)
+
+
+def git_commit():
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--", "vae_tf/").strip() else "")
+
+
+def benchmark():
+    load_start = os.getloadavg()
+    date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    per_tenth, sk_repeats = (5, 1) if FLAGS.quick else (25, FLAGS.sk_repeats)
+    repeats = 2 if FLAGS.quick else FLAGS.repeats
+    big = (1000, 6000) if FLAGS.quick else (10000, 60000)
+
+    data = load("mnist", FLAGS.data_dir)
+    train = np.concatenate([data.train, data.validation])  # the 60,000 training images
+    q_idx = np.concatenate([np.arange(t * 1000, t * 1000 + per_tenth) for t in range(10)])
+    truth = data.test[q_idx]
+    queries, q_mask = holes(truth, seed=1)
+    ref = train[:10000]
+    ref_holed, _ = holes(ref, seed=2)
+
     from sklearn.impute import KNNImputer as SkKNN
-    n = FLAGS.sklearn_queries
-    sk = SkKNN(n_neighbors=10).fit(ref)
-    sk_out, sk_s, _ = timed(lambda: sk.transform(queries[:n]))
-    ours_runs = [timed(lambda: imputer.transform(queries[:n])) for _ in range(3)]
-    ours_s = statistics.median(r[1] for r in ours_runs)
-    truth, m = data.test[q_idx][:n], ~q_mask[:n]
-    print(f"\nscikit-learn side by side ({n} queries, 10,000 references, K=10, one run each):\n")
-    print("| imputer | seconds | RMSE missing | MAE missing |")
-    print("|---|---|---|---|")
-    print(f"| sklearn.impute.KNNImputer (nan_euclidean, uniform) | {sk_s:.2f} | "
-          f"{rmse(truth, sk_out, m):.4f} | {mae(truth, sk_out, m):.4f} |")
-    print(f"| vae_tf.KNNImputer (thesis distance, softmax) | {ours_s:.3f} | "
-          f"{rmse(truth, ours_runs[0][0], m):.4f} | {mae(truth, ours_runs[0][0], m):.4f} |")
-    print(f"\nspeed-up: {sk_s / ours_s:.0f}x")
+    ours, theirs, general = [], [], []
+    for i in range(max(repeats, sk_repeats)):  # interleaved: the same load for both
+        if i < repeats:
+            ours.append(timed(lambda: KNNImputer(10).fit(ref).transform(queries)))
+            general.append(timed(lambda: KNNImputer(10).fit(ref_holed).transform(queries)))
+        if i < sk_repeats:
+            theirs.append(timed(lambda: SkKNN(n_neighbors=10).fit(ref).transform(queries)))
+    large = run_large(*big)
+    load_end = os.getloadavg()
 
-    # (d) Scaling: queries x references.
-    print("\n| queries | references | seconds | peak MB |")
-    print("|---|---|---|---|")
-    for n_q, n_ref in ((250, 10000), (1000, 10000), (1000, 60000), (4000, 60000)):
-        q, _ = holes(data.test[:n_q], seed=5)
-        r, _ = holes(all_train[:n_ref], seed=6)
-        imp = KNNImputer(10).fit(r)
-        _, seconds, peak = timed(lambda: imp.transform(q))
-        print(f"| {n_q:,} | {n_ref:,} | {seconds:.2f} | {peak / 2**20:.0f} |")
+    def row(name, runs):
+        med = statistics.median(s for _, s in runs)
+        each = ", ".join(f"{s:.3f}" for _, s in runs)
+        out = runs[0][0]
+        return med, (f"| {name} | {med:.3f} | {each} | {rmse(truth, out, ~q_mask):.4f} | "
+                     f"{mae(truth, out, ~q_mask):.4f} |")
+
+    ours_s, ours_row = row("vae_tf `KNNImputer(10)` (thesis distance, softmax weights)", ours)
+    sk_s, sk_row = row("`sklearn.impute.KNNImputer(n_neighbors=10)` (nan-euclidean, "
+                       "uniform)", theirs)
+    _, general_row = row("vae_tf, the references with structured holes too (general path)",
+                         general)
+    n_q = len(queries)
+    lines = [
+        "# K-NN imputation speed", "",
+        f"- command: `{portable_command()}`",
+        f"- commit: {git_commit()}",
+        f"- date: {date}",
+        f"- machine: {os.cpu_count()} cores; load average (1, 5, 15 min) at start "
+        f"{', '.join(f'{x:.2f}' for x in load_start)}, at end "
+        f"{', '.join(f'{x:.2f}' for x in load_end)}",
+        f"- numpy {np.__version__}, scikit-learn {__import__('sklearn').__version__}",
+        "",
+        f"## (a) Thesis setting: {n_q} test images with structured holes, 10,000 complete "
+        "references, K = 10", "",
+        "Timed as a user calls it: `fit(ref).transform(queries)`, both inside the timer; "
+        "errors over the missing entries only.", "",
+        "| imputer | median s | runs (s) | RMSE missing | MAE missing |",
+        "|---|---|---|---|---|", ours_row, sk_row, general_row, "",
+        f"**Speed-up: {sk_s / ours_s:.0f}x** (median of scikit-learn's / median of ours, "
+        f"{len(theirs)} and {len(ours)} runs).", "",
+        f"## (b) {big[0]:,} test images with structured holes x {big[1]:,} complete "
+        "training images, K = 10", "",
+        "Fit + transform in a fresh child process. Peak resident = the child's VmHWM (all "
+        "of it: Python, the data, the imputer); before = its resident set once the data "
+        "were loaded.", "",
+        "| queries | references | seconds | peak resident MB | resident MB before | "
+        "RMSE missing | MAE missing |", "|---|---|---|---|---|---|---|",
+        f"| {big[0]:,} | {big[1]:,} | {large['seconds']:.2f} | {large['peak_mb']:.0f} | "
+        f"{large['rss_before_mb']:.0f} | "
+        f"{large['rmse']:.4f} | {large['mae']:.4f} |", ""]
+    text = "\n".join(lines)
+    out_dir = (tempfile.mkdtemp(prefix="knn_speed_") if FLAGS.quick
+               else os.path.join(ROOT, "benchmarks", "results"))
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "knn_speed.md")
+    with open(path, "w") as f:
+        f.write(text)
+    print(text)
+    print(f"written: {path}")
+
+
+def main(_):
+    try:
+        if FLAGS.child_large:
+            large_child(*map(int, FLAGS.child_large.split(",")))
+        else:
+            benchmark()
+    except UserError as e:
+        sys.exit(f"knn_speed: {e}")
 
 
 if __name__ == "__main__":

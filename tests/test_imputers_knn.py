@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from vae_tf.errors import UserError
-from vae_tf.imputers.knn import KNNImputer
+from vae_tf.imputers import knn
+from vae_tf.imputers.knn import MIN_GROUP, KNNImputer
 
 MARKER = 0.5
 
@@ -60,6 +61,76 @@ def test_small_memory_bound_gives_the_same_answer():
     ref, q = _data(seed=1)
     big = KNNImputer(3).fit(ref).transform(q)
     tiny = KNNImputer(3, max_memory_bytes=1).fit(ref).transform(q)  # one query per chunk
+    np.testing.assert_array_equal(big, tiny)
+
+
+def _patterned(seed=0, n_ref=60, dim=12, complete=True):
+    """References (complete or with holes) and queries of which MIN_GROUP share one run of
+    holes, MIN_GROUP another, scattered, pattern, and a few have random holes."""
+    rng = np.random.default_rng(seed)
+    ref = rng.random((n_ref, dim)).astype(np.float32)
+    if not complete:
+        ref[rng.random(ref.shape) < 0.3] = np.nan
+    q = rng.random((2 * MIN_GROUP + 6, dim)).astype(np.float32)
+    q[:MIN_GROUP, dim // 2:] = np.nan  # observed: one run of columns
+    q[MIN_GROUP:2 * MIN_GROUP, ::3] = np.nan  # observed: scattered columns
+    rest = q[2 * MIN_GROUP:-1]
+    rest[rng.random(rest.shape) < 0.4] = np.nan
+    rest[np.isnan(rest).all(1), 0] = 0.3
+    return ref, q  # the last query is complete: nothing to impute
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_hole_patterns_equal_the_definition(complete):
+    ref, q = _patterned(complete=complete)
+    imp = KNNImputer(3).fit(ref)
+    assert imp.references_complete_ == complete
+    np.testing.assert_allclose(imp.transform(q), loop_impute(ref, q, 3), rtol=1e-5, atol=1e-6)
+
+
+def _general_path(monkeypatch):
+    """Make fit keep an all-True mask for complete references: the general path."""
+    found = knn._references
+
+    def with_mask(X, pool):
+        x, observed, sums = found(X, pool)
+        return x, np.ones(x.shape, bool) if observed is None else observed, sums
+    monkeypatch.setattr(knn, "_references", with_mask)
+
+
+@pytest.mark.parametrize("weights", ["softmax", "uniform"])
+def test_complete_reference_fast_path_equals_the_general_path(monkeypatch, weights):
+    ref, q = _patterned(seed=6)
+    fast = KNNImputer(5, weights=weights).fit(ref)
+    assert fast.references_complete_ and fast.ref_pairs_ is None
+    _general_path(monkeypatch)
+    general = KNNImputer(5, weights=weights).fit(ref)
+    assert not general.references_complete_ and general.ref_pairs_ is not None
+    np.testing.assert_array_equal(general.column_means_, fast.column_means_)
+    assert np.array_equal(fast.transform(q).view(np.uint32), general.transform(q).view(np.uint32))
+
+
+def test_one_nan_in_the_references_takes_the_general_path():
+    ref, q = _patterned(seed=7)
+    ref[5, 3] = np.nan
+    imp = KNNImputer(3).fit(ref)
+    assert not imp.references_complete_ and imp.ref_observed_.sum() == ref.size - 1
+    assert imp.ref_pairs_.shape == (len(ref), 2 * ref.shape[1])
+    np.testing.assert_allclose(imp.transform(q), loop_impute(ref, q, 3), rtol=1e-5, atol=1e-6)
+
+
+def test_ties_at_the_candidate_threshold():
+    ref, q = _patterned(seed=8)
+    ref = np.repeat(ref[:10], 4, axis=0)  # every distance four times: ties at the C-th
+    out = KNNImputer(3, margin=2).fit(ref).transform(q)
+    np.testing.assert_allclose(out, loop_impute(ref, q, 3), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_memory_bound_on_hole_patterns(complete):
+    ref, q = _patterned(seed=9, complete=complete)
+    big = KNNImputer(3).fit(ref).transform(q)
+    tiny = KNNImputer(3, max_memory_bytes=1).fit(ref).transform(q)
     np.testing.assert_array_equal(big, tiny)
 
 

@@ -13,16 +13,30 @@ so the squared distance expands into three matrix products and a per-reference c
 
     d^2 = (a q^2) b^T - 2 (a q) (b r)^T + a (b r^2)^T + (1 - b) e,   e = (c - M)^2.
 
-The products run in float32 to screen candidates (chunks of queries keep memory under a
-bound); the best K + margin candidates are then re-scored exactly in float64, and ties
-go to the lower reference index. Weights are softmax(-distance) over the K (the
-thesis's) or uniform. A missing entry is predicted as the weighted mean of the
-neighbours that observe it (weights renormalised over them; the thesis's code used
-the neighbours' marker values instead); where no neighbour observes it, the column mean
-(the marker, which must be finite, for a column no reference observes).
+Screening ranks each query's references by d^2 less the query's own constant, in float32,
+with BLAS products (chunks of queries, blocks of references):
+
+    references with holes:  [a q^2, -2 a q] . [b, b r]  +  a . b r^2  +  (1 - b) e
+    complete references:    -2 a q . r  +  a . r^2       (b = 1: no masks, no e term)
+
+Queries sharing a hole pattern (structured holes give four), at least MIN_GROUP of them,
+use their observed columns O only, from one copy of those columns of the references:
+[q_O^2, -2 q_O] . [b_O, (b r)_O] + sum_O b r^2 + (1 - b) e, or -2 q_O . r_O + sum_O r^2
+for complete references: half the work for half-images. The C = K + margin best
+candidates (the C-th smallest score is the threshold) are then re-scored exactly in
+float64 from the definition, and the K nearest kept, ties going to the lower reference
+index. Weights are softmax(-distance) over the K (the thesis's) or uniform. A missing
+entry is predicted as the weighted mean of the neighbours that observe it (weights
+renormalised over them; the thesis's code used the neighbours' marker values instead);
+where no neighbour observes it, the column mean (the marker, which must be finite, for a
+column no reference observes). The chunks keep the working memory under
+`max_memory_bytes`, beside the references and one pattern's copy of their columns; the
+steps outside BLAS run on THREADS threads, by blocks of rows.
 """
 
-from typing import Optional, Tuple
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -30,6 +44,9 @@ from vae_tf.errors import UserError
 from vae_tf.imputers.base import Imputer, check_array, check_choice, check_float, check_int
 
 WEIGHTS = ("softmax", "uniform")
+MIN_GROUP = 32  # queries sharing a hole pattern worth a copy of its columns
+ROW_BLOCK = 16  # queries re-scored together (their [n, C, D] float64 fits the cache)
+THREADS = max(1, min(8, os.cpu_count() or 1))
 
 
 class KNNImputer(Imputer):
@@ -75,20 +92,24 @@ class KNNImputer(Imputer):
         self._weights, self._exclude = weights, exclude
 
     def fit(self, X, y=None) -> "KNNImputer":
-        """Keep the reference set X [N, D] (NaN = missing) in the forms the distance needs."""
-        x, observed = _as_float(X)
+        """Keep the reference set X [N, D] (NaN = missing): float32 values, holes as 0."""
+        with ThreadPoolExecutor(THREADS) as pool:
+            x, observed, sums = _references(X, pool)
         self._settings(len(x))
-        counts = observed.sum(0)
-        x[~observed] = 0  # our own copy
-        sums = x.sum(0, dtype=np.float64)
+        self.references_complete_ = observed is None  # then b = 1 everywhere: no masks
+        counts = len(x) if observed is None else observed.sum(0)
         self.column_means_ = np.where(counts > 0, sums / np.maximum(counts, 1), self._marker)
-        values = x.astype(np.float32, copy=False)
-        self.ref_observed_ = observed.astype(np.float32)  # b       [N, D]
-        self.ref_values_ = values  # b r                             [N, D]
-        self.ref_squares_ = values * values  # b r^2                 [N, D]
-        e = (self.column_means_ - self._marker) ** 2
-        self.ref_const_ = (1.0 - self.ref_observed_) @ e.astype(np.float32)  # [N]
-        self._exact = (observed, e)
+        self.ref_observed_ = observed  # b, or None when complete    [N, D] bool
+        if observed is None:
+            self.ref_values_, self.ref_pairs_ = x, None  # r            [N, D] float32
+        else:  # [b, b r] side by side: a pattern's columns of both in one gather
+            dim = x.shape[1]
+            self.ref_pairs_ = np.empty((len(x), 2 * dim), np.float32)  # [N, 2D]
+            self.ref_pairs_[:, :dim], self.ref_pairs_[:, dim:] = observed, x
+            self.ref_values_ = self.ref_pairs_[:, dim:]  # b r          [N, D] (a view)
+            self._e = (self.column_means_ - self._marker) ** 2  # [D] float64
+            e32 = self._e.astype(np.float32)
+            self.ref_const_ = e32.sum() - self.ref_pairs_[:, :dim] @ e32  # (1 - b) e  [N]
         self.n_features_in_ = x.shape[1]
         return self
 
@@ -97,7 +118,7 @@ class KNNImputer(Imputer):
         self._check_fitted()
         out, observed = _as_float(X)
         self._check_width(out)
-        n_ref, dim = self.ref_values_.shape
+        n_ref = len(self.ref_values_)
         if self._exclude and len(out) != n_ref:
             raise UserError(f"{type(self).__name__}(exclude_self=True): X has {len(out)} rows "
                             f"but the reference set has {n_ref}; transform the data it was "
@@ -109,23 +130,77 @@ class KNNImputer(Imputer):
                             "compare; drop such rows or fill them first")
         todo = np.flatnonzero(holes.any(1))
         k_cand = min(self._k + self._margin, n_ref)
-        per_query = n_ref * 4 * 3 + k_cand * dim * 8 * 4  # distances + exact re-scoring
-        chunk = max(1, min(len(todo), self._memory // 2 // max(per_query, 1)))
-        for start in range(0, len(todo), chunk):
-            rows = todo[start:start + chunk]
-            skip = rows if self._exclude else None
-            out[rows] = self._impute(out[rows], holes[rows], k_cand, skip)
+        chunk = max(1, self._memory // 4 // (n_ref * 10 + out.shape[1] * 16))
+        with ThreadPoolExecutor(THREADS) as pool:
+            for rows, cols in _batches(holes, todo):
+                cache = {}  # the pattern's reference features, built once for its chunks
+                for start in range(0, len(rows), chunk):
+                    part = rows[start:start + chunk]
+                    skip = part if self._exclude else None
+                    out[part] = self._impute(out[part], holes[part], cols, k_cand, skip, cache,
+                                             pool)
         return out
 
-    def _impute(self, q: np.ndarray, holes: np.ndarray, k_cand: int,
-                skip: Optional[np.ndarray]) -> np.ndarray:
-        a = (~holes).astype(np.float32)
-        qv = np.where(holes, 0, q).astype(np.float32)
-        d2 = ((a * qv * qv) @ self.ref_observed_.T - 2 * (qv @ self.ref_values_.T)
-              + a @ self.ref_squares_.T + self.ref_const_)  # [n, N] float32 screening
+    def _impute(self, q, holes, cols, k_cand, skip, cache, pool) -> np.ndarray:
+        """Impute the queries q [n, D]; cols: the observed columns they share, or None."""
+        score = self._screen(q, holes, cols, cache)  # [n, N] float32
         if skip is not None:
-            d2[np.arange(len(q)), skip] = np.inf
-        cand = np.argpartition(d2, k_cand - 1, axis=1)[:, :k_cand]  # [n, C]
+            score[np.arange(len(q)), skip] = np.inf
+        cand = np.empty((len(q), k_cand), np.intp)
+
+        def select(sl):
+            cand[sl] = _smallest(score[sl], k_cand)
+        _each_block(pool, select, len(q))
+        score = None  # freed before the re-scoring
+        out = np.empty_like(q)
+
+        def predict(sl):
+            out[sl] = self._predict(q[sl], holes[sl], cand[sl], None if skip is None else skip[sl])
+        _each_block(pool, predict, len(q), ROW_BLOCK)
+        return out
+
+    def _screen(self, q, holes, cols, cache) -> np.ndarray:
+        """d^2 [n, N] in float32, less a per-query constant (module docstring)."""
+        qv = np.where(holes, 0, q).astype(np.float32)  # a q
+        complete, n_ref = self.ref_pairs_ is None, len(self.ref_values_)
+        score = np.empty((len(q), n_ref), np.float32)
+        if cols is not None:  # one hole pattern: products over its observed columns only
+            if not cache:
+                cache["feats"] = self._pattern_features(cols)
+            feats, per_ref = cache["feats"]
+            qv = np.compress(cols, qv, axis=1)
+            np.matmul(-2 * qv if complete else np.hstack([qv * qv, -2 * qv]), feats.T, out=score)
+            score += per_ref
+            return score
+        a = (~holes).astype(np.float32)
+        left = -2 * qv if complete else np.hstack([qv * qv, -2 * qv])  # [n, D or 2D]
+        block = max(1, min(n_ref, self._memory // 8 // (4 * q.shape[1])))
+        for lo in range(0, n_ref, block):
+            r, part = self.ref_values_[lo:lo + block], score[:, lo:lo + block]
+            np.matmul(left, (r if complete else self.ref_pairs_[lo:lo + block]).T, out=part)
+            part += a @ (r * r).T  # a (b r^2)^T
+            if not complete:
+                part += self.ref_const_[lo:lo + block]
+        return score
+
+    def _pattern_features(self, cols: np.ndarray):
+        """The references' side for queries observing the columns `cols` (a mask [D]):
+        r_O or [b_O, (b r)_O] [N, m or 2m], and the per-reference term [N]."""
+        run = np.flatnonzero(cols)
+        m = len(run)
+        if self.ref_pairs_ is not None:
+            feats = np.compress(np.tile(cols, 2), self.ref_pairs_, axis=1)
+        elif run[-1] - run[0] + 1 == m:  # one run of columns: a view, no copy
+            feats = self.ref_values_[:, run[0]:run[-1] + 1]
+        else:
+            feats = np.compress(cols, self.ref_values_, axis=1)
+        part = feats[:, -m:]  # (b r)_O
+        squares = np.einsum("nd,nd->n", part, part)  # sum_O b r^2
+        return feats, (squares if self.ref_pairs_ is None else squares + self.ref_const_)
+
+    def _predict(self, q: np.ndarray, holes: np.ndarray, cand: np.ndarray,
+                 skip: Optional[np.ndarray]) -> np.ndarray:
+        """Re-score the candidates exactly, keep the K nearest, fill q's holes from them."""
         exact = self._exact_d2(q, holes, cand)  # [n, C] float64
         if skip is not None:
             exact[cand == skip[:, None]] = np.inf
@@ -137,21 +212,119 @@ class KNNImputer(Imputer):
         else:
             w = np.ones_like(dist)
         w /= w.sum(1, keepdims=True)
-        observed, _ = self._exact
-        nb_obs = observed[neighbours]  # [n, K, D]
-        num = np.einsum("nk,nkd->nd", w, self.ref_values_[neighbours].astype(np.float64))
-        den = np.einsum("nk,nkd->nd", w, nb_obs.astype(np.float64))
-        pred = np.where(den > 0, num / np.where(den > 0, den, 1.0), self.column_means_)
+        num = np.einsum("nk,nkd->nd", w, self.ref_values_[neighbours])  # float64
+        if self.ref_observed_ is None:  # every neighbour observes every entry
+            den = w[:, 0].copy()
+            for k in range(1, w.shape[1]):
+                den += w[:, k]  # the same order as the einsum over the ones
+            pred = num / den[:, None]
+        else:
+            nb_obs = self.ref_observed_[neighbours].astype(np.float64)  # [n, K, D]
+            den = np.einsum("nk,nkd->nd", w, nb_obs)
+            pred = np.where(den > 0, num / np.where(den > 0, den, 1.0), self.column_means_)
         return np.where(holes, pred, q).astype(q.dtype)
 
     def _exact_d2(self, q: np.ndarray, holes: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """The squared distances of the candidates, from the definition, in float64."""
-        observed, e = self._exact
-        b = observed[cand]  # [n, C, D]
-        a = ~holes[:, None, :]
-        r = self.ref_values_[cand].astype(np.float64)
-        diff = np.where(a & b, np.where(holes, 0.0, q).astype(np.float64)[:, None, :] - r, 0.0)
-        return np.einsum("ncd,ncd->nc", diff, diff) + np.einsum("ncd,d->nc", ~b, e)
+        q64 = np.where(holes, 0.0, q).astype(np.float64)
+        diff = q64[:, None, :] - self.ref_values_[cand]  # [n, C, D] float64
+        if self.ref_observed_ is None:
+            diff *= ~holes[:, None, :]  # 0 where q is missing (faster than copyto's where)
+            return np.einsum("ncd,ncd->nc", diff, diff)
+        b = self.ref_observed_[cand]
+        diff *= ~holes[:, None, :] & b
+        return np.einsum("ncd,ncd->nc", diff, diff) + np.einsum("ncd,d->nc", ~b, self._e)
+
+
+def _batches(holes: np.ndarray, todo: np.ndarray) -> Iterator[Tuple[np.ndarray, object]]:
+    """The rows to impute by hole pattern: (rows, observed-column mask) for each pattern that
+    at least MIN_GROUP rows share, then (the other rows, None)."""
+    if not len(todo):
+        return
+    keys = np.packbits(holes[todo], axis=1)
+    _, first, inverse, counts = np.unique(keys, axis=0, return_index=True,
+                                          return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    big = counts >= MIN_GROUP
+    for g in np.flatnonzero(big):
+        yield todo[inverse == g], ~holes[todo[first[g]]]
+    rest = todo[~big[inverse]]
+    if len(rest):
+        yield rest, None
+
+
+def _smallest(score: np.ndarray, c: int) -> np.ndarray:
+    """Per row, the indices [n, c] of c smallest scores (any order)."""
+    n, m = score.shape
+    if c >= m:
+        return np.tile(np.arange(m), (n, 1))
+    kth = np.partition(score, c - 1, axis=1)[:, c - 1:c]  # the c-th smallest  [n, 1]
+    flat = np.flatnonzero(score <= kth)  # row by row, ascending
+    rows, idx = np.divmod(flat, m)
+    counts = np.bincount(rows, minlength=n)
+    if (counts == c).all():
+        return idx.reshape(n, c)
+    ok = counts == c  # the others tie at the c-th value: let argpartition choose
+    cand = np.empty((n, c), np.intp)
+    cand[ok] = idx[ok[rows]].reshape(-1, c)
+    cand[~ok] = np.argpartition(score[~ok], c - 1, axis=1)[:, :c]
+    return cand
+
+
+def _references(X, pool) -> Tuple[np.ndarray, Optional[np.ndarray], np.ndarray]:
+    """Our float32 copy of the reference set X [N, D] with its holes as 0, its mask (None
+    when complete) and the float64 column sums of its observed entries, each column summed
+    in row order (in X's precision when wider than float32, with no float64 copy of X)."""
+    data = np.asarray(X)
+    narrow = data.dtype.kind in "biu" or data.dtype.kind == "f" and data.dtype.itemsize <= 4
+    observed = None
+    if narrow and data.ndim == 2 and data.size:
+        x = np.empty(data.shape, np.float32)
+
+        def copy(sl):
+            x[sl] = data[sl]
+        _each_block(pool, copy, len(x))
+        sums = _column_sums(x, pool)
+        if np.isfinite(sums).all():  # no NaN and no infinity: complete, nothing to check
+            return x, None, sums
+        if not np.isinf(x).any():
+            observed = ~np.isnan(x)
+    if observed is None:
+        x, observed = check_array(X)  # the checks, with their messages
+    complete = bool(observed.all())
+    if not complete:
+        x[~observed] = 0
+    if narrow or data.dtype.kind != "f":
+        sums = _column_sums(x, pool)
+    elif complete:
+        sums = data.sum(0, dtype=np.float64)
+    else:
+        sums = np.zeros(data.shape[1])
+        for lo in range(0, len(data), 4096):
+            part = np.where(observed[lo:lo + 4096], data[lo:lo + 4096], 0).astype(np.float64)
+            sums = np.add.reduce(np.vstack([sums[None], part]), axis=0)  # row by row
+    return x, (None if complete else observed), sums
+
+
+def _column_sums(x: np.ndarray, pool) -> np.ndarray:
+    """x.sum(0, dtype=float64), each column summed in row order, the columns in threads."""
+    sums = np.empty(x.shape[1])
+
+    def add(sl):
+        sums[sl] = x[:, sl].sum(0, dtype=np.float64)
+    _each_block(pool, add, x.shape[1])
+    return sums
+
+
+def _each_block(pool, fn, n: int, step: Optional[int] = None) -> None:
+    """fn(slice) for the blocks of `step` rows out of n (default: one per thread), run by the
+    pool's threads (numpy lets go of the GIL inside its loops)."""
+    step = max(1, step or -(-n // THREADS))
+    blocks = [slice(lo, lo + step) for lo in range(0, n, step)]
+    if len(blocks) == 1:
+        fn(blocks[0])
+    for _ in pool.map(fn, blocks if len(blocks) > 1 else []):
+        pass  # re-raises a worker's exception
 
 
 def _as_float(X) -> Tuple[np.ndarray, np.ndarray]:
