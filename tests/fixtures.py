@@ -2,6 +2,7 @@
 
 `write_mnist_idx(folder, n_train, n_test, seed)` writes the four MNIST IDX .gz files;
 `load("mnist", folder)` needs n_train > 5,000 (the validation split is the last 5,000).
+Most are smaller than the originals: loading them needs $VAE_TF_ALLOW_SMALL_DATA=1.
 """
 
 import gzip
@@ -47,19 +48,63 @@ def write_amat(folder, sizes=(6, 3, 4), seed=0):
     return out
 
 
-def write_cifar(folder, n_per_batch=4, seed=0):
-    """cifar-10-batches-py/ with data_batch_1..5 and test_batch; returns {name: (data, labels)}."""
+class _Python2Pickler(pickle._Pickler):
+    """Pickles as Python 2's cPickle (protocol 2) wrote the official CIFAR-10 batches: str and
+    bytes as 8-bit strings (bytes again under encoding="bytes"), numpy under `numpy.core`."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_string8(self, obj):
+        data = obj.encode("latin-1") if isinstance(obj, str) else obj
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+        self.memoize(obj)
+
+    dispatch[bytes] = dispatch[str] = save_string8
+
+    def save_global(self, obj, name=None):
+        name = name or obj.__qualname__
+        module = pickle.whichmodule(obj, name).replace("numpy._core.", "numpy.core.")
+        self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode())
+        self.memoize(obj)
+
+
+def python2_pickle(obj) -> bytes:
+    """`obj` pickled as the official CIFAR-10 batches are (see _Python2Pickler)."""
+    buffer = io.BytesIO()
+    _Python2Pickler(buffer, protocol=2).dump(obj)
+    return buffer.getvalue()
+
+
+def write_cifar(folder, n_per_batch=4, seed=0, python2=True):
+    """cifar-10-batches-py/ with data_batch_1..5 and test_batch, each a dict with the official
+    keys, pickled as the official files (python2=True) or by Python 3's pickle (protocol 4,
+    what numpy 2 names `numpy._core`); returns {name: (data, labels)}."""
     rng = np.random.default_rng(seed)
     root = os.path.join(folder, "cifar-10-batches-py")
     os.makedirs(root, exist_ok=True)
     batches = {}
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         data = rng.integers(0, 256, (n_per_batch, 3072)).astype(np.uint8)
-        labels = list(rng.integers(0, 10, n_per_batch))
+        labels = [int(v) for v in rng.integers(0, 10, n_per_batch)]
+        batch = {b"batch_label": f"{name} of 6".encode(), b"labels": labels, b"data": data,
+                 b"filenames": [f"img_{i}.png".encode() for i in range(n_per_batch)]}
         with open(os.path.join(root, name), "wb") as f:
-            pickle.dump({b"data": data, b"labels": labels}, f)
+            f.write(python2_pickle(batch) if python2 else pickle.dumps(batch, protocol=4))
         batches[name] = (data, labels)
     return batches
+
+
+class Payload:
+    """Unpickling this calls `function(*args)`: what a crafted pickle does."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
 
 
 def omniglot_png(seed: int, size=105) -> bytes:

@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 
 import fixtures
-from vae_tf.datasets import load
+from vae_tf.datasets import ALLOW_SMALL_VAR, load
 from vae_tf.datasets.movielens import load_movielens_fold
 from vae_tf.errors import UserError
+
+
+@pytest.fixture(autouse=True)
+def small_data_allowed(monkeypatch):
+    """These tests load fixtures far smaller than the originals, on purpose."""
+    monkeypatch.setenv(ALLOW_SMALL_VAR, "1")
 
 
 @pytest.fixture(scope="module")

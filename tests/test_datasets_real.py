@@ -66,6 +66,7 @@ def test_yale_real_counts(caplog):
     assert (len(yale.train), len(yale.test)) == (1231, 287)  # every 5th of a subject
     assert set(yale.train_labels) == set(yale.test_labels) == set(range(13)) | set(range(14, 25))
     assert "skipped 18 '.bad' captures, 24 ambient images and 0 other files" in caplog.text
+    assert "holds 24 of the 38 subjects of the database (yaleB01 .. yaleB25)" in caplog.text
     assert yale.image_shape == (192, 168, 1)
     assert 0 <= yale.train.min() and yale.train.max() <= 1
 

@@ -9,8 +9,16 @@ import pytest
 
 import fixtures
 from vae_tf import datasets
-from vae_tf.datasets import ENTRIES, NAMES, data_dir_for, entry, load, resolve_data_dir
+from vae_tf.datasets import (ALLOW_SMALL_VAR, ENTRIES, NAMES, data_dir_for, entry, load,
+                             resolve_data_dir)
 from vae_tf.errors import UserError
+
+
+@pytest.fixture(autouse=True)
+def small_data_allowed(monkeypatch):
+    """These tests load fixtures far smaller than the originals, on purpose."""
+    monkeypatch.setenv(ALLOW_SMALL_VAR, "1")
+
 
 FOLDERS = {"mnist_5k": None, "mnist": "mnist", "binarized_mnist": "binarized_mnist",
            "cifar10_rgb": "cifar10", "cifar10_gray": "cifar10", "omniglot_en": "omniglot",

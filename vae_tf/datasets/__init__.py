@@ -12,12 +12,18 @@ Where the data come from, first match wins:
 Every per-dataset fact lives in `registry.py`. One module per source: mnist (IDX),
 binarized_mnist (.amat), cifar, omniglot, faces (ORL, Yale), movielens, tfds_source,
 bundled (mnist_5k).
+
+Every loader of original files refuses, in one line, files it cannot read and a dataset
+smaller than the original (a cut file, a deleted folder); `$VAE_TF_ALLOW_SMALL_DATA=1`
+(ALLOW_SMALL_VAR) accepts a smaller set on purpose, as the tests' tiny fixtures are.
+See files.py.
 """
 
 import os
 from typing import Optional
 
 from vae_tf.datasets.base import BERNOULLI, RATINGS, Dataset, check_finite_unit
+from vae_tf.datasets.files import ALLOW_SMALL_VAR
 from vae_tf.datasets.registry import ENTRIES, NAMES, Entry, entry
 from vae_tf.errors import UserError
 
@@ -71,6 +77,6 @@ def load(name: str, data_dir: Optional[str] = None) -> Dataset:
     return known.loader(folder)
 
 
-__all__ = ["BERNOULLI", "DATA_DIR_VAR", "ENTRIES", "NAMES", "RATINGS", "Dataset", "Entry",
-           "check_finite_unit", "data_dir_for", "entry", "load", "resolve_data_dir",
-           "third_rows"]
+__all__ = ["ALLOW_SMALL_VAR", "BERNOULLI", "DATA_DIR_VAR", "ENTRIES", "NAMES", "RATINGS",
+           "Dataset", "Entry", "check_finite_unit", "data_dir_for", "entry", "load",
+           "resolve_data_dir", "third_rows"]

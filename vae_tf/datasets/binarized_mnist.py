@@ -2,16 +2,18 @@
 
 Each file is text, one image a line: 784 values 0 or 1 separated by spaces. The fixed
 binarization was one random sample, so it cannot be recomputed from MNIST; the splits
-are 50,000 / 10,000 / 10,000 images without labels.
+are 50,000 / 10,000 / 10,000 images without labels; a file holding fewer is refused
+(files.check_count).
 """
 
+import io
 import os
 from typing import Optional
 
 import numpy as np
 
 from vae_tf.datasets.base import Dataset
-from vae_tf.datasets.files import locate, note_count, one_line, read_bytes
+from vae_tf.datasets.files import check_count, locate, one_line, read_bytes
 from vae_tf.errors import UserError
 
 FILES = ("binarized_mnist_train.amat", "binarized_mnist_valid.amat", "binarized_mnist_test.amat")
@@ -48,7 +50,7 @@ def parse_amat(path: str) -> np.ndarray:
     values = _single_digit_rows(raw, path)
     if values is None:  # other number formats ("1.0", "1e0"): the slower general reader
         try:
-            values = np.loadtxt(path, dtype=np.float32, ndmin=2)
+            values = np.loadtxt(io.StringIO(raw.decode("latin-1")), dtype=np.float32, ndmin=2)
         except ValueError as e:
             raise UserError(f"{path}: not a table of numbers ({one_line(e)}); "
                             "download the file again") from None
@@ -68,7 +70,7 @@ def load_binarized_files(data_dir: str) -> Dataset:
     for f, official in zip(FILES, OFFICIAL):
         path = os.path.join(folder, f)
         splits.append(parse_amat(path))
-        note_count(path, "images", len(splits[-1]), official)
+        check_count(path, "images", len(splits[-1]), official, "download the original file again")
     train, valid, test = splits
     return Dataset(name="binarized_mnist", train=train, validation=valid, test=test,
                    image_shape=(28, 28, 1),

@@ -1,7 +1,7 @@
 """MNIST from its four original IDX .gz files, split as the thesis: 55,000 / 5,000 / 10,000.
 
-The validation split is the last 5,000 images of the training file. Files holding another
-number of images than the original 60,000 / 10,000 load with a logged warning.
+The validation split is the last 5,000 images of the training file. Files holding fewer
+images than the original 60,000 / 10,000 are refused (files.check_count).
 """
 
 import os
@@ -10,7 +10,7 @@ import struct
 import numpy as np
 
 from vae_tf.datasets.base import Dataset
-from vae_tf.datasets.files import locate, note_count, read_bytes
+from vae_tf.datasets.files import check_count, locate, read_bytes
 from vae_tf.errors import UserError
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -52,7 +52,6 @@ def _pair(folder: str, images_file: str, labels_file: str):
     if len(labels) and labels.max() > 9:
         raise UserError(f"{labels_path}: label {labels.max()} outside 0..9; "
                         "this is not an MNIST label file")
-    note_count(images_path, "images", len(images), OFFICIAL[images_file.split("-")[0]])
     return images, labels
 
 
@@ -61,6 +60,9 @@ def load_mnist_files(data_dir: str) -> Dataset:
     folder = locate(data_dir, "mnist", FILES)
     train_x, train_y = _pair(folder, *FILES[:2])
     test_x, test_y = _pair(folder, *FILES[2:])
+    for images, images_file in ((train_x, FILES[0]), (test_x, FILES[2])):  # damage first
+        check_count(os.path.join(folder, images_file), "images", len(images),
+                    OFFICIAL[images_file.split("-")[0]], "download the original file again")
     return from_arrays("mnist", train_x, train_y, test_x, test_y,
                        f"MNIST from the IDX files in {folder} (last 5,000 training images "
                        "are the validation split)", where=os.path.join(folder, FILES[0]))

@@ -5,6 +5,8 @@ which ua.test holds the first 10 ratings of each user in u.data's line order;
 `load_movielens_fold(data_dir, k)` gives fold uk (k = 1..5: uk.base / uk.test, 80,000 /
 20,000 ratings; the five uk.test partition u.data). Every line is checked: four
 tab-separated integers, user 1..943, item 1..1682, rating 1..5, no pair rated twice.
+A file holding fewer ratings than the original (ua.base 90,570, ua.test 9,430, uk.base
+80,000, uk.test 20,000) is refused (files.check_count): a cut file would train silently.
 """
 
 import os
@@ -13,14 +15,25 @@ from typing import Tuple
 import numpy as np
 
 from vae_tf.datasets.base import RATINGS, Dataset
-from vae_tf.datasets.files import locate
+from vae_tf.datasets.files import check_count, locate, unreadable
 from vae_tf.errors import UserError
 
 N_USERS, N_ITEMS = 943, 1682
+OFFICIAL = {"ua.base": 90570, "ua.test": 9430,  # ratings a file of the original holds
+            **{f"u{k}.base": 80000 for k in range(1, 6)},
+            **{f"u{k}.test": 20000 for k in range(1, 6)}}
 
 
 def parse_ratings(path: str) -> np.ndarray:
     """Lines `user<TAB>item<TAB>rating<TAB>timestamp` -> int array [n, 3], every line checked."""
+    try:
+        return _parse_lines(path)
+    except OSError as e:
+        raise unreadable(path, e) from None
+
+
+def _parse_lines(path: str) -> np.ndarray:
+    """parse_ratings without the read-error handling."""
     rows = []
     with open(path, "r", encoding="latin-1") as f:
         for number, line in enumerate(f, 1):
@@ -56,7 +69,11 @@ def to_matrix(triples: np.ndarray, path: str) -> np.ndarray:
 def _split(data_dir: str, base: str, test: str) -> Tuple[np.ndarray, np.ndarray, str]:
     folder = locate(data_dir, "movielens_100k", (base, test), subfolders=("ml-100k",))
     paths = [os.path.join(folder, f) for f in (base, test)]
-    train, held_out = (to_matrix(parse_ratings(p), p) for p in paths)
+    triples = [parse_ratings(p) for p in paths]
+    for p, f, rows in zip(paths, (base, test), triples):
+        check_count(p, "ratings", len(rows), OFFICIAL[f],
+                    "restore the original file from ml-100k.zip")
+    train, held_out = (to_matrix(t, p) for t, p in zip(triples, paths))
     if np.any(~np.isnan(train) & ~np.isnan(held_out)):
         raise UserError(f"{paths[0]} and {paths[1]} share a (user, item) rating; a split's two "
                         "files must be disjoint: restore the original files")
