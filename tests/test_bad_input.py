@@ -3,6 +3,7 @@ and leaves nothing behind."""
 
 import gzip
 import os
+import socket
 import subprocess
 import sys
 
@@ -40,7 +41,10 @@ def broken(tmp_path_factory):
     ratings = folder("ml2")
     fixtures.write_movielens(ratings)
     (root / "file").write_text("not a folder")
-    return {"corrupt": corrupt, "magic": magic, "orl": orl, "ml": bad_ratings, "ml2": ratings,
+    locked = folder("locked")  # a live run's lock (pid 1 always runs)
+    with open(os.path.join(locked, ".lock"), "w") as f:
+        f.write(f"{socket.gethostname()} 1")
+    return {"locked": locked, "corrupt": corrupt, "magic": magic, "orl": orl, "ml": bad_ratings, "ml2": ratings,
             "empty": folder("empty"), "file": str(root / "file")}
 
 
@@ -70,6 +74,14 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("--iwae_samples when imputing", ["--mode=impute", "--iwae_samples=100"],
      "--iwae_samples=100 does not apply here (it is a --mode=train setting"),
     ("--k when training", ["--k=5"], "--k=5 does not apply here (it is a --mode=impute"),
+    ("too many logical CPUs", ["--strategy=mirrored", "--cpu_devices=1000"],
+     "--cpu_devices=1000 must be 0 (off) to 64"),
+    ("too many importance samples", ["--iwae_samples=10000000"],
+     "--iwae_samples=10000000 must be 0 (off) to 100000"),
+    ("a model larger than the memory", ["--hidden_dim=10000000"],
+     "--hidden_dim=10000000 --latent_dim=32 --batch_size=100 need about"),
+    ("a run folder in use by a live run", ["--logdir={locked}"],
+     "is in use by another live run"),
     ("wrong flag type", ["--epochs=ten"], "invalid literal for int()"),
     ("unknown flag", ["--epoch=3"], "Unknown command line flag 'epoch'"),
     ("unknown enum value", ["--missing=blocks"], "value should be one of <structured|random>"),
@@ -81,7 +93,7 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("train mode on ratings", ["--dataset=movielens_100k", "--data_dir={ml2}"],
      "does not model; use --mode=impute"),
     ("multi_worker without TF_CONFIG", ["--strategy=multi_worker"], "TF_CONFIG"),
-    ("negative --iwae_samples", ["--iwae_samples=-1"], "must be 0 (off) or more"),
+    ("negative --iwae_samples", ["--iwae_samples=-1"], "--iwae_samples=-1 must be 0 (off) to"),
     ("--sigma without a Gaussian", ["--sigma=0.1"], "applies to --likelihood=gaussian only"),
     ("negative --sigma", ["--likelihood=gaussian", "--sigma=-1"], "must be 0 (learned) or"),
     ("another likelihood when imputing", ["--mode=impute", "--likelihood=cbernoulli"],

@@ -8,6 +8,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 import vae_tf.models  # noqa: F401  registers the classes keras.models.load_model needs
 from test_main import launch
@@ -20,6 +21,7 @@ def _losses(logdir):
         return [json.loads(line)["train/loss"] for line in f]
 
 
+@pytest.mark.slow
 def test_mirrored_matches_one_device_at_the_same_global_batch(tmp_path):
     one, two = str(tmp_path / "one"), str(tmp_path / "two")
     a = launch("--epochs=3", f"--logdir={one}")
@@ -37,6 +39,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_workers_on_localhost_agree_on_the_weights(tmp_path):
     logdir = str(tmp_path / "run")
     workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
@@ -69,6 +72,7 @@ def test_multi_worker_without_tf_config_is_one_line(tmp_path):
     assert not os.path.exists(tmp_path / "run")
 
 
+@pytest.mark.slow
 def test_impute_mode_under_mirrored_matches_one_device(tmp_path):
     """MIWAE trained on 2 replicas imputes as well as on one device (within noise)."""
     results = []
@@ -84,3 +88,35 @@ def test_impute_mode_under_mirrored_matches_one_device(tmp_path):
     one, two = (r["rmse_missing"] for r in results)
     assert abs(one - two) < 0.02 * one, (one, two)
     assert len(_losses(str(tmp_path / "two"))) == 4
+
+
+@pytest.mark.parametrize("tf_config, needle", [
+    ("{not json", "TF_CONFIG is not valid JSON"),
+    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}',
+     "TF_CONFIG's task index 3 is beyond the 1 worker address(es)"),
+    ('{"cluster": {"worker": ["127.0.0.1"]}, "task": {"type": "worker", "index": 0}}',
+     "is not host:port"),
+    ('{"task": {"type": "worker", "index": 0}}', "TF_CONFIG has no usable \"cluster\""),
+])
+def test_a_bad_tf_config_is_one_line_before_tensorflow_starts(tmp_path, tf_config, needle):
+    result = subprocess.run([sys.executable, "-m", "vae_tf.main", "--strategy=multi_worker",
+                             f"--logdir={tmp_path}/run"], capture_output=True, text=True,
+                            env=dict(os.environ, TF_CONFIG=tf_config), timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr[-1500:]
+    assert not os.path.exists(tmp_path / "run")
+
+
+@pytest.mark.slow
+def test_a_peer_that_never_comes_up_is_given_up_on(tmp_path):
+    workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
+    tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": 0}}
+    env = dict(os.environ, TF_CONFIG=json.dumps(tf_config), VAE_TF_CLUSTER_TIMEOUT="3")
+    result = subprocess.run([sys.executable, "-m", "vae_tf.main", "--strategy=multi_worker",
+                             f"--logdir={tmp_path}/run"], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 2, result.stderr[-1500:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"the cluster's task at {workers[1]} did not come up within 3 s" in last
+    assert "Traceback" not in result.stderr

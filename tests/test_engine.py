@@ -146,14 +146,6 @@ def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(tiny_data,
                                [h["train/loss"] for h in straight], rtol=1e-5)
 
 
-def test_the_step_graph_is_traced_without_running(tiny_data):
-    vae, engine = _engine(tiny_data.train)
-    before = _weights(vae)
-    names = {op.name.split("/")[0] for op in engine.step_graph().get_operations()}
-    assert {"encoder", "sampling", "decoder"} <= names
-    assert all(np.array_equal(a, b) for a, b in zip(before, _weights(vae)))
-
-
 def test_evaluate_is_repeatable_and_does_not_retrace(tiny_data):
     vae, _ = _engine(tiny_data.train)
     assert evaluate(vae, tiny_data.test, seed=3) == evaluate(vae, tiny_data.test, seed=3)

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here runs the launcher or a script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

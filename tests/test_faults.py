@@ -8,9 +8,12 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from test_main import events, launch
+
+pytestmark = pytest.mark.slow  # every test here runs the launcher or a script
 
 
 def _history(logdir):

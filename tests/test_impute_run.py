@@ -18,6 +18,7 @@ def _metrics(logdir):
 
 @pytest.mark.parametrize("imputer, missing, flag", [("knn", "structured", "--k=3"),
                                                     ("vae", "random", "--epochs=2")])
+@pytest.mark.slow
 def test_impute_images_writes_metrics_pictures_and_events(tmp_path, imputer, missing, flag):
     logdir = str(tmp_path / "run")
     result = launch("--mode=impute", f"--imputer={imputer}", f"--missing={missing}", flag,
@@ -38,6 +39,7 @@ def test_impute_images_writes_metrics_pictures_and_events(tmp_path, imputer, mis
         assert "n_neighbors=3" in metrics["imputer_settings"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("imputer", ["knn", "vae", "rating_vae"])
 def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
     fixtures.write_movielens(tmp_path / "data")

@@ -116,6 +116,7 @@ def test_bad_use():
         assert "\n" not in str(error.value)
 
 
+@pytest.mark.slow
 def test_launcher_miwae_and_its_one_line_refusal_on_ratings(tmp_path):
     logdir = str(tmp_path / "run")
     result = launch("--mode=impute", "--imputer=miwae", "--epochs=2", f"--logdir={logdir}")

@@ -111,6 +111,7 @@ def _launch(*args):
                           text=True, env=env, timeout=600)
 
 
+@pytest.mark.slow
 def test_launcher_trains_a_gaussian_two_layer_model_with_a_decaying_rate(tmp_path):
     from tensorboard.backend.event_processing import event_accumulator as ea
     logdir = tmp_path / "run"

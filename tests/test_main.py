@@ -43,6 +43,7 @@ def default_run(tmp_path_factory):
     return logdir, after_one, first, second
 
 
+@pytest.mark.slow
 def test_default_run_writes_every_output(default_run):
     logdir, after_one, _, _ = default_run
     for name in ("config.json", "metrics.json", "model.keras", "figures/reconstructions.png",
@@ -58,6 +59,7 @@ def test_default_run_writes_every_output(default_run):
     assert 0 < after_one["reconstruction_mae"] < after_one["reconstruction_rmse"] < 0.5
 
 
+@pytest.mark.slow
 def test_events_hold_scalars_images_graph_and_hparams(default_run):
     acc = events(default_run[0])
     tags = set(acc.Tags()["tensors"])
@@ -70,6 +72,7 @@ def test_events_hold_scalars_images_graph_and_hparams(default_run):
     assert [e.step for e in acc.Tensors("steps/loss")][:3] == [5, 10, 15]
 
 
+@pytest.mark.slow
 def test_resume_continues_at_the_next_epoch(default_run):
     logdir, after_one, _, second = default_run
     assert "resumed from" in second.stderr
@@ -85,6 +88,7 @@ def test_resume_continues_at_the_next_epoch(default_run):
         assert [json.loads(line)["epoch"] for line in f] == [1, 2]
 
 
+@pytest.mark.slow
 def test_saved_model_gives_identical_reconstructions(default_run):
     logdir = default_run[0]
     model = vae_tf.load_model(os.path.join(logdir, "model.keras"))
@@ -153,6 +157,7 @@ def test_nan_in_training_data_is_one_clear_error(tiny_data, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_training_on_ratings_and_a_changed_model_in_an_old_logdir(default_run, tmp_path):
     import fixtures
     fixtures.write_movielens(tmp_path / "data")
@@ -173,6 +178,7 @@ def test_positional_argument_is_refused(tmp_path):
     assert "unexpected argument 'train'" in result.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_console_script_with_a_2d_latent_writes_scatter_and_manifold(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "vae-tf")
     assert os.path.exists(script), "the vae-tf console script is not installed"
@@ -185,6 +191,7 @@ def test_console_script_with_a_2d_latent_writes_scatter_and_manifold(tmp_path):
         assert (logdir / "figures" / name).stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_colour_images_train_and_render_in_colour(tmp_path):
     import fixtures
     fixtures.write_cifar(tmp_path / "data", n_per_batch=20)

@@ -21,6 +21,8 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
 SEED_MAX = 2 ** 32 - 1
+MAX_IWAE_SAMPLES = 100_000  # 20x the IWAE papers' 5,000; more only costs hours
+MAX_CPU_DEVICES = 64  # logical devices of one CPU (each brings its own threads)
 
 
 def _f(default, help_text: str, choices: Optional[Tuple[str, ...]] = None):
@@ -102,9 +104,9 @@ def _check_values(c: Config) -> None:
     if not (isinstance(c.seed, int) and 0 <= c.seed <= SEED_MAX):
         raise UserError(f"--seed={c.seed!r} is outside 0 .. {SEED_MAX} (2**32 - 1); "
                         "pass e.g. --seed=0")
-    for name in ("iwae_samples", "cpu_devices"):
-        if getattr(c, name) < 0:
-            raise UserError(f"--{name}={getattr(c, name)} must be 0 (off) or more; "
+    for name, top in (("iwae_samples", MAX_IWAE_SAMPLES), ("cpu_devices", MAX_CPU_DEVICES)):
+        if not 0 <= getattr(c, name) <= top:
+            raise UserError(f"--{name}={getattr(c, name)} must be 0 (off) to {top}; "
                             f"pass e.g. --{name}={5000 if name == 'iwae_samples' else 2}")
     if not (math.isfinite(c.learning_rate) and c.learning_rate > 0):
         raise UserError(f"--learning_rate={c.learning_rate!r} must be a finite positive "

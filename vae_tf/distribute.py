@@ -12,6 +12,7 @@ from typing import Optional
 
 import tensorflow as tf
 
+from vae_tf import cluster
 from vae_tf.config import STRATEGIES
 from vae_tf.errors import UserError
 
@@ -49,10 +50,7 @@ def _make(name: str) -> tf.distribute.Strategy:
         devices = ([d.name for d in tf.config.list_logical_devices("GPU")]
                    or [d.name for d in tf.config.list_logical_devices("CPU")])
         return tf.distribute.MirroredStrategy(devices)
-    if not os.environ.get("TF_CONFIG"):
-        raise UserError("--strategy=multi_worker reads the cluster from the TF_CONFIG "
-                        "environment variable, which is not set; set it on every worker "
-                        "(see README, 'Several devices and machines')")
+    cluster.rendezvous(*cluster.read_cluster())  # TensorFlow would wait for peers forever
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 

@@ -161,12 +161,6 @@ class Engine:
         return tf.function(multi, jit_compile=jit, input_signature=[
             tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)])
 
-    def step_graph(self) -> tf.Graph:
-        """The graph of one training step, traced without running it (for TensorBoard)."""
-        specs = (tf.TensorSpec([self.batch_size], tf.int32, name="batch_rows"),
-                 tf.TensorSpec([], tf.int32, name="batch_size"))
-        return tf.function(self.replica_step).get_concrete_function(*specs).graph
-
     # -- checkpoints -------------------------------------------------------------------
     def _restore(self, max_to_keep: int) -> None:
         checkpoint = tf.train.Checkpoint(optimizer=self.optimizer, epoch=self.epoch,

@@ -16,6 +16,7 @@ import numpy as np
 from absl import logging
 
 from vae_tf import datasets, distribute, plots, summaries
+from vae_tf.checks import check_impute_data
 from vae_tf.config import Config
 from vae_tf.engine import default_verbosity
 from vae_tf.errors import UserError
@@ -48,33 +49,11 @@ def make_imputer(config: Config, run: RunDir, ratings: bool):
     return imputers.RatingVAE(**tuned, **engine)
 
 
-def check(config: Config, data: datasets.Dataset) -> bool:
-    """One-line errors for an imputer the data cannot use; True for ratings."""
-    ratings = data.likelihood == datasets.RATINGS
-    if config.imputer == "miwae" and ratings:
-        raise UserError(f"--imputer=miwae models images in [0, 1], not the ratings of "
-                        f"{config.dataset}; use --imputer=rating_vae, knn or vae for it")
-    if config.imputer == "rating_vae" and not ratings:
-        raise UserError(f"--imputer=rating_vae predicts ratings, and {config.dataset} holds "
-                        "images; use --imputer=miwae, knn or vae for it")
-    if config.imputer == "knn":  # on ratings no user is its own neighbour
-        limit = len(data.train) - ratings
-        if config.k > limit:
-            raise UserError(f"--k={config.k} is more than the {limit} reference examples "
-                            f"of {config.dataset}; pass --k={limit} or less")
-    n = data.train.shape[1] if config.imputer == "rating_vae" else len(data.train)
-    if config.imputer != "knn" and config.batch_size > n and (
-            config.imputer != "rating_vae" or "batch_size" in config.given):
-        raise UserError(f"--batch_size={config.batch_size} is larger than the {n} training "
-                        f"examples of {config.dataset}; pass --batch_size={min(n, 100)} or less")
-    return ratings
-
-
 def run_impute(config: Config, data=None) -> Dict:
     """Impute with `config.imputer`; write metrics.json, TensorBoard and figures."""
     strategy = distribute.make_strategy(config.strategy, config.cpu_devices)  # before any op
     data = data if data is not None else datasets.load(config.dataset, config.data_dir)
-    ratings = check(config, data)
+    ratings = check_impute_data(config, data)
     run = RunDir.for_config(config, distribute.worker_subfolder(strategy))
     try:
         imputer = make_imputer(config, run, ratings)

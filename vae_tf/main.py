@@ -7,6 +7,7 @@
 Bad input ends with one line on stderr and a non-zero exit, never a traceback.
 """
 
+import errno
 import os
 import re
 import sys
@@ -60,6 +61,10 @@ def config_from_flags() -> config_lib.Config:
 
 def _fail(message: str, code: int = 2) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
+    if "tensorflow" in sys.modules:  # TensorFlow's threads (a cluster still waiting for its
+        sys.stdout.flush()           # peers, say) could hold the interpreter's exit
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 
@@ -75,7 +80,14 @@ def main(argv) -> None:
         _fail(f"unexpected argument {argv[1]!r}; flags take the form --name=value")
     try:
         config = config_from_flags()
-        datasets.resolve_data_dir(config.dataset, config.data_dir)  # before TensorFlow starts
+        if config.strategy == "multi_worker":
+            from vae_tf.cluster import read_cluster, timeout_seconds
+            read_cluster()
+            timeout_seconds()
+        data = None  # files are read and checked before TensorFlow starts (numpy only)
+        if (datasets.resolve_data_dir(config.dataset, config.data_dir) is not None
+                or datasets.entry(config.dataset).tfds_builder is None):
+            data = _checked(config, datasets.load(config.dataset, config.data_dir))
         from vae_tf.startup import import_tensorflow
         import_tensorflow()
         # TensorFlow logs through absl too (one line per checkpoint): keep only ours at INFO.
@@ -83,29 +95,52 @@ def main(argv) -> None:
             lambda record: record.levelno >= 30 or "tensorflow" not in record.pathname)
         if config.mode == "train":
             from vae_tf.run import run_train
-            run_train(config)
+            run_train(config, data)
         else:
             from vae_tf.impute_run import run_impute
-            run_impute(config)
+            run_impute(config, data)
     except UserError as e:
         _fail(str(e))
     except TrainingDiverged as e:
         _fail(f"{e}; try a lower --learning_rate", code=3)
-    except OSError as e:  # a full or unwritable disk while the run writes its folder
-        _fail(f"writing the run failed ({e.filename or ''}: {e.strerror or e}); free some "
-              "space or pass another --logdir, then rerun to resume from the last complete "
-              "checkpoint", code=4)
-    except Exception as e:  # TensorFlow reports failed file writes as its own errors
+    except OSError as e:
+        _fail(*_os_error(e.filename, e.errno, e.strerror or str(e)))
+    except Exception as e:  # TensorFlow reports failed file operations as its own errors
         import tensorflow as tf
-        if isinstance(e, tf.errors.OpError) and any(
-                s in str(e) for s in ("space", "too large", "Permission denied", "Read-only")):
-            detail = re.sub(r"\{\{.*?\}\}\s*", "", str(e).splitlines()[0])[:200]
-            _fail(f"writing the run failed ({detail}); free some space "
-                  "or pass another --logdir, then rerun to resume from the last complete "
-                  "checkpoint", code=4)
-        raise
+        if not isinstance(e, tf.errors.OpError):
+            raise
+        detail = re.sub(r"\{\{.*?\}\}\s*", "", str(e).splitlines()[0] if str(e) else "")[:200]
+        code = {tf.errors.ResourceExhaustedError: errno.ENOSPC,
+                tf.errors.PermissionDeniedError: errno.EACCES}.get(type(e))
+        if code is None and any(w in detail.lower() for w in ("space", "too large")):
+            code = errno.ENOSPC
+        if code is None:
+            raise
+        _fail(*_os_error(None, code, detail))
     except KeyboardInterrupt:
         _fail("interrupted; rerun the same command to resume from the last checkpoint", 130)
+
+
+def _checked(config: config_lib.Config, data: datasets.Dataset) -> datasets.Dataset:
+    from vae_tf import checks
+    if config.mode == "train":
+        checks.check_train_data(config, data)
+    else:
+        checks.check_impute_data(config, data)
+    return data
+
+
+def _os_error(path, number, detail: str):
+    """(the one line, the exit code) for a failed file operation, by its kind."""
+    where = f"{path}: " if path else ""
+    if number in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return (f"writing the run failed ({where}{detail}): the disk is full; free some space "
+                "or pass another --logdir, then rerun to resume from the last complete "
+                "checkpoint", 4)
+    if number in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}permission denied ({detail}); pass a path you may use", 2
+    return (f"{where}{detail}; check that path (a dangling link, a folder where a file "
+            "belongs, a damaged disk?)", 2)
 
 
 def entry() -> None:

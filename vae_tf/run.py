@@ -10,9 +10,9 @@ import tensorflow as tf
 from absl import logging
 
 from vae_tf import datasets, distribute, plots, summaries
+from vae_tf.checks import check_train_data
 from vae_tf.config import Config
 from vae_tf.engine import Engine, default_verbosity
-from vae_tf.errors import UserError
 from vae_tf.likelihood import estimate_log_likelihood
 from vae_tf.metrics import mae, rmse
 from vae_tf.models import VAE
@@ -32,30 +32,16 @@ def build_model(config: Config, input_dim: int, image_shape=None) -> VAE:
                likelihood=config.likelihood, sigma=config.sigma)
 
 
-def check_data(config: Config, data: datasets.Dataset) -> datasets.Dataset:
-    """The images to train on, checked; the test set binarized once under --binarize."""
-    if data.likelihood != datasets.BERNOULLI:
-        raise UserError(f"--dataset={config.dataset} holds ratings, which --mode=train does "
-                        "not model; use --mode=impute for it")
-    for split in ("train", "test"):
-        datasets.check_finite_unit(split, getattr(data, split), config.dataset)
-    if config.batch_size > len(data.train):
-        raise UserError(f"--batch_size={config.batch_size} is larger than the "
-                        f"{len(data.train)} training examples of {config.dataset}; "
-                        f"pass --batch_size={min(len(data.train), 100)} or less")
-    if config.binarize:  # the test set is binarized once, with a fixed seed
-        rng = np.random.default_rng(12345)
-        data = dataclasses.replace(
-            data, test=(rng.uniform(size=data.test.shape) < data.test).astype(np.float32))
-    return data
-
-
 def run_train(config: Config, data: Optional[datasets.Dataset] = None,
               verbose: Optional[int] = None) -> Dict[str, float]:
     """Train (or resume) the VAE of `config`; write checkpoints, summaries and outputs."""
     strategy = distribute.make_strategy(config.strategy, config.cpu_devices)  # before any op
-    data = check_data(config, data if data is not None else
-                      datasets.load(config.dataset, config.data_dir))
+    data = data if data is not None else datasets.load(config.dataset, config.data_dir)
+    check_train_data(config, data)
+    if config.binarize:  # the test set is binarized once, with a fixed seed
+        rng = np.random.default_rng(12345)
+        data = dataclasses.replace(
+            data, test=(rng.uniform(size=data.test.shape) < data.test).astype(np.float32))
     run = RunDir.for_config(config, distribute.worker_subfolder(strategy))
     try:
         with strategy.scope():
