@@ -73,12 +73,13 @@ def test_multi_worker_without_tf_config_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_impute_mode_under_mirrored_matches_one_device(tmp_path):
-    """MIWAE trained on 2 replicas imputes as well as on one device (within noise)."""
+@pytest.mark.parametrize("imputer", ["miwae", "vae"])
+def test_impute_mode_under_mirrored_matches_one_device(tmp_path, imputer):
+    """A VAE imputer trained on 2 replicas imputes as well as on one device (within noise)."""
     results = []
     for name, extra in (("one", []), ("two", ["--strategy=mirrored", "--cpu_devices=2"])):
         logdir = str(tmp_path / name)
-        run = launch("--mode=impute", "--imputer=miwae", "--epochs=4", *extra,
+        run = launch("--mode=impute", f"--imputer={imputer}", "--epochs=4", *extra,
                      f"--logdir={logdir}")
         assert run.returncode == 0, run.stderr[-1500:]
         with open(os.path.join(logdir, "metrics.json")) as f:
@@ -88,6 +89,9 @@ def test_impute_mode_under_mirrored_matches_one_device(tmp_path):
     one, two = (r["rmse_missing"] for r in results)
     assert abs(one - two) < 0.02 * one, (one, two)
     assert len(_losses(str(tmp_path / "two"))) == 4
+    if imputer == "vae":  # the replicas' reconstructions went back into the holes too
+        assert abs(results[0]["train_rmse_missing"] - results[1]["train_rmse_missing"]) \
+            < 0.02 * results[0]["train_rmse_missing"]
 
 
 @pytest.mark.parametrize("tf_config, needle", [

@@ -57,6 +57,10 @@ class Objective:
     def apply_outputs(self, rows: np.ndarray, outputs: Dict[str, np.ndarray]) -> None:
         """After each compiled call: the rows it trained on [n] and their outputs [n, ...]."""
 
+    # An objective may also define `update_in_step(rows, valid, batch, terms)`: on one
+    # device the engine calls it inside the compiled step, after the update, instead of
+    # handing the outputs back (rows [B], valid [B] bool: False for padding rows).
+
 
 class Engine:
     """Trains an `Objective` on `data` (arrays or variables with the same first dimension).
@@ -89,6 +93,7 @@ class Engine:
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.history: List[Dict[str, float]] = []
         self.manager = None
+        self._in_step = not self.distributed and hasattr(objective, "update_in_step")
         self._multi = self._compile(jit_compile and not self.distributed)
         if run is not None:
             self._restore(max_to_keep)
@@ -127,11 +132,14 @@ class Engine:
         sums = {k: total(terms[k]) for k in names}
         if penalty is not None:
             sums["loss"] += penalty / replicas
+        if self._in_step:
+            objective.update_in_step(index, valid, batch, terms)
+            return sums, {}
         return sums, {k: terms[k] for k in objective.output_names}
 
     def _compile(self, jit: bool) -> Callable:
         strategy, names = self.strategy, self.objective.term_names
-        outs = self.objective.output_names
+        outs = () if self._in_step else self.objective.output_names
 
         def one(index, size):
             if not self.distributed:
@@ -273,11 +281,14 @@ class Engine:
                 step = step0 + done
                 if self.run is not None and self.log_every and step % self.log_every == 0:
                     self.run.writer.scalars("steps", {"loss": loss}, step)
-            if outputs:
-                flat = np.concatenate([rows[i, :sizes[i]] for i in range(real)])
-                self.objective.apply_outputs(flat, {
-                    k: np.concatenate([v.numpy()[i, :sizes[i]] for i in range(real)])
-                    for k, v in outputs.items()})
+            if outputs:  # the real rows of each step, and their outputs, in order
+                kept = [(i, int(sizes[i])) for i in range(real)]
+                arrays = {k: v.numpy() for k, v in outputs.items()}
+                self.objective.apply_outputs(
+                    np.concatenate([rows[i, :n] for i, n in kept]),
+                    {k: (a[0, :kept[0][1]] if real == 1 else
+                         np.concatenate([a[i, :n] for i, n in kept]))
+                     for k, a in arrays.items()})
             if bar:
                 bar.update(done, values=[("loss", sums["loss"] / seen)])
         return {name: total / seen for name, total in sums.items()}

@@ -36,7 +36,8 @@ class TrainedImputer(Imputer):
         with tf.device("/cpu:0"):
             self._filled_variable = tf.Variable(np.where(mask, x, np.float32(self.marker)),
                                                 trainable=False, name="filled")
-        return [self._filled_variable]
+        return [self._filled_variable, np.where(mask, x, 0).astype(np.float32),
+                mask.astype(np.float32)]
 
     def _objective(self, x: np.ndarray, mask: np.ndarray, data: List) -> Objective:
         raise NotImplementedError

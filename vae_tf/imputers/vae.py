@@ -45,16 +45,28 @@ class FillIn(Objective):
                 "filled": self.filled}
 
     def terms(self, batch):
-        (filled,) = batch  # [B, D]
+        filled = batch[0]  # [B, D]; batch: (fill, x with 0 in its holes, mask)
         logits, z_mean, z_log_var = encode_decode(self.vae, filled, self.rng)
         terms = losses.elbo_terms(filled, logits, z_mean, z_log_var)
         terms["reconstruction_mean"] = tf.sigmoid(logits)
         return terms
 
     def apply_outputs(self, rows, outputs) -> None:
+        """Under a strategy: the replicas' reconstructions, after each compiled call."""
         recon = outputs["reconstruction_mean"]  # [n, D]
         new = np.where(self.mask[rows], self.x[rows], recon)
         self.filled.scatter_nd_update(rows[:, None], new)
+
+    def update_in_step(self, rows, valid, batch, terms) -> None:
+        """On one device, inside the compiled step: the same fill, without a round trip.
+
+        Added as a change (0 for observed entries and padding rows), so a padding row that
+        repeats a real row of the same step leaves that row's new value alone.
+        """
+        filled, x, mask = batch
+        new = tf.where(mask > 0, x, terms["reconstruction_mean"])
+        change = tf.where(valid[:, None], new - filled, tf.zeros_like(filled))
+        self.filled.scatter_nd_add(rows[:, None], change)
 
 
 class VAEImputer(TrainedImputer):
