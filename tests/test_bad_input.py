@@ -16,8 +16,11 @@ import fixtures
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory):
     """Folders of damaged data, one per case."""
-    root = tmp_path_factory.mktemp("broken")
+    return make_broken(tmp_path_factory.mktemp("broken"))
 
+
+def make_broken(root):
+    """Write the damaged data of every case under `root` (a pathlib.Path); their paths."""
     def folder(name):
         path = root / name
         path.mkdir()
@@ -44,8 +47,9 @@ def broken(tmp_path_factory):
     locked = folder("locked")  # a live run's lock (pid 1 always runs)
     with open(os.path.join(locked, ".lock"), "w") as f:
         f.write(f"{socket.gethostname()} 1")
-    return {"locked": locked, "corrupt": corrupt, "magic": magic, "orl": orl, "ml": bad_ratings, "ml2": ratings,
-            "empty": folder("empty"), "file": str(root / "file")}
+    return {"locked": locked, "corrupt": corrupt, "magic": magic, "orl": orl,
+            "ml": bad_ratings, "ml2": ratings, "empty": folder("empty"),
+            "file": str(root / "file")}
 
 
 CASES = [  # (name, flags with {placeholders}, what the line must say)
@@ -96,6 +100,8 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("negative --iwae_samples", ["--iwae_samples=-1"], "--iwae_samples=-1 must be 0 (off) to"),
     ("--sigma without a Gaussian", ["--sigma=0.1"], "applies to --likelihood=gaussian only"),
     ("negative --sigma", ["--likelihood=gaussian", "--sigma=-1"], "must be 0 (learned) or"),
+    ("a vanishing --sigma", ["--likelihood=gaussian", "--sigma=1e-30"],
+     "--sigma=1e-30 must be 0 (learned) or a number from 0.001 to 10"),
     ("another likelihood when imputing", ["--mode=impute", "--likelihood=cbernoulli"],
      "--likelihood=cbernoulli does not apply here (it is a --mode=train setting"),
     ("--lr_decay above 1", ["--lr_decay=1.5"], "must be in (0, 1]"),
@@ -112,25 +118,31 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
 
 
 @pytest.mark.parametrize("name, args, needle", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line(broken, tmp_path, name, args, needle):
+def run_case(broken, tmp_path, args):
+    """Launch one case as a user would (TensorFlow's logging at its defaults)."""
     args = [a.format(**broken) for a in args]
-    out = tmp_path / "out"
     if not any(a.startswith("--logdir") for a in args):
-        args.append(f"--logdir={out}")
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "VAE_TF_DATA_DIR")}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    result = subprocess.run([sys.executable, "-m", "vae_tf.main", *args], capture_output=True,
-                            text=True, env=env, timeout=600, cwd=str(tmp_path))
+        args.append(f"--logdir={tmp_path / 'out'}")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_CONFIG", "VAE_TF_DATA_DIR", "TF_CPP_MIN_LOG_LEVEL")}
+    return subprocess.run([sys.executable, "-m", "vae_tf.main", *args], capture_output=True,
+                          text=True, env=env, timeout=600, cwd=str(tmp_path))
+
+
+def test_bad_input_is_one_line(broken, tmp_path, name, args, needle):
+    out = tmp_path / "out"
+    result = run_case(broken, tmp_path, args)
     assert result.returncode == 2, result.stderr[-1500:]
-    assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("vae-tf: error: ") and needle in last, last
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-1500:]
+    assert lines[0].startswith("vae-tf: error: ") and needle in lines[0], lines[0]
     assert not out.exists()
     assert not (tmp_path / "logs").exists()
 
 
 def test_a_data_root_without_the_dataset_folder_is_one_line(broken, tmp_path):
-    env = dict(os.environ, VAE_TF_DATA_DIR=broken["empty"], TF_CPP_MIN_LOG_LEVEL="3")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["VAE_TF_DATA_DIR"] = broken["empty"]
     result = subprocess.run([sys.executable, "-m", "vae_tf.main", "--dataset=omniglot_en",
                              f"--logdir={tmp_path}/out"], capture_output=True, text=True,
                             env=env, timeout=600)

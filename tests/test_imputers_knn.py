@@ -6,7 +6,8 @@ import pytest
 
 from vae_tf.errors import UserError
 from vae_tf.imputers import knn
-from vae_tf.imputers.knn import MIN_GROUP, KNNImputer
+from vae_tf.imputers.knn import KNNImputer
+from vae_tf.imputers.knn_arrays import MIN_GROUP
 
 MARKER = 0.5
 

@@ -23,6 +23,7 @@ LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
 SEED_MAX = 2 ** 32 - 1
 MAX_IWAE_SAMPLES = 100_000  # 20x the IWAE papers' 5,000; more only costs hours
 MAX_CPU_DEVICES = 64  # logical devices of one CPU (each brings its own threads)
+SIGMA_MIN = 1e-3  # below it a Gaussian on grey levels makes the loss overflow float32
 
 
 def _f(default, help_text: str, choices: Optional[Tuple[str, ...]] = None):
@@ -111,9 +112,9 @@ def _check_values(c: Config) -> None:
     if not (math.isfinite(c.learning_rate) and c.learning_rate > 0):
         raise UserError(f"--learning_rate={c.learning_rate!r} must be a finite positive "
                         "number; pass e.g. --learning_rate=0.001")
-    if not (math.isfinite(c.sigma) and c.sigma >= 0):
-        raise UserError(f"--sigma={c.sigma!r} must be 0 (learned) or a finite positive "
-                        "number; pass e.g. --sigma=0.1")
+    if not (math.isfinite(c.sigma) and (c.sigma == 0 or SIGMA_MIN <= c.sigma <= 10)):
+        raise UserError(f"--sigma={c.sigma!r} must be 0 (learned) or a number from "
+                        f"{SIGMA_MIN:g} to 10 (grey levels lie in [0, 1]); pass e.g. --sigma=0.1")
     if not (math.isfinite(c.lr_decay) and 0 < c.lr_decay <= 1):
         raise UserError(f"--lr_decay={c.lr_decay!r} must be in (0, 1] (1: a constant "
                         "learning rate); pass e.g. --lr_decay=0.998")
