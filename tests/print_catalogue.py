@@ -20,6 +20,7 @@ from test_bad_input import CASES, make_broken, run_case  # noqa: E402
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = pathlib.Path(tmp)
+        (root / "broken").mkdir()
         broken = make_broken(root / "broken")
         print("| bad input | command (flags) | exit | the one line |")
         print("|---|---|---|---|")

@@ -117,7 +117,6 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
 ]
 
 
-@pytest.mark.parametrize("name, args, needle", CASES, ids=[c[0] for c in CASES])
 def run_case(broken, tmp_path, args):
     """Launch one case as a user would (TensorFlow's logging at its defaults)."""
     args = [a.format(**broken) for a in args]
@@ -129,6 +128,7 @@ def run_case(broken, tmp_path, args):
                           text=True, env=env, timeout=600, cwd=str(tmp_path))
 
 
+@pytest.mark.parametrize("name, args, needle", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line(broken, tmp_path, name, args, needle):
     out = tmp_path / "out"
     result = run_case(broken, tmp_path, args)

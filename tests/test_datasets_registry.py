@@ -47,6 +47,7 @@ def test_one_entry_per_name_with_its_facts():
         assert (e.tfds_host is None) == (e.tfds_builder is None)
         assert datasets.third_rows(name) == e.third_rows
     assert {n for n in NAMES if entry(n).third_rows} == {"cifar10_rgb", "orl_faces", "yale_faces"}
+    assert {n for n in NAMES if entry(n).ratings} == {"movielens_100k"}  # checked before loading
     assert entry("cifar10_gray").tfds_builder == entry("cifar10_rgb").tfds_builder == "cifar10"
     with pytest.raises(dataclasses.FrozenInstanceError):
         entry("mnist").folder = "elsewhere"

@@ -13,11 +13,23 @@ from vae_tf.config import Config
 from vae_tf.errors import UserError
 
 
-def check_train_data(config: Config, data: datasets.Dataset) -> None:
-    """One-line errors for data --mode=train cannot use with these settings."""
-    if data.likelihood != datasets.BERNOULLI:
+def check_kind(config: Config, ratings: bool) -> None:
+    """One-line errors for a mode or imputer the kind of data (images, ratings) rules out;
+    the launcher calls it with the registry's kind, before loading anything."""
+    if config.mode == "train" and ratings:
         raise UserError(f"--dataset={config.dataset} holds ratings, which --mode=train does "
                         "not model; use --mode=impute for it")
+    if config.mode == "impute" and config.imputer == "miwae" and ratings:
+        raise UserError(f"--imputer=miwae models images in [0, 1], not the ratings of "
+                        f"{config.dataset}; use --imputer=rating_vae, knn or vae for it")
+    if config.mode == "impute" and config.imputer == "rating_vae" and not ratings:
+        raise UserError(f"--imputer=rating_vae predicts ratings, and {config.dataset} holds "
+                        "images; use --imputer=miwae, knn or vae for it")
+
+
+def check_train_data(config: Config, data: datasets.Dataset) -> None:
+    """One-line errors for data --mode=train cannot use with these settings."""
+    check_kind(config, data.likelihood == datasets.RATINGS)
     for split in ("train", "test"):
         datasets.check_finite_unit(split, getattr(data, split), config.dataset)
     check_fits_in_memory(config, data.dim)
@@ -30,12 +42,7 @@ def check_train_data(config: Config, data: datasets.Dataset) -> None:
 def check_impute_data(config: Config, data: datasets.Dataset) -> bool:
     """One-line errors for an imputer the data cannot use; True for ratings."""
     ratings = data.likelihood == datasets.RATINGS
-    if config.imputer == "miwae" and ratings:
-        raise UserError(f"--imputer=miwae models images in [0, 1], not the ratings of "
-                        f"{config.dataset}; use --imputer=rating_vae, knn or vae for it")
-    if config.imputer == "rating_vae" and not ratings:
-        raise UserError(f"--imputer=rating_vae predicts ratings, and {config.dataset} holds "
-                        "images; use --imputer=miwae, knn or vae for it")
+    check_kind(config, ratings)
     if config.imputer == "knn":  # on ratings no user is its own neighbour
         limit = len(data.train) - ratings
         if config.k > limit:

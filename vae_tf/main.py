@@ -84,6 +84,8 @@ def main(argv) -> None:
             from vae_tf.cluster import read_cluster, timeout_seconds
             read_cluster()
             timeout_seconds()
+        from vae_tf.checks import check_kind
+        check_kind(config, datasets.entry(config.dataset).ratings)
         data = None  # files are read and checked before TensorFlow starts (numpy only)
         if (datasets.resolve_data_dir(config.dataset, config.data_dir) is not None
                 or datasets.entry(config.dataset).tfds_builder is None):

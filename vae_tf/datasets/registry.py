@@ -3,8 +3,9 @@
 An `Entry` says how to parse the original files, which TensorFlow Datasets builder gives
 the same data (None when tfds has none) and which host it downloads from, what files a
 user must supply (the text error messages show), the dataset's folder under a data root
-laid out like shared/data (None for the bundled `mnist_5k`), and whether the thesis's
-structured-hole experiment also ran the H/3 variant on it (`third_rows`). Loaders import
+laid out like shared/data (None for the bundled `mnist_5k`), whether the thesis's
+structured-hole experiment also ran the H/3 variant on it (`third_rows`), and whether it
+holds ratings rather than images (`ratings`, so settings can be checked before loading). Loaders import
 their parser module on first use, so importing this module does not import TensorFlow.
 """
 
@@ -28,6 +29,7 @@ class Entry:
     tfds_builder: Optional[str] = None  # None: not in TensorFlow Datasets
     tfds_host: Optional[str] = None  # resolved first, so offline fails in seconds
     third_rows: bool = False  # the thesis's H/3 structured-hole variant
+    ratings: bool = False  # a users x items rating matrix, not images
 
 
 def _lazy(module: str, function: str, *args) -> Loader:
@@ -67,7 +69,7 @@ _ALL = (
           "omniglot", "github.com"),
     Entry("movielens_100k", _lazy("movielens", "load_movielens_files"),
           "ml-100k/ (ua.base, ua.test, u1..u5.base/.test)", "movielens_100k",
-          "movielens/100k-ratings", "files.grouplens.org"),
+          "movielens/100k-ratings", "files.grouplens.org", ratings=True),
     Entry("orl_faces", _lazy("faces", "load_orl_files"),
           "s1 .. s40, each holding 1.pgm .. 10.pgm", "orl_faces", third_rows=True),
     Entry("yale_faces", _lazy("faces", "load_yale_files"), "CroppedYale/yaleBxx/*.pgm",
