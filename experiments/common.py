@@ -42,6 +42,19 @@ def command_line() -> str:
     return " ".join(["python", script, *sys.argv[1:]])
 
 
+def _commit() -> str:
+    """The repository's commit, with "+dirty" when vae_tf/ or experiments/ have changes."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "vae_tf", "experiments/*.py"],
+                               cwd=REPO, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + ("+dirty" if dirty else "")
+
+
 def write_table(name: str, title: str, reproduces: str, rows: Sequence[Row], budget: str,
                 seed: int, figures: Sequence[str] = (), notes: Sequence[str] = (),
                 out_dir: str = RESULTS) -> str:
@@ -53,7 +66,8 @@ def write_table(name: str, title: str, reproduces: str, rows: Sequence[Row], bud
         f"Command: `{command_line()}`  ",
         f"Budget: {budget}  ",
         f"Seed: {seed}  ",
-        f"Written: {time.strftime('%Y-%m-%d %H:%M')}", "",
+        f"Written: {time.strftime('%Y-%m-%d %H:%M')}, commit {_commit()}, "
+        f"{os.cpu_count()} cores", "",
         "| experiment | metric | thesis | ours | ours - thesis | note |",
         "|---|---|---|---|---|---|",
     ]

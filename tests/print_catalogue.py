@@ -29,11 +29,11 @@ def main() -> None:
             work.mkdir()
             result = run_case(broken, work, args)
             line = " / ".join(result.stderr.strip().splitlines()).replace(str(root / "broken"), "DIR")
-            shown = " ".join(a.replace("{", "").replace("}", "") for a in args)
-            for key in broken:
-                shown = shown.replace(f"={key}", f"=DIR/{key}")
+            shown = " ".join(a.replace("{", "{{").replace("}", "}}") for a in args)
+            shown = shown.replace("{{", "DIR/").replace("}}", "")
             line = line.replace("|", "\\|")
             print(f"| {name} | `{shown}` | {result.returncode} | `{line}` |", flush=True)
+        broken["holder"].kill()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ and leaves nothing behind."""
 
 import gzip
 import os
-import socket
+import time
 import subprocess
 import sys
 
@@ -15,8 +15,11 @@ import fixtures
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory):
-    """Folders of damaged data, one per case."""
-    return make_broken(tmp_path_factory.mktemp("broken"))
+    """Folders of damaged data, one per case (and a live process holding one's lock)."""
+    found = make_broken(tmp_path_factory.mktemp("broken"))
+    yield found
+    found["holder"].kill()
+    found["holder"].wait()
 
 
 def make_broken(root):
@@ -44,10 +47,14 @@ def make_broken(root):
     ratings = folder("ml2")
     fixtures.write_movielens(ratings)
     (root / "file").write_text("not a folder")
-    locked = folder("locked")  # a live run's lock (pid 1 always runs)
-    with open(os.path.join(locked, ".lock"), "w") as f:
-        f.write(f"{socket.gethostname()} 1")
-    return {"locked": locked, "corrupt": corrupt, "magic": magic, "orl": orl,
+    locked = folder("locked")  # a live run holds its lock: another process, until killed
+    code = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'otherhost 4242'); time.sleep(900)")
+    holder = subprocess.Popen([sys.executable, "-c", code, os.path.join(locked, ".lock")])
+    deadline = time.time() + 30
+    while time.time() < deadline and not _reads(os.path.join(locked, ".lock"), "otherhost 4242"):
+        time.sleep(0.05)
+    return {"holder": holder, "locked": locked, "corrupt": corrupt, "magic": magic, "orl": orl,
             "ml": bad_ratings, "ml2": ratings, "empty": folder("empty"),
             "file": str(root / "file")}
 
@@ -85,7 +92,11 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("a model larger than the memory", ["--hidden_dim=10000000"],
      "--hidden_dim=10000000 --latent_dim=32 --batch_size=100 need about"),
     ("a run folder in use by a live run", ["--logdir={locked}"],
-     "is in use by another live run"),
+     "is in use by another live run (otherhost 4242)"),
+    ("--cpu_devices without the mirrored strategy", ["--cpu_devices=2"],
+     "--cpu_devices=2 does not apply here (it splits the CPU for --strategy=mirrored)"),
+    ("--data_dir for the bundled digits", ["--data_dir=/tmp"],
+     "--data_dir=/tmp does not apply here (mnist_5k is bundled"),
     ("wrong flag type", ["--epochs=ten"], "invalid literal for int()"),
     ("unknown flag", ["--epoch=3"], "Unknown command line flag 'epoch'"),
     ("unknown enum value", ["--missing=blocks"], "value should be one of <structured|random>"),
@@ -115,6 +126,10 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("--hidden_layers for the thesis's imputer", ["--mode=impute", "--hidden_layers=2"],
      "--hidden_layers=2 does not apply here (--imputer=vae has one hidden layer"),
 ]
+
+
+def _reads(path, text):
+    return os.path.exists(path) and open(path).read() == text
 
 
 def run_case(broken, tmp_path, args):

@@ -86,3 +86,12 @@ def test_miwae_vs_knn_quick(tmp_path):
                        "RMSE missing")[3])
     assert 0.1 < miwae < 1.2 * means
     assert "K-NN validation RMSE per K: K=1:" in table
+
+
+def test_training_budget_quick(tmp_path):
+    table = run("training_budget.py", tmp_path, f"--log_root={tmp_path}/logs")
+    first = float(_row(table, "mnist_5k, 1 epochs", "test -ELBO (nats)")[3])
+    last = float(_row(table, "mnist_5k, 3 epochs", "test -ELBO (nats)")[3])
+    assert last < first  # the resumed run trained on
+    assert "commit " in table and "cores" in table
+    assert os.path.exists(tmp_path / "training_budget" / "mnist_5k.png")

@@ -213,3 +213,18 @@ def test_divergence_is_reported_with_the_fix(tiny_data, tmp_path):
     holed, _ = _holed(tiny_data.train[:100], seed=0)
     with pytest.raises(TrainingDiverged, match="learning rate 1e\\+30"):
         _imputer(epochs=5, learning_rate=1e30, logdir=str(tmp_path)).fit_transform(holed)
+
+
+def test_a_logdir_resumes_the_same_fit_and_refuses_another(tiny_data, tmp_path):
+    holed, _ = _holed(tiny_data.train[:100], seed=0)
+    straight = _imputer(epochs=4, batch_size=30).fit_transform(holed)  # 4 batches, one padded
+    logdir = str(tmp_path / "fit")
+    _imputer(epochs=2, batch_size=30, logdir=logdir).fit(holed)
+    resumed = _imputer(epochs=4, batch_size=30, logdir=logdir)
+    np.testing.assert_allclose(resumed.fit_transform(holed), straight, atol=1e-6)
+    assert [h["epoch"] for h in resumed.history_] == [1, 2, 3, 4]
+    other, _ = _holed(tiny_data.train[:100], seed=1)  # other holes: another fit
+    with pytest.raises(UserError, match="holds a fit of other data or settings"):
+        _imputer(epochs=4, batch_size=30, logdir=logdir).fit(other)
+    with pytest.raises(UserError, match="holds a fit of other data or settings"):
+        _imputer(epochs=4, batch_size=30, learning_rate=3e-3, logdir=logdir).fit(holed)

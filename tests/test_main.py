@@ -205,3 +205,11 @@ def test_colour_images_train_and_render_in_colour(tmp_path):
     from PIL import Image
     picture = Image.open(io.BytesIO(png[2]))  # [width, height, encoded image]
     assert picture.mode == "RGB" and picture.size == (10 * 32, 2 * 32)
+
+
+def test_console_script_help_lists_our_flags():
+    script = os.path.join(os.path.dirname(sys.executable), "vae-tf")
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stderr  # absl's --help exits 1 by design
+    for flag in ("--dataset", "--mode", "--imputer", "--strategy", "--seed", "--likelihood"):
+        assert flag in result.stdout, flag

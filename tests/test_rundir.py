@@ -2,6 +2,9 @@
 
 import glob
 import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -86,18 +89,48 @@ def test_config_json_written_once_and_damaged_config_is_one_line(tmp_path):
     (tmp_path / "r" / "config.json").write_text("{not json")
     with pytest.raises(UserError, match="config.json: cannot be read as the run's settings"):
         RunDir.for_config(config)
-    assert not (tmp_path / "r" / LOCK).exists()
+    from vae_tf import rundir
+    assert not rundir._HELD  # the refusal released the lock
 
 
-def test_a_live_lock_refuses_and_a_dead_one_is_taken_over(tmp_path):
-    (tmp_path / LOCK).write_text(f"{os.uname().nodename} 1")  # pid 1 is alive
-    with pytest.raises(UserError, match="is in use by another live run"):
-        RunDir(str(tmp_path))
-    (tmp_path / LOCK).write_text(f"{os.uname().nodename} 999999999")  # no such process
+def test_a_missing_or_garbled_checkpoint_list_falls_back_to_the_files(tmp_path, caplog):
+    _train(tmp_path, 3)
+    (tmp_path / "checkpoints" / "checkpoint").write_text("garbage {")
+    assert _resume(tmp_path).start_epoch == 3
+    os.remove(tmp_path / "checkpoints" / "checkpoint")
+    engine = _resume(tmp_path)
+    assert engine.start_epoch == 3 and engine.manager.latest_checkpoint.endswith("ckpt-3")
+    assert "list of checkpoints is missing or damaged" in caplog.text
+
+
+def _hold_lock(folder):
+    """Another process holding the folder's lock until killed."""
+    code = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'elsewhere 42'); time.sleep(600)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(folder / LOCK)])
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if (folder / LOCK).exists() and (folder / LOCK).read_text() == "elsewhere 42":
+            break
+        time.sleep(0.05)
+    return holder
+
+
+def test_a_live_lock_refuses_and_a_killed_holder_frees_the_folder(tmp_path):
+    holder = _hold_lock(tmp_path)
+    try:
+        with pytest.raises(UserError, match=r"is in use by another live run \(elsewhere 42\)"):
+            RunDir(str(tmp_path))
+    finally:
+        holder.kill()  # as kill -9: the kernel releases its lock
+        holder.wait()
     run = RunDir(str(tmp_path))
     assert (tmp_path / LOCK).read_text().endswith(str(os.getpid()))
     inner = RunDir(str(tmp_path))  # this process's own run (an imputer inside it) shares it
     inner.close()
-    assert (tmp_path / LOCK).exists()
+    with pytest.raises(subprocess.CalledProcessError):  # held by `run`: another process fails
+        subprocess.run([sys.executable, "-c", f"from vae_tf.rundir import RunDir; "
+                        f"RunDir({str(tmp_path)!r})"], check=True, capture_output=True)
     run.close()
-    assert not (tmp_path / LOCK).exists()
+    subprocess.run([sys.executable, "-c", f"from vae_tf.rundir import RunDir; "
+                    f"RunDir({str(tmp_path)!r}).close()"], check=True)

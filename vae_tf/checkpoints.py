@@ -1,12 +1,14 @@
 """Resuming from a run folder's checkpoints, damaged ones included.
 
 `resume` removes the temporary folders a killed save leaves (`ckpt-N_temp`), then restores
-the newest checkpoint that reads back whole. A damaged newest one (a data file cut short,
+the newest checkpoint that reads back whole (from the `checkpoint` list, or from the
+checkpoint files themselves when that list is missing or damaged). A damaged newest one (a data file cut short,
 an index deleted) is reported in one warning and the one before it is used; when none is
 intact, a one-line UserError says so and how to start over.
 """
 
 import os
+import re
 import shutil
 
 import tensorflow as tf
@@ -22,8 +24,14 @@ def resume(checkpoint: tf.train.Checkpoint, folder: str,
         if name.endswith("_temp"):
             shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
     manager = tf.train.CheckpointManager(checkpoint, folder, max_to_keep=max_to_keep)
+    candidates = list(manager.checkpoints)
+    found = _on_disk(folder)
+    if not candidates and found:  # the `checkpoint` list is missing or unreadable
+        logging.warning("%s: the list of checkpoints is missing or damaged; trying the "
+                        "checkpoint files found there", folder)
+        candidates = found
     problems = []
-    for path in reversed(manager.checkpoints):
+    for path in reversed(candidates):
         try:
             checkpoint.restore(path).assert_existing_objects_matched()
         except Exception as e:  # noqa: BLE001 (a damaged file fails in many ways: IndexError, DataLossError, ...)
@@ -31,7 +39,7 @@ def resume(checkpoint: tf.train.Checkpoint, folder: str,
             logging.warning("checkpoint %s is damaged (%s); trying the one before it",
                             path, first_line(e))
             continue
-        if problems:  # the manager's "latest" must be the one restored
+        if path != manager.latest_checkpoint:  # the manager's "latest" is the one restored
             manager._latest_checkpoint = path  # noqa: SLF001 (no public setter)
         return manager
     if problems:
@@ -39,6 +47,14 @@ def resume(checkpoint: tf.train.Checkpoint, folder: str,
                         f"({'; '.join(problems)[:300]}); delete that folder to start over, "
                         "or pass a new --logdir")
     return manager
+
+
+def _on_disk(folder: str):
+    """The checkpoints whose index file is in `folder`, oldest first."""
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    numbers = sorted(int(m.group(1)) for m in (re.fullmatch(r"ckpt-(\d+)\.index", n)
+                                               for n in names) if m)
+    return [os.path.join(folder, f"ckpt-{n}") for n in numbers]
 
 
 def first_line(error: BaseException) -> str:

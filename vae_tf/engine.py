@@ -15,7 +15,7 @@ import math
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
@@ -24,42 +24,11 @@ from absl import logging
 
 from vae_tf import checkpoints
 from vae_tf.errors import TrainingDiverged
+from vae_tf.objective import Objective  # noqa: F401  (what a model gives the engine)
 
 # One tf.function per engine (per model trained): TensorFlow counts those as retracing of
 # one function and warns; expected here, so that warning is dropped for ours only.
 tf.get_logger().addFilter(lambda record: "Engine._compile" not in record.getMessage())
-
-
-class Objective:
-    """What a model gives the engine. Subclasses set the names and implement `terms`."""
-
-    term_names: Tuple[str, ...] = ("loss",)  # per-example terms averaged and logged
-    # Per-example tensors, each shaped like a row of the first data array, handed to
-    # `apply_outputs` after every compiled call.
-    output_names: Tuple[str, ...] = ()
-
-    @property
-    def trainable_variables(self) -> List[tf.Variable]:
-        raise NotImplementedError
-
-    def trackables(self) -> Dict[str, Any]:
-        """Everything a checkpoint must hold besides the optimizer (models, generators)."""
-        raise NotImplementedError
-
-    def terms(self, batch: Tuple[tf.Tensor, ...]) -> Dict[str, tf.Tensor]:
-        """Per-example terms [b] (with `loss`, minimised) and outputs of one batch."""
-        raise NotImplementedError
-
-    def penalty(self) -> Optional[tf.Tensor]:
-        """A loss term not tied to examples (e.g. weight decay), or None."""
-        return None
-
-    def apply_outputs(self, rows: np.ndarray, outputs: Dict[str, np.ndarray]) -> None:
-        """After each compiled call: the rows it trained on [n] and their outputs [n, ...]."""
-
-    # An objective may also define `update_in_step(rows, valid, batch, terms)`: on one
-    # device the engine calls it inside the compiled step, after the update, instead of
-    # handing the outputs back (rows [B], valid [B] bool: False for padding rows).
 
 
 class Engine:

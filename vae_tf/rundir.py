@@ -2,14 +2,15 @@
 
 `RunDir` resolves the folder (`logs/<dataset>-<mode>-<time>` by default; other workers of
 a cluster write under `<logdir>/workers/<type>-<index>`), checks it can be written, holds
-a lock while the run lives (a second run on the same folder is refused; a lock left by a
-dead process is taken over), writes `config.json` once (with the resolved folder) and
+a lock while the run lives (an flock: a second run on the same folder is refused; the
+kernel releases it when a run ends, killed or not), writes `config.json` once (with the resolved folder) and
 refuses to resume a run whose model settings changed, and owns what the run writes:
 TensorBoard events, `history.jsonl` (one record per epoch), JSON files and figures.
 """
 
 import atexit
 import dataclasses
+import fcntl
 import json
 import os
 import socket
@@ -22,6 +23,7 @@ from vae_tf.errors import UserError
 _MODEL_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_layers",
                  "likelihood", "sigma", "imputer", "missing")
 LOCK = ".lock"
+_HELD: Dict[str, list] = {}  # lock file -> [descriptor, runs of this process using it]
 
 
 def default_logdir(config) -> str:
@@ -83,25 +85,30 @@ class RunDir:
 
     # -- the lock ----------------------------------------------------------------------
     def _lock(self) -> None:
-        path = os.path.join(self.path, LOCK)
-        me = f"{socket.gethostname()} {os.getpid()}"
-        for _ in range(2):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                if _read(path) == me:  # this process's own run (e.g. an imputer inside it)
-                    return
-                if _holder_alive(path):
-                    raise UserError(f"{self._what}={self.path} is in use by another live run "
-                                    f"({_read(path)}); wait for it to end or pass another "
-                                    f"{self._what}") from None
-                os.remove(path)  # a stale lock from a dead process: take it over
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(me)
+        """An exclusive flock on `<folder>/.lock`, held while the run lives.
+
+        The kernel releases it when the process ends, however it ends, so a killed run's
+        lock never blocks the next one. Runs inside this process share it.
+        """
+        path = os.path.realpath(os.path.join(self.path, LOCK))
+        self._lock_path = path
+        if path in _HELD:
+            _HELD[path][1] += 1
             self._locked = True
-            atexit.register(self.close)
             return
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise UserError(f"{self._what}={self.path} is in use by another live run "
+                            f"({_read(path) or 'unknown process'}); wait for it to end or pass "
+                            f"another {self._what}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{socket.gethostname()} {os.getpid()}".encode())
+        _HELD[path] = [fd, 1]
+        self._locked = True
+        atexit.register(self.close)
 
     def close(self) -> None:
         """Close the TensorBoard writer and release the lock."""
@@ -110,10 +117,13 @@ class RunDir:
             self._writer = None
         if self._locked:
             self._locked = False
-            try:
-                os.remove(os.path.join(self.path, LOCK))
-            except OSError:
-                pass
+            held = _HELD.get(self._lock_path)
+            if held is not None:
+                held[1] -= 1
+                if held[1] == 0:
+                    del _HELD[self._lock_path]
+                    fcntl.flock(held[0], fcntl.LOCK_UN)
+                    os.close(held[0])
 
     # -- what a run writes -------------------------------------------------------------
     @property
@@ -170,18 +180,37 @@ def _read(path: str) -> str:
         return ""
 
 
-def _holder_alive(path: str) -> bool:
-    """True when the lock's process still runs (on this host; another host's lock counts as live)."""
-    parts = _read(path).split()
-    if len(parts) != 2 or not parts[1].isdigit():
-        return False
-    host, pid = parts[0], int(parts[1])
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def fingerprint(*parts) -> str:
+    """A short hash of arrays and settings (what a fit in a run folder was made from)."""
+    import hashlib
+
+    import numpy as np
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(str((part.shape, part.dtype.str)).encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(repr(part).encode())
+    return digest.hexdigest()[:16]
+
+
+def claim_fit(folder: str, print_: str, what: str = "logdir") -> None:
+    """Record `print_` as the fit a run folder holds; refuse a folder holding another one.
+
+    A resumed fit must see the same data and settings: restoring another fit's checkpoint
+    would silently return its results.
+    """
+    path = os.path.join(folder, "fit.json")
+    if os.path.exists(path):
+        try:
+            with open(path) as f:
+                old = json.load(f).get("fingerprint")
+        except (OSError, ValueError, AttributeError):
+            old = None
+        if old != print_:
+            raise UserError(f"{what}={folder} holds a fit of other data or settings (a different "
+                            "seed changes the holes too); pass a new folder, or the same data "
+                            "and settings to resume")
+        return
+    write_json(path, {"fingerprint": print_})

@@ -20,6 +20,7 @@ u2.base (experiments/movielens_tune.py); those base files hold the other folds' 
 ratings, so the choice is not independent of them (see that script).
 """
 
+import os
 from typing import Dict, List, Optional, Tuple
 
 import keras
@@ -27,15 +28,14 @@ import numpy as np
 import tensorflow as tf
 
 from vae_tf import distribute, losses
-from vae_tf.config import STRATEGIES
+from vae_tf.config import SEED_MAX, STRATEGIES
 from vae_tf.engine import Engine, Objective
 from vae_tf.errors import UserError
 from vae_tf.imputers.base import Imputer, check_array, check_choice, check_float, check_int
 from vae_tf.models import reparameterize
-from vae_tf.rundir import RunDir
+from vae_tf.rundir import RunDir, claim_fit, fingerprint
 
 SCALE = 2.0  # residuals are divided by this before they reach the network
-SEED_MAX = 2 ** 32 - 1
 
 
 def bias_baseline(train: np.ndarray, reg_item: float = 25.0, reg_user: float = 10.0,
@@ -156,6 +156,11 @@ class RatingVAE(Imputer):
             raise UserError(f"X holds {span}; RatingVAE expects ratings 1..5 with NaN "
                             "where unrated")
         self._check(train.shape[1])
+        if self.logdir:  # resume only the same fit
+            settings = {k: v for k, v in self.get_params().items()
+                        if k not in ("logdir", "verbose", "epochs")}
+            os.makedirs(self.logdir, exist_ok=True)
+            claim_fit(self.logdir, fingerprint(train, sorted(settings.items()), "RatingVAE"))
         self.base_ = bias_baseline(train.astype(np.float64))
         x, m = self._inputs(train, rated)
         self.models_: List[ItemVAE] = []
@@ -193,7 +198,7 @@ class RatingVAE(Imputer):
                             jit_compile=bool(self.jit_compile),
                             strategy=None if self.strategy == "default" else strategy,
                             run=run, verbose=self.verbose)
-            history = engine.fit(self.epochs)
+            history = engine.fit(self.epochs, learning_rate=lambda e: self.learning_rate)
         finally:
             if run is not None:
                 run.close()

@@ -13,12 +13,10 @@ import numpy as np
 import tensorflow as tf
 
 from vae_tf import distribute
-from vae_tf.config import STRATEGIES
+from vae_tf.config import SEED_MAX, STRATEGIES
 from vae_tf.engine import Engine, Objective
 from vae_tf.imputers.base import Imputer, check_array, check_choice, check_float, check_int
-from vae_tf.rundir import RunDir
-
-SEED_MAX = 2 ** 32 - 1
+from vae_tf.rundir import RunDir, claim_fit, fingerprint
 
 
 class TrainedImputer(Imputer):
@@ -74,12 +72,17 @@ class TrainedImputer(Imputer):
             objective = self._objective(x, mask, data)
         run = RunDir(self.logdir, "logdir") if self.logdir else None
         try:
+            if run is not None:  # resume only the same fit
+                settings = {k: v for k, v in self.get_params().items()
+                            if k not in ("logdir", "verbose", "epochs")}
+                claim_fit(run.path, fingerprint(x, sorted(settings.items()), type(self).__name__))
             engine = Engine(objective, data, s["batch_size"], s["learning_rate"],
                             seed=s["seed"], shuffle=self._shuffle,
                             steps_per_call=s["steps_per_call"], jit_compile=bool(self.jit_compile),
                             strategy=None if s["strategy"] == "default" else strategy, run=run,
                             verbose=s["verbose"])
-            self.history_ = engine.fit(s["epochs"])
+            # The rate of this fit, not the one a resumed checkpoint stored.
+            self.history_ = engine.fit(s["epochs"], learning_rate=lambda e: s["learning_rate"])
         finally:
             if run is not None:
                 run.close()
