@@ -1,4 +1,12 @@
+import os
+
 from setuptools import find_packages, setup
+
+# The TensorFlow wheel to require: `tensorflow` by default; VAE_TF_TENSORFLOW=tensorflow-cpu
+# at install time takes the smaller CPU-only wheel instead (README, "Quick start").
+TENSORFLOW = os.environ.get("VAE_TF_TENSORFLOW", "tensorflow")
+if TENSORFLOW not in ("tensorflow", "tensorflow-cpu"):
+    raise SystemExit(f"VAE_TF_TENSORFLOW={TENSORFLOW!r}: use tensorflow or tensorflow-cpu")
 
 setup(
     name="vae_tf",
@@ -8,7 +16,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["vae_tf", "vae_tf.*"]),
     install_requires=[
-        "tensorflow>=2.16",  # Keras 3 era; the CPU-only wheel works too (see README)
+        f"{TENSORFLOW}>=2.16",  # Keras 3 era
         "tensorboard>=2.16",  # not pulled in by every TF wheel; tf.summary needs it
         "keras>=3.0",
         "tensorflow-datasets>=4.9",
