@@ -58,7 +58,11 @@ class MaskedBound(Objective):
 
 
 class MIWAEImputer(TrainedImputer):
-    """fit(X) on data with NaN holes, then transform(X_new). See the module docstring."""
+    """fit(X) on data with NaN holes, then transform(X_new). See the module docstring.
+
+    batch_size None trains on all rows as one batch; the engine's settings
+    (steps_per_call, jit_compile, strategy, logdir, verbose) are those of VAEImputer.
+    """
 
     _shuffle = True
 
