@@ -77,6 +77,8 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("negative learning rate", ["--learning_rate=-0.01"], "must be a finite positive number"),
     ("infinite learning rate", ["--learning_rate=inf"], "must be a finite positive number"),
     ("infinite init stddev", ["--init_stddev=inf"], "--init_stddev=inf must be a finite"),
+    ("huge init stddev", ["--init_stddev=1e6"],
+     "--init_stddev=1000000.0 must be a finite number in (0, 1]"),
     ("negative seed", ["--seed=-1"], "--seed=-1 is outside 0 .. 4294967295"),
     ("seed above 2**32-1", ["--seed=99999999999"], "--seed=99999999999 is outside 0 .."),
     ("negative seed when imputing", ["--mode=impute", "--seed=-5"], "--seed=-5 is outside"),

@@ -118,9 +118,11 @@ def _check_values(c: Config) -> None:
     if not (math.isfinite(c.lr_decay) and 0 < c.lr_decay <= 1):
         raise UserError(f"--lr_decay={c.lr_decay!r} must be in (0, 1] (1: a constant "
                         "learning rate); pass e.g. --lr_decay=0.998")
-    if c.init_stddev is not None and not (math.isfinite(c.init_stddev) and c.init_stddev > 0):
-        raise UserError(f"--init_stddev={c.init_stddev!r} must be a finite positive number; "
-                        "pass e.g. --init_stddev=0.001, or leave it unset for Glorot")
+    if c.init_stddev is not None and not (math.isfinite(c.init_stddev)
+                                          and 0 < c.init_stddev <= 1):
+        raise UserError(f"--init_stddev={c.init_stddev!r} must be a finite number in (0, 1] "
+                        "(larger weights blow up the first steps); pass e.g. "
+                        "--init_stddev=0.001, or leave it unset for Glorot")
     for f in FLAG_FIELDS:
         choices = f.metadata.get("choices")
         if choices and getattr(c, f.name) not in choices:

@@ -101,7 +101,7 @@ class VAEImputer(TrainedImputer):
         check_float(name, "marker", self.marker, low=0.0, low_open=False, high=1.0, example=0.5)
         check_float(name, "transform_tol", self.transform_tol, example=1e-4)
         if self.init_stddev is not None:
-            check_float(name, "init_stddev", self.init_stddev, example=0.001)
+            check_float(name, "init_stddev", self.init_stddev, high=1.0, example=0.001)
 
     def _objective(self, x: np.ndarray, mask: np.ndarray, data) -> FillIn:
         self.vae_ = VAE(x.shape[1], self.latent_dim, self.hidden_dim, self.init_stddev,
