@@ -24,11 +24,10 @@ def _history(logdir):
         return [json.loads(line)["epoch"] for line in f if line.strip()]
 
 
-def test_kill_9_then_same_command_resumes(tmp_path):
-    logdir = str(tmp_path / "run")
-    ckpts = os.path.join(logdir, "checkpoints")
-    args = [sys.executable, "-m", "vae_tf.main", "--epochs=20", f"--logdir={logdir}"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _kill_9_after_two_checkpoints(flags, ckpts):
+    """Launch the launcher with `flags` and SIGKILL it once its second checkpoint exists."""
+    proc = subprocess.Popen([sys.executable, "-m", "vae_tf.main", *flags],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
         latest = tf.train.latest_checkpoint(ckpts) if os.path.isdir(ckpts) else None
@@ -37,6 +36,12 @@ def test_kill_9_then_same_command_resumes(tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+
+
+def test_kill_9_then_same_command_resumes(tmp_path):
+    logdir = str(tmp_path / "run")
+    ckpts = os.path.join(logdir, "checkpoints")
+    _kill_9_after_two_checkpoints(["--epochs=20", f"--logdir={logdir}"], ckpts)
     done = tf.train.latest_checkpoint(ckpts)
     assert done is not None
     finished = int(done.rsplit("-", 1)[1])
@@ -114,16 +119,7 @@ def test_impute_mode_resumes_after_kill_9(tmp_path):
     logdir = str(tmp_path / "run")
     flags = ["--mode=impute", "--imputer=miwae", "--epochs=12", f"--logdir={logdir}"]
     ckpts = os.path.join(logdir, "checkpoints")
-    proc = subprocess.Popen([sys.executable, "-m", "vae_tf.main", *flags],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        latest = tf.train.latest_checkpoint(ckpts) if os.path.isdir(ckpts) else None
-        if latest and int(latest.rsplit("-", 1)[1]) >= 2:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_9_after_two_checkpoints(flags, ckpts)
     finished = int(tf.train.latest_checkpoint(ckpts).rsplit("-", 1)[1])
     assert 2 <= finished < 12, "the kill should land mid-run"
     result = launch(*flags)
