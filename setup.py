@@ -30,6 +30,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "scikit-learn>=1.2"],
+        # The optional PyTorch peer of benchmarks/train_throughput.py (CPU wheel is enough).
+        "bench": ["torch>=2.1"],
     },
     entry_points={"console_scripts": ["vae-tf=vae_tf.main:entry"]},
 )

@@ -1,190 +1,313 @@
-"""Training throughput on the engine (vae_tf/engine.py) against the machine's matmul peak.
+"""Training throughput of every path on the engine, beside a plain PyTorch loop and the peak.
 
-Rows, at each batch size: a straightforward Keras VAE trained with `model.fit` (the
-reference); the thesis MLP VAE (784-400-64) trained through `Engine` with the `ELBO`
-objective, as `--mode=train` does: one step per compiled call without and with XLA,
-`--steps_per_call` steps per XLA call, and under MirroredStrategy over `--cpu_devices`
-logical CPUs; the convolutional VAE; and the imputers that train on the engine: the
-thesis's `VAEImputer` (the same MLP, on the images with 40 % holes), `MIWAEImputer`
-(train_samples=5) and `RatingVAE` (a random 943 x 1682 matrix with 6 % ratings, one
-seed; its examples are the 1682 items).
+The model is the thesis's MLP VAE, 784-400-64 (one Dense(400, ReLU) layer each way,
+latent 64), Adam 1e-3, on MNIST's 55,000 training images (grey levels, Bernoulli
+likelihood). Rows, at each batch size (100 and 1000 by default):
+- launcher: `python -m vae_tf.main --dataset=mnist --hidden_dim=400 --latent_dim=64
+  --batch_size=B --epochs=E`, run unchanged; its figure is metrics.json's
+  `train_images_per_second` (epochs after the first, which compiles).
+- PyTorch: a plain loop of the same model (nn.Linear/ReLU, torch.optim.Adam,
+  BCE-with-logits summed over pixels + the analytic KL, a randperm shuffle per epoch),
+  the same data and batch, its epochs after the first. Needs torch (the optional `bench`
+  extra: `pip install -e '.[bench]'`); without it the row says so and is skipped.
+- the imputers that train on the engine, the same MLP: the thesis's fill-in algorithm
+  (`VAEImputer`, structured holes), `MIWAEImputer` with 5 importance samples (its encoder
+  reads [x, mask]: 1568 inputs), the item-based `RatingVAE` (a 943 x 1682 random rating
+  matrix, 6 % rated, its own 200-32 sizes, one seed; examples are items), each the
+  median of its `history_` seconds after the first epoch;
+- mirrored: the launcher with `--strategy=mirrored --cpu_devices=2`.
 
-Prints a table; asserts nothing. The `Engine` and `model.fit` rows run interleaved in
-one process, `--repeats` times each: each timing is one epoch of `--images` random binary
-images, after a warm-up epoch that compiles; the table gives medians. The imputers time
-themselves: one fit of 1 + `--repeats` epochs each, the median of their per-epoch
-`history_[e]["seconds"]` after the first epoch (which compiles). The CPU is split into
-`--cpu_devices` logical devices before TensorFlow starts, for every row.
+Every row runs in a fresh child process (this script with --child=...), so each reports
+its own peak resident set (VmHWM: Python, TensorFlow, the data, everything). The parent
+imports neither TensorFlow nor torch. Repeats alternate the rows (launcher, PyTorch, ...,
+then again), so drifting load hits every row alike; the peak, a 4096 x 4096 float32
+matmul (TensorFlow, NumPy and torch, the best median of 5 each), is measured in every
+repeat of the same run. FLOPs per example are counted exactly, matmuls only: 2 * MACs
+for every Dense layer forward, again for its weight gradient, and again for its input
+gradient except where the input is the data (elementwise work, biases and Adam are not
+counted: % of peak is the matmul work's share of the machine's peak).
 
-    python benchmarks/train_throughput.py --repeats=5
-    python benchmarks/train_throughput.py --repeats=1 --images=4000   # a quick check
+    python benchmarks/train_throughput.py                    # MNIST from $VAE_TF_DATA_DIR
+    python benchmarks/train_throughput.py --quick            # mnist_5k, 1 repeat, temp folder
+
+Writes benchmarks/results/train_throughput.md (--quick: a temporary folder, never
+benchmarks/results/) with the command, commit, date, cores and load; prints it. Asserts
+nothing.
 """
 
-import contextlib
+import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+from absl import app, flags
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import app, flags  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import RESULTS, git_commit, machine, now, portable_command, status_kb  # noqa: E402
+from flops import D, H, L, dense_flops, mlp_layers  # noqa: E402
 
-from vae_tf import distribute, losses  # noqa: E402
-from vae_tf.conv import conv_train_flops  # noqa: E402
-from vae_tf.engine import Engine  # noqa: E402
-from vae_tf.imputers.miwae import MIWAEImputer  # noqa: E402
-from vae_tf.imputers.ratings import RatingVAE  # noqa: E402
-from vae_tf.imputers.vae import VAEImputer  # noqa: E402
-from vae_tf.models import VAE  # noqa: E402
-from vae_tf.train import ELBO  # noqa: E402
-
-flags.DEFINE_integer("repeats", 5, "Timed epochs of every configuration (medians reported).")
-flags.DEFINE_integer("images", 20000, "Images per epoch.")
-flags.DEFINE_list("batch_sizes", ["100", "1000"], "Batch sizes to measure.")
-flags.DEFINE_integer("steps_per_call", 20, "Steps per compiled call (multi-step rows, imputers).")
-flags.DEFINE_integer("cpu_devices", 2, "Logical CPU devices of the mirrored row.")
+flags.DEFINE_integer("repeats", 3, "Repeats of every row (medians reported).")
+flags.DEFINE_list("batch_sizes", ["100", "1000"], "Batch sizes.")
+flags.DEFINE_integer("epochs", 4, "Epochs of each timed fit (the first compiles, not counted).")
+flags.DEFINE_bool("quick", False, "mnist_5k, 1 repeat, 2 epochs; writes to a temporary folder.")
+flags.DEFINE_string("out_dir", None, "Where the table goes (default benchmarks/results).")
+flags.DEFINE_string("child", None, "Internal: run one row here and print it as JSON.")
+flags.DEFINE_integer("batch", 100, "Internal: the child's batch size.")
 FLAGS = flags.FLAGS
-D, H, L = 784, 400, 64
-USERS, ITEMS, RATED, HOLES = 943, 1682, 0.06, 0.4
+
+USERS, ITEMS, RATED = 943, 1682, 0.06
+RATING_H, RATING_L = 200, 32  # RatingVAE's defaults
+ROWS = ("launcher", "pytorch", "thesis imputer", "miwae", "rating", "mirrored")
+NAMES = {"launcher": "launcher (python -m vae_tf.main)",
+         "pytorch": "plain PyTorch loop, same model",
+         "thesis imputer": "VAEImputer (thesis fill-in, structured holes)",
+         "miwae": "MIWAEImputer, 5 importance samples",
+         "rating": f"RatingVAE ({USERS}x{ITEMS}, items, {RATING_H}-{RATING_L}, XLA off)",
+         "mirrored": "launcher, --strategy=mirrored on 2 logical CPUs"}
 
 
-def mlp_flops(d_in: int, hidden: int, latent: int, d_out: int, samples: int = 1) -> float:
-    """Matmul FLOPs per example of one training step: 3x the forward's 2*MACs."""
-    forward = d_in * hidden + hidden * 2 * latent + samples * (latent * hidden + hidden * d_out)
-    return 3.0 * 2 * forward
+FLOPS = {"launcher": dense_flops(mlp_layers(D)), "pytorch": dense_flops(mlp_layers(D)),
+         "thesis imputer": dense_flops(mlp_layers(D)),
+         "miwae": dense_flops(mlp_layers(2 * D, samples=5)),
+         "rating": dense_flops([(2 * USERS, RATING_H, 1, True), (RATING_H, RATING_L, 1, False),
+                                (RATING_H, RATING_L, 1, False), (RATING_L, USERS, 1, False)]),
+         "mirrored": dense_flops(mlp_layers(D))}
 
 
-def rating_flops(model: RatingVAE) -> float:
-    """The same for the item VAE: [residuals, mask] -> hidden -> 2L; linear decoder to users."""
-    h, l = model.hidden_dim, model.latent_dim
-    return 3.0 * 2 * (2 * USERS * h + h * 2 * l + l * USERS)
+# -- children: one row each, in a fresh process ------------------------------------------
+def dataset() -> str:
+    return "mnist_5k" if FLAGS.quick else "mnist"
 
 
-def matmul_peak(n: int = 2048, reps: int = 10) -> float:
-    """float32 GFLOP/s of a large square matmul (the machine's practical peak)."""
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    f = tf.function(lambda a, b: tf.matmul(a, b))
-    f(a, b).numpy()
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        c = f(a, b)
-    c.numpy()
-    return 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
+def train_images() -> np.ndarray:
+    from vae_tf.datasets import load  # imports no TensorFlow
+    return load(dataset()).train
 
 
-def fit_baseline(x: np.ndarray, batch_size: int):
-    """A straightforward Keras VAE trained with model.fit (keras.io style train_step)."""
+def child_peak() -> dict:
+    n, reps = 4096, 5
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+    out = {}
 
-    class FitVAE(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.vae = VAE(D, L, H)
-            self.seed_gen = keras.random.SeedGenerator(0)
+    def rate(fn):
+        fn()
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return 2 * n ** 3 / statistics.median(times) / 1e9
 
-        def train_step(self, data):
-            x = data
-            with tf.GradientTape() as tape:
-                z_mean, z_log_var = self.vae.encoder(x)
-                eps = keras.random.normal(tf.shape(z_mean), seed=self.seed_gen)
-                logits = self.vae.decoder(z_mean + tf.exp(0.5 * z_log_var) * eps)
-                loss = tf.reduce_mean(losses.elbo_terms(x, logits, z_mean, z_log_var)["loss"])
-            grads = tape.gradient(loss, self.trainable_variables)
-            self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
-            return {"loss": loss}
-
-    model = FitVAE()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    return lambda: model.fit(x, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
-
-
-def on_engine(data: tf.Variable, batch_size: int, steps_per_call: int, jit: bool,
-              arch: str = "mlp", strategy=None):
-    """The VAE trained through `Engine` on the ELBO (the launcher's path): one more epoch a call."""
-    with strategy.scope() if strategy else contextlib.nullcontext():
-        vae = VAE(D, L, H, arch=arch, image_shape=(28, 28, 1))
-        objective = ELBO(vae, tf.random.Generator.from_seed(0))
-    engine = Engine(objective, [data], batch_size, 1e-3, steps_per_call=steps_per_call,
-                    jit_compile=jit, strategy=strategy)
-    return lambda: engine.fit(engine.start_epoch + 1)
-
-
-def imputer_rows(x: np.ndarray, batch_size: int):
-    """(name, examples per second, FLOPs per example) of each imputer, from its history_."""
-    rng = np.random.default_rng(0)
-    holed = np.where(rng.uniform(size=x.shape) < HOLES, np.nan, x).astype(np.float32)
-    ratings = np.where(rng.uniform(size=(USERS, ITEMS)) < RATED,
-                       rng.integers(1, 6, size=(USERS, ITEMS)), np.nan).astype(np.float32)
-    settings = dict(epochs=1 + FLAGS.repeats, batch_size=batch_size,
-                    steps_per_call=FLAGS.steps_per_call)
-    vae = VAEImputer(**settings)
-    miwae = MIWAEImputer(train_samples=5, **settings)
-    rating = RatingVAE(n_seeds=1, **dict(settings, batch_size=min(batch_size, ITEMS)))
-    rows = [(f"VAEImputer (thesis algorithm, {HOLES:.0%} holes)", vae, holed, len(x),
-             mlp_flops(D, vae.hidden_dim, vae.latent_dim, D)),
-            ("MIWAEImputer, train_samples=5", miwae, holed, len(x),
-             mlp_flops(2 * D, miwae.hidden_dim, miwae.latent_dim, D, miwae.train_samples)),
-            (f"RatingVAE ({USERS}x{ITEMS}, {RATED:.0%} rated, items)", rating, ratings, ITEMS,
-             rating_flops(rating))]
-    out = []
-    for name, model, data, examples, flops in rows:
-        seconds = [h["seconds"] for h in model.fit(data).history_[1:]]  # the first compiles
-        out.append((name, examples / statistics.median(seconds), flops))
+    out["numpy"] = rate(lambda: a @ b)
+    try:
+        import torch
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        out["torch"] = rate(lambda: ta @ tb)
+    except ImportError:
+        pass
+    from vae_tf.startup import import_tensorflow
+    tf = import_tensorflow()
+    fa, fb = tf.constant(a), tf.constant(b)
+    mm = tf.function(lambda x, y: tf.matmul(x, y))
+    out["tensorflow"] = rate(lambda: mm(fa, fb).numpy())
     return out
 
 
-def main(_):
-    strategy = distribute.make_strategy("mirrored", FLAGS.cpu_devices)  # before any TF op
-    tf.get_logger().setLevel("ERROR")  # the strategy's INFO lines; each engine's tracing
-    x = np.random.default_rng(0).uniform(size=(FLAGS.images, D)).astype(np.float32)
-    x = (x > 0.7).astype(np.float32)
-    with tf.device("/cpu:0"):  # one copy of the images, read by every engine
-        data = tf.Variable(x, trainable=False, name="images")
-    k, n_cpu = FLAGS.steps_per_call, FLAGS.cpu_devices
-    flops, flops_conv = mlp_flops(D, H, L, D), conv_train_flops((28, 28, 1), L, H)
-    runners = {}
-    for b in map(int, FLAGS.batch_sizes):
-        runners[(b, "keras model.fit")] = fit_baseline(x, b), flops
-        runners[(b, "engine, step per call")] = on_engine(data, b, 1, jit=False), flops
-        runners[(b, "engine, step per call, XLA")] = on_engine(data, b, 1, jit=True), flops
-        runners[(b, f"engine, {k} steps per call, XLA")] = on_engine(data, b, k, jit=True), flops
-        runners[(b, f"engine, mirrored on {n_cpu} logical CPUs")] = (
-            on_engine(data, b, k, jit=False, strategy=strategy), flops)
-        runners[(b, f"engine, conv, {k} steps per call")] = (
-            on_engine(data, b, k, jit=False, arch="conv"), flops_conv)
-    for run, _ in runners.values():  # warm-up: tracing and compilation
-        run()
-    times = {key: [] for key in runners}
+# The launcher, run unchanged in a child that then prints its own peak resident set.
+LAUNCHER = """
+import json, runpy, sys
+sys.argv[0] = "vae_tf.main"
+try:
+    runpy.run_module("vae_tf.main", run_name="__main__", alter_sys=True)
+except SystemExit as stop:
+    if stop.code:
+        raise
+with open("/proc/self/status") as f:
+    hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+print(json.dumps({"peak_mb": hwm / 1024}))
+"""
+
+
+def launcher_args(kind: str, batch: int, logdir: str):
+    args = [sys.executable, "-c", LAUNCHER, f"--dataset={dataset()}", f"--hidden_dim={H}",
+            f"--latent_dim={L}", f"--batch_size={batch}", f"--epochs={FLAGS.epochs}",
+            f"--logdir={logdir}"]
+    return args + (["--strategy=mirrored", "--cpu_devices=2"] if kind == "mirrored" else [])
+
+
+def child_pytorch() -> dict:
+    import torch
+    x = torch.from_numpy(train_images())
+    torch.manual_seed(0)
+
+    class VAE(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.mean, self.log_var = (torch.nn.Linear(D, H), torch.nn.Linear(H, L),
+                                                    torch.nn.Linear(H, L))
+            self.dec_hidden, self.dec_out = torch.nn.Linear(L, H), torch.nn.Linear(H, D)
+
+        def forward(self, xb):
+            h = torch.relu(self.hidden(xb))
+            mean, log_var = self.mean(h), self.log_var(h)
+            z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+            logits = self.dec_out(torch.relu(self.dec_hidden(z)))
+            rec = torch.nn.functional.binary_cross_entropy_with_logits(
+                logits, xb, reduction="none").sum(1)
+            kl = 0.5 * (log_var.exp() + mean ** 2 - 1.0 - log_var).sum(1)
+            return (rec + kl).mean()
+
+    model = VAE()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    seconds = []
+    for _ in range(FLAGS.epochs):
+        t0 = time.perf_counter()
+        order = torch.randperm(len(x))
+        for s in range(0, len(x), FLAGS.batch):
+            loss = model(x[order[s:s + FLAGS.batch]])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - t0)
+    return {"per_second": len(x) / statistics.median(seconds[1:] or seconds)}
+
+
+def child_imputer(kind: str) -> dict:
+    from vae_tf.startup import import_tensorflow
+    import_tensorflow()
+    from vae_tf.imputers.miwae import MIWAEImputer
+    from vae_tf.imputers.ratings import RatingVAE
+    from vae_tf.imputers.vae import VAEImputer
+    from vae_tf.missing import apply_mask, make_mask
+    settings = dict(epochs=FLAGS.epochs, batch_size=FLAGS.batch)
+    if kind == "rating":
+        rng = np.random.default_rng(0)
+        data = np.where(rng.uniform(size=(USERS, ITEMS)) < RATED,
+                        rng.integers(1, 6, size=(USERS, ITEMS)), np.nan).astype(np.float32)
+        model, examples = RatingVAE(n_seeds=1, **settings), ITEMS
+    else:
+        x = train_images()
+        data = apply_mask(x, make_mask(len(x), (28, 28, 1), "structured", seed=0))
+        model = (VAEImputer(hidden_dim=H, latent_dim=L, **settings) if kind == "thesis imputer"
+                 else MIWAEImputer(hidden_dim=H, latent_dim=L, train_samples=5, **settings))
+        examples = len(x)
+    seconds = [h["seconds"] for h in model.fit(data).history_]
+    return {"per_second": examples / statistics.median(seconds[1:] or seconds)}
+
+
+def run_child():
+    kind = FLAGS.child
+    if kind == "peak":
+        out = child_peak()
+    elif kind == "pytorch":
+        out = child_pytorch()
+    else:
+        out = child_imputer(kind)
+    out["peak_mb"] = status_kb("VmHWM") / 1024
+    print(json.dumps(out))
+
+
+# -- the parent: alternate the rows, collect, write --------------------------------------
+def have_torch() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("torch") is not None
+
+
+def spawn(kind: str, batch: int = 0) -> dict:
+    """Run one row in a fresh process; its figures (and peak resident set) as a dict."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as logdir:
+        if kind in ("launcher", "mirrored"):
+            args = launcher_args(kind, batch, logdir)
+        else:
+            args = [sys.executable, os.path.abspath(__file__), f"--child={kind}",
+                    f"--batch={batch}", f"--epochs={FLAGS.epochs}"] + (
+                        ["--quick"] if FLAGS.quick else [])
+        done = subprocess.run(args, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"train_throughput: the {kind} row (batch {batch}) failed:\n"
+                     f"{done.stderr[-3000:]}")
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        if kind in ("launcher", "mirrored"):
+            with open(os.path.join(logdir, "metrics.json")) as f:
+                out["per_second"] = json.load(f)["train_images_per_second"]
+    print(f"  {kind:<15} batch {batch:>5}: {out.get('per_second', 0):>9.0f} /s  "
+          f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    return out
+
+
+def benchmark() -> str:
+    start, load_start = now(), machine()
+    t_start = time.perf_counter()
+    batches = [int(b) for b in FLAGS.batch_sizes]
+    rows = [r for r in ROWS if r != "pytorch" or have_torch()]
+    runs = {(b, r): [] for b in batches for r in rows}
     peaks = []
-    for _ in range(FLAGS.repeats):
-        peaks.append(matmul_peak())
-        for key, (run, _) in runners.items():
-            t0 = time.perf_counter()
-            run()
-            times[key].append(time.perf_counter() - t0)
-    results = {key: (FLAGS.images / statistics.median(ts), runners[key][1])
-               for key, ts in times.items()}
-    for b in map(int, FLAGS.batch_sizes):
-        for name, per_second, row_flops in imputer_rows(x, b):
-            results[(b, name)] = per_second, row_flops
-    peak = statistics.median(peaks)
-    print(f"float32 matmul peak (2048^3, median of {FLAGS.repeats}): {peak:.1f} GFLOP/s")
-    print(f"training FLOPs per image (784-400-64 MLP, fwd+bwd matmuls): {flops / 1e6:.2f} M; "
-          f"conv: {flops_conv / 1e6:.2f} M")
-    print(f"{'batch':>6} | {'configuration':<44} | {'examples/s':>10} | {'GFLOP/s':>8} | "
-          f"{'% peak':>6} | {'vs fit':>6}")
-    for b in map(int, FLAGS.batch_sizes):
-        base = results[(b, "keras model.fit")][0]
-        for (bb, name), (per_second, row_flops) in results.items():
-            if bb != b:
-                continue
-            gf = per_second * row_flops / 1e9
-            vs = "-" if name.startswith("RatingVAE") else f"{per_second / base:.2f}x"
-            print(f"{b:>6} | {name:<44} | {per_second:>10.0f} | {gf:>8.1f} | "
-                  f"{100 * gf / peak:>5.1f}% | {vs:>6}")
+    for rep in range(FLAGS.repeats):
+        print(f"repeat {rep + 1}/{FLAGS.repeats}", flush=True)
+        peaks.append(spawn("peak"))
+        for b in batches:
+            for r in rows:
+                runs[(b, r)].append(spawn(r, b))
+    peak_by_lib = {lib: statistics.median(p[lib] for p in peaks) for lib in peaks[0]
+                   if lib != "peak_mb"}
+    peak = max(peak_by_lib.values())
+    lines = ["# Training throughput: every path on the engine, a plain PyTorch loop, the peak",
+             "", f"- command: `{portable_command()}`", f"- commit: {git_commit()}",
+             f"- date: {start}; wall time {time.perf_counter() - t_start:.0f} s",
+             f"- machine at start: {load_start}", f"- machine at end: {machine()}",
+             f"- data: {dataset()} training images; {FLAGS.epochs} epochs per fit, the first "
+             f"(compilation) not counted; {FLAGS.repeats} repeat(s), rows alternating",
+             "- float32 4096x4096 matmul, median GFLOP/s: " + ", ".join(
+                 f"{lib} {v:.0f}" for lib, v in sorted(peak_by_lib.items()))
+             + f"; **peak used: {peak:.0f} GFLOP/s** (the highest)",
+             "- FLOPs per example (matmuls, exact; how: the script's docstring): " + ", ".join(
+                 f"{r} {FLOPS[r] / 1e6:.4f} M" for r in rows if r != "mirrored"),
+             ""]
+    if "pytorch" not in rows:
+        lines += ["PyTorch is not installed (`pip install -e '.[bench]'`): its row is skipped.",
+                  ""]
+    lines += ["| batch | path | examples/s (median) | each repeat | GFLOP/s | % of peak | "
+              "vs PyTorch | peak RSS MB |", "|---:|---|---:|---|---:|---:|---:|---:|"]
+    for b in batches:
+        torch_rate = (statistics.median(o["per_second"] for o in runs[(b, "pytorch")])
+                      if "pytorch" in rows else None)
+        for r in rows:
+            rates = [o["per_second"] for o in runs[(b, r)]]
+            rate = statistics.median(rates)
+            gflops = rate * FLOPS[r] / 1e9
+            vs = (f"{rate / torch_rate:.2f}x" if torch_rate and r not in ("pytorch", "rating")
+                  else "-")
+            batch = min(b, ITEMS) if r == "rating" else b
+            lines.append(f"| {batch} | {NAMES[r]} | {rate:.0f} | "
+                         f"{', '.join(f'{v:.0f}' for v in rates)} | {gflops:.0f} | "
+                         f"{100 * gflops / peak:.0f}% | {vs} | "
+                         f"{max(o['peak_mb'] for o in runs[(b, r)]):.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(_):
+    if FLAGS.child:
+        return run_child()
+    if FLAGS.quick:
+        FLAGS.repeats, FLAGS.epochs = 1, 2
+    out_dir = FLAGS.out_dir or (tempfile.mkdtemp(prefix="train_throughput-") if FLAGS.quick
+                                else RESULTS)
+    if not FLAGS.quick and not os.environ.get("VAE_TF_DATA_DIR"):
+        sys.exit("train_throughput: VAE_TF_DATA_DIR is unset; point it at a folder holding "
+                 "mnist/ (like ../shared/data), or pass --quick for the bundled mnist_5k")
+    table = benchmark()
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "train_throughput.md")
+    with open(path, "w") as f:
+        f.write(table)
+    print(table)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,51 @@
+"""What every benchmark records beside its figures: the command, the commit, the machine."""
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benchmarks", "results")
+
+
+def portable_command() -> str:
+    """The command as run from the repository root: relative paths, $VAE_TF_DATA_DIR."""
+    root_var = os.environ.get("VAE_TF_DATA_DIR")
+    words = ["python", os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)]
+    for arg in sys.argv[1:]:
+        name, eq, value = arg.partition("=")
+        if eq and os.path.exists(value):
+            path = os.path.abspath(value)
+            if root_var and path.startswith(os.path.abspath(root_var)):
+                value = "$VAE_TF_DATA_DIR" + path[len(os.path.abspath(root_var)):]
+            else:
+                value = os.path.relpath(path, ROOT)
+        words.append(name + eq + value)
+    return " ".join(words)
+
+
+def git_commit() -> str:
+    """The short commit, "+dirty" when vae_tf/ or benchmarks/ have uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    dirty = git("status", "--porcelain", "--", "vae_tf/", "benchmarks/*.py").strip()
+    return commit + ("+dirty" if dirty else "")
+
+
+def machine() -> str:
+    """Cores, processor and the load average now (1, 5, 15 min)."""
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    return f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}); load {load}"
+
+
+def now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def status_kb(field: str) -> int:
+    """A field of /proc/self/status in kB (VmHWM: this process's peak resident set)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))

@@ -1,0 +1,22 @@
+"""Exact matmul FLOPs per example of a training step (the benchmarks' % of peak rests on it)."""
+
+D, H, L = 784, 400, 64  # the thesis's MLP VAE: 784-400-64
+
+
+def dense_flops(layers) -> int:
+    """2 * MACs per Dense layer for the forward pass, its weight gradient and its input gradient.
+
+    layers: (inputs, outputs, times applied per example, whether its input is the data: no
+    input gradient then). Biases, activations, the loss and Adam are not counted.
+    """
+    total = 0
+    for n_in, n_out, times, from_data in layers:
+        passes = 2 if from_data else 3
+        total += passes * 2 * n_in * n_out * times
+    return total
+
+
+def mlp_layers(d_in: int, samples: int = 1):
+    """The thesis MLP's layers: encoder d_in -> H -> (mean, log-variance); decoder per draw."""
+    return [(d_in, H, 1, True), (H, L, 1, False), (H, L, 1, False),
+            (L, H, samples, False), (H, D, samples, False)]
