@@ -9,6 +9,17 @@ from typing import List, Optional, Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "experiments", "results")
+THESIS_NUMBERS = os.path.join(REPO, "experiments", "thesis_numbers.json")
+
+
+def thesis(key: str) -> float:
+    """A number the thesis reports, from experiments/thesis_numbers.json (each with its slide)."""
+    import json
+    with open(THESIS_NUMBERS) as f:
+        numbers = {n["key"]: n["value"] for n in json.load(f)["numbers"]}
+    if key not in numbers:
+        raise KeyError(f"{key!r} is not in {os.path.relpath(THESIS_NUMBERS, REPO)}")
+    return numbers[key]
 
 
 @dataclasses.dataclass
