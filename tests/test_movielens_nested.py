@@ -1,0 +1,125 @@
+"""experiments/movielens_nested.py: the validation carve, base-only loading, the --quick run."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "experiments", "movielens_nested.py")
+RESULTS = os.path.join(ROOT, "experiments", "results")
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("movielens_nested", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # defines no flags: those are defined when run
+    return module
+
+
+def _ratings(seed=0, shape=(30, 40), share=0.3):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(1, 6, shape).astype(np.float64)
+    base[rng.random(shape) > share] = np.nan
+    return base
+
+
+def test_carve_validation_splits_the_base_ratings_only():
+    carve = _script().carve_validation
+    base = _ratings()
+    rated = ~np.isnan(base)
+    fit, val = carve(base, 0.1, (0, 1))
+    in_fit, in_val = ~np.isnan(fit), ~np.isnan(val)
+    assert not np.any(in_fit & in_val)  # disjoint
+    assert np.array_equal(in_fit | in_val, rated)  # together exactly the base's ratings
+    assert in_val.sum() == round(0.1 * rated.sum())
+    assert np.array_equal(fit[in_fit], base[in_fit]) and np.array_equal(val[in_val], base[in_val])
+    assert np.isnan(base).sum() == np.isnan(_ratings()).sum()  # the input is not modified
+
+
+def test_carve_validation_is_seeded():
+    carve = _script().carve_validation
+    base = _ratings()
+    first, again, other = (carve(base, 0.1, s)[1] for s in ((0, 1), (0, 1), (0, 2)))
+    assert np.array_equal(np.isnan(first), np.isnan(again))
+    assert not np.array_equal(np.isnan(first), np.isnan(other))  # another fold, another carve
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+def test_carve_validation_refuses_an_empty_part(fraction):
+    with pytest.raises(ValueError, match="fraction"):
+        _script().carve_validation(_ratings(), fraction, 0)
+
+
+def test_load_base_does_not_need_the_test_file(tmp_path):
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    (folder / "u2.base").write_text("1\t1\t5\t0\n2\t3\t1\t0\n943\t1682\t3\t0\n")
+    base = _script().load_base(str(tmp_path), 2)  # no u2.test in the folder
+    assert base.shape == (943, 1682) and np.count_nonzero(~np.isnan(base)) == 3
+    assert base[0, 0] == 5 and base[1, 2] == 1 and base[942, 1681] == 3
+
+
+def test_on_edge_names_the_knobs_at_the_ends_of_the_grid():
+    script = _script()
+    grid = script.GRID
+    assert script.on_edge({"latent_dim": 32, "l2": 0.01, "epochs": 60}, grid) == ""
+    assert script.on_edge({"latent_dim": 64, "l2": 0.01, "epochs": 80}, grid) == \
+        "latent_dim=64 epochs=80"
+    assert script.on_edge({"reg_item": 1, "reg_user": 5}, script.BIAS_GRID) == "reg_item=1"
+
+
+def _snapshot(folder):
+    return sorted((os.path.relpath(os.path.join(d, f), folder),
+                   os.stat(os.path.join(d, f)).st_mtime_ns)
+                  for d, _, files in os.walk(folder) for f in files)
+
+
+def _run(tmp_path, *extra):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, SCRIPT, "--quick", *extra], capture_output=True,
+                          text=True, env=env, timeout=600, cwd=str(tmp_path))
+
+
+def test_quick_refuses_experiments_results(tmp_path):
+    before = _snapshot(RESULTS)
+    result = _run(tmp_path, f"--out_dir={RESULTS}")
+    assert result.returncode != 0 and "--quick never writes" in result.stderr
+    assert _snapshot(RESULTS) == before
+
+
+def _row(table, experiment, metric):
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) >= 6 and cells[0] == experiment and cells[1] == metric:
+            return cells
+    raise AssertionError(f"no row {experiment!r} / {metric!r}")
+
+
+@pytest.mark.slow
+def test_quick_on_real_files(tmp_path):
+    root = os.environ.get("VAE_TF_DATA_DIR")
+    if not root:
+        pytest.skip("VAE_TF_DATA_DIR is not set: real-data experiment skipped")
+    before = _snapshot(RESULTS)
+    result = _run(tmp_path, f"--data_root={root}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _snapshot(RESULTS) == before  # --quick writes a temporary folder only
+    path = result.stdout.strip().splitlines()[-1]
+    assert path.endswith("movielens_nested.md") and not path.startswith(RESULTS)
+    assert "u1 rating VAE 2/2" in result.stdout and "s] u1 biases: test RMSE" in result.stdout
+    with open(path) as f:
+        table = f.read()
+    nested = _row(table, "nested", "RMSE (1 fold)")
+    assert 0.85 < float(nested[3]) < 1.1 and "chosen: u1 latent_dim=" in nested[5]
+    assert float(_row(table, "nested", "MAE (1 fold)")[3]) < float(nested[3])
+    assert _row(table, "nested, u1", "test RMSE")[3] == nested[3]
+    bias = float(_row(table, "nested, user + item biases", "RMSE (1 fold)")[3])
+    assert 0.9 < bias < 1.0  # the chosen shrinkage on u1 (the defaults' test RMSE: 0.9689)
+    assert _row(table, "Surprise SVD: published, not run here", "RMSE 0.934, MAE 0.737")[3] == "-"
+    assert _row(table, "Surprise SVD++: published, not run here", "RMSE 0.919, MAE 0.721")
+    assert "commit " in table and "cores" in table and "wall time" in table
+    assert root not in table  # the header's command is portable
