@@ -4,12 +4,14 @@ import dataclasses
 import math
 import os
 import sys
+import tempfile
 import time
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "experiments", "results")
 THESIS_NUMBERS = os.path.join(REPO, "experiments", "thesis_numbers.json")
+_STARTED = time.perf_counter()  # the script's start: write_table records the wall time since
 
 
 def thesis(key: str) -> float:
@@ -66,10 +68,34 @@ def _commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def output_dirs(out_dir: Optional[str], log_root: Optional[str], quick: bool,
+                logs: str = "experiments") -> Tuple[str, str]:
+    """(results folder, run-folder root) of a script.
+
+    Unset: experiments/results and logs/<logs>; under --quick a fresh temporary folder
+    holding both, so a quick run never touches experiments/results/ nor resumes (or is
+    resumed by) a full run's folders.
+    """
+    if quick:
+        scratch = tempfile.mkdtemp(prefix="vae_tf_quick_")
+        out_dir = out_dir or scratch
+        log_root = log_root or os.path.join(scratch, "logs")
+    _refuse_quick_into_results(out_dir)
+    return out_dir or RESULTS, log_root or os.path.join("logs", logs)
+
+
+def _refuse_quick_into_results(out_dir: Optional[str]) -> None:
+    if ("--quick" in sys.argv and out_dir
+            and os.path.realpath(out_dir) == os.path.realpath(RESULTS)):
+        raise SystemExit("--quick never writes into experiments/results/: drop --out_dir, or "
+                         "pass another folder")
+
+
 def write_table(name: str, title: str, reproduces: str, rows: Sequence[Row], budget: str,
                 seed: int, figures: Sequence[str] = (), notes: Sequence[str] = (),
                 out_dir: str = RESULTS) -> str:
     """Write `<out_dir>/<name>.md`: the table, budget, seed, command, figures, notes."""
+    _refuse_quick_into_results(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     lines: List[str] = [
         f"# {title}", "",
@@ -78,7 +104,7 @@ def write_table(name: str, title: str, reproduces: str, rows: Sequence[Row], bud
         f"Budget: {budget}  ",
         f"Seed: {seed}  ",
         f"Written: {time.strftime('%Y-%m-%d %H:%M')}, commit {_commit()}, "
-        f"{os.cpu_count()} cores", "",
+        f"{os.cpu_count()} cores; wall time {time.perf_counter() - _STARTED:.0f} s", "",
         "| experiment | metric | thesis | ours | ours - thesis | note |",
         "|---|---|---|---|---|---|",
     ]

@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from common import RESULTS, Row, write_table  # noqa: E402
+from common import Row, output_dirs, write_table  # noqa: E402
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A one-minute budget on small data (mnist_5k).")
@@ -30,8 +30,8 @@ flags.DEFINE_list("datasets", ["mnist", "omniglot_en", "orl_faces", "yale_faces"
                   "Datasets to run.")
 flags.DEFINE_integer("epochs", 30, "Epochs on MNIST and OMNIGLOT.")
 flags.DEFINE_integer("face_epochs", 300, "Epochs on the (small) face data sets.")
-flags.DEFINE_string("out_dir", RESULTS, "Where the table and figures go.")
-flags.DEFINE_string("log_root", os.path.join("logs", "experiments"), "Run folders.")
+flags.DEFINE_string("out_dir", None, "Where the table and figures go. (default experiments/results; --quick: a temporary folder).")
+flags.DEFINE_string("log_root", None, "Run folders (default logs/experiments; --quick: in the temporary folder).")
 flags.DEFINE_integer("seed", 0, "Seed of every run.")
 FLAGS = flags.FLAGS
 
@@ -102,6 +102,8 @@ def sample_sheet(panels, path: str) -> str:
 
 
 def main(_):
+    FLAGS.out_dir, FLAGS.log_root = output_dirs(FLAGS.out_dir, FLAGS.log_root, FLAGS.quick,
+                                                "experiments")
     logging.set_verbosity(logging.INFO)
     rows, panels, notes = [], [], []
     for name in (["mnist"] if FLAGS.quick else FLAGS.datasets):

@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from common import RESULTS, Row, write_table  # noqa: E402
+from common import Row, output_dirs, write_table  # noqa: E402
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A few-minute budget on mnist_5k.")
@@ -35,7 +35,7 @@ flags.DEFINE_integer("miwae_hidden_dim", 400, "Hidden units of MIWAE's MLP.")
 flags.DEFINE_integer("miwae_latent_dim", 32, "Latent dimensions of MIWAE.")
 flags.DEFINE_integer("train_samples", 5, "Importance samples K of MIWAE's training bound.")
 flags.DEFINE_integer("impute_samples", 500, "Importance samples L of the imputation.")
-flags.DEFINE_string("out_dir", RESULTS, "Where the table goes.")
+flags.DEFINE_string("out_dir", None, "Where the table goes. (default experiments/results; --quick: a temporary folder).")
 flags.DEFINE_integer("seed", 0, "Seed of the holes and the models.")
 FLAGS = flags.FLAGS
 
@@ -105,6 +105,7 @@ def compare(data, scheme, rows, notes, quick):
 
 
 def main(_):
+    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
     from vae_tf import datasets
     logging.set_verbosity(logging.INFO)
     name = "mnist_5k" if FLAGS.quick else "mnist"

@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from common import RESULTS, Row, thesis, write_table  # noqa: E402
+from common import Row, output_dirs, thesis, write_table  # noqa: E402
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A few-minute budget on mnist_5k.")
@@ -34,7 +34,7 @@ flags.DEFINE_integer("thesis_epochs", 200, "VAE epochs of the thesis protocol (t
 flags.DEFINE_integer("sound_epochs", 30, "VAE epochs of the sound protocol.")
 flags.DEFINE_integer("miwae_epochs", 20, "Epochs of the MIWAE imputer (sound protocol).")
 flags.DEFINE_list("schemes", ["structured", "random"], "Missing-data schemes.")
-flags.DEFINE_string("out_dir", RESULTS, "Where the table and figures go.")
+flags.DEFINE_string("out_dir", None, "Where the table and figures go. (default experiments/results; --quick: a temporary folder).")
 flags.DEFINE_integer("seed", 0, "Seed of the holes and the models.")
 FLAGS = flags.FLAGS
 
@@ -135,6 +135,7 @@ def sound_protocol(data, scheme, rows, quick):
 
 
 def main(_):
+    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
     from vae_tf import datasets
     logging.set_verbosity(logging.INFO)
     name = "mnist_5k" if FLAGS.quick else "mnist"

@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from common import RESULTS, Row, thesis, write_table  # noqa: E402
+from common import Row, output_dirs, thesis, write_table  # noqa: E402
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A few-minute budget (ua split only, few epochs).")
@@ -36,7 +36,7 @@ flags.DEFINE_integer("k", 10, "Neighbours of the K-NN.")
 flags.DEFINE_integer("epochs", 100, "VAE epochs.")
 flags.DEFINE_integer("rating_epochs", 60, "Epochs of the item-based rating VAE.")
 flags.DEFINE_integer("rating_seeds", 3, "Item-based rating VAEs averaged (seeds).")
-flags.DEFINE_string("out_dir", RESULTS, "Where the table goes.")
+flags.DEFINE_string("out_dir", None, "Where the table goes. (default experiments/results; --quick: a temporary folder).")
 flags.DEFINE_integer("seed", 0, "Seed.")
 FLAGS = flags.FLAGS
 
@@ -71,6 +71,7 @@ def _listed(values) -> str:
 
 
 def main(_):
+    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
     from vae_tf import datasets
     from vae_tf.datasets.movielens import load_movielens_fold
     logging.set_verbosity(logging.INFO)

@@ -20,13 +20,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from common import RESULTS, Row, thesis, write_table  # noqa: E402
+from common import Row, output_dirs, thesis, write_table  # noqa: E402
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A few-minute budget.")
 flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
 flags.DEFINE_integer("epochs", 200, "VAE epochs (whole data set as one batch, as the thesis).")
-flags.DEFINE_string("out_dir", RESULTS, "Where the table goes.")
+flags.DEFINE_string("out_dir", None, "Where the table goes. (default experiments/results; --quick: a temporary folder).")
 flags.DEFINE_integer("seed", 0, "Seed.")
 FLAGS = flags.FLAGS
 
@@ -75,6 +75,7 @@ def run(name, data, rows):
 
 
 def main(_):
+    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
     from vae_tf import datasets
     logging.set_verbosity(logging.INFO)
     rows, notes = [], []

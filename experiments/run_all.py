@@ -1,38 +1,78 @@
-"""Run every experiment script in turn (each writes its table to experiments/results/).
+"""Regenerate every committed table and figure: each experiment script in turn.
 
-    python experiments/run_all.py --quick
-    python experiments/run_all.py --data_root=../shared/data
+    python experiments/run_all.py                 # the data root: $VAE_TF_DATA_DIR
+    python experiments/run_all.py --quick         # every script's --quick, in a scratch folder
+    python experiments/run_all.py --only=movielens_nested,iwae_training
+
+Every script runs with its committed budget and seed (its defaults) and writes its table
+(command, seed, budget, wall time, commit, cores) and figures to experiments/results/.
+`--quick` gives every script its --quick flag and one scratch folder, printed at the end:
+it never writes into experiments/results/. Without a data root, --quick runs the scripts
+that work on the bundled mnist_5k sample and names the others it skipped; a full run
+needs the data root. A progress line per script gives its expected and actual time.
 """
 
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 from absl import app, flags
 
-flags.DEFINE_bool("quick", False, "Pass --quick to every script.")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
-flags.DEFINE_string("out_dir", None, "Results folder (default experiments/results).")
+flags.DEFINE_bool("quick", False, "Every script's --quick, into a scratch folder.")
+flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
+                    "Folder laid out like ../shared/data (default $VAE_TF_DATA_DIR).")
+flags.DEFINE_list("only", [], "Run only these scripts (names without .py).")
 FLAGS = flags.FLAGS
 
-SCRIPTS = ("vae_reconstruction.py", "mnist_imputation.py", "omniglot_imputation.py",
-           "movielens.py", "miwae_vs_knn.py", "likelihoods.py")
+# (script, needs the data root even under --quick, expected minutes: full run, quick run)
+SCRIPTS = (
+    ("vae_reconstruction", False, 60, 1),
+    ("training_budget", False, 12, 1),
+    ("likelihoods", False, 30, 1),
+    ("mnist_imputation", False, 25, 2),
+    ("omniglot_imputation", True, 10, 1),
+    ("miwae_vs_knn", False, 45, 2),
+    ("miwae_coverage", False, 20, 1),
+    ("iwae_training", False, 90, 1),
+    ("movielens", True, 15, 1),
+    ("movielens_nested", True, 25, 1),
+)
 
 
 def main(_):
     here = os.path.dirname(os.path.abspath(__file__))
-    failed = []
-    for script in SCRIPTS:
-        args = [sys.executable, os.path.join(here, script)]
-        args += ["--quick"] if FLAGS.quick else []
+    unknown = sorted(set(FLAGS.only) - {s[0] for s in SCRIPTS})
+    if unknown:
+        sys.exit(f"run_all: --only={','.join(unknown)} is unknown; choose from "
+                 f"{', '.join(s[0] for s in SCRIPTS)}")
+    if not FLAGS.data_root and not FLAGS.quick:
+        sys.exit("run_all: no data root: set VAE_TF_DATA_DIR (or --data_root) to a folder laid "
+                 "out like ../shared/data, or pass --quick for the bundled sample only")
+    scratch = tempfile.mkdtemp(prefix="vae_tf_run_all_") if FLAGS.quick else None
+    chosen = [s for s in SCRIPTS if not FLAGS.only or s[0] in FLAGS.only]
+    failed, skipped = [], []
+    for i, (name, needs_data, full_min, quick_min) in enumerate(chosen, 1):
+        if needs_data and not FLAGS.data_root:
+            skipped.append(name)
+            print(f"[{i}/{len(chosen)}] {name}: skipped (needs the data root)", flush=True)
+            continue
+        args = [sys.executable, os.path.join(here, f"{name}.py")]
         args += [f"--data_root={FLAGS.data_root}"] if FLAGS.data_root else []
-        args += [f"--out_dir={FLAGS.out_dir}"] if FLAGS.out_dir else []
+        args += ["--quick", f"--out_dir={scratch}"] if FLAGS.quick else []
+        print(f"[{i}/{len(chosen)}] {name}: about {quick_min if FLAGS.quick else full_min} min",
+              flush=True)
         t0 = time.perf_counter()
         code = subprocess.call(args)
-        print(f"{script}: exit {code} in {time.perf_counter() - t0:.0f} s", flush=True)
+        print(f"[{i}/{len(chosen)}] {name}: exit {code} after "
+              f"{(time.perf_counter() - t0) / 60:.1f} min", flush=True)
         if code:
-            failed.append(script)
+            failed.append(name)
+    if scratch:
+        print(f"quick results in {scratch} (experiments/results/ untouched)")
+    if skipped:
+        print(f"skipped without a data root: {', '.join(skipped)}")
     if failed:
         sys.exit(f"run_all: failed: {', '.join(failed)}")
 

@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from common import RESULTS, Row, write_table  # noqa: E402
+from common import Row, output_dirs, write_table  # noqa: E402
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "mnist_5k only, 1 and 3 epochs, written to --out_dir.")
@@ -27,8 +27,8 @@ flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
                     "Folder laid out like shared/data (default: $VAE_TF_DATA_DIR).")
 flags.DEFINE_list("datasets", ["mnist_5k", "mnist", "omniglot_en", "omniglot_gr", "orl_faces",
                                "yale_faces"], "Datasets to run (skipped when not found).")
-flags.DEFINE_string("out_dir", RESULTS, "Where the table and figures go.")
-flags.DEFINE_string("log_root", os.path.join("logs", "training_budget"), "Run folders.")
+flags.DEFINE_string("out_dir", None, "Where the table and figures go. (default experiments/results; --quick: a temporary folder).")
+flags.DEFINE_string("log_root", None, "Run folders (default logs/training_budget; --quick: in the temporary folder).")
 flags.DEFINE_integer("seed", 0, "Seed of every run.")
 FLAGS = flags.FLAGS
 
@@ -74,9 +74,9 @@ def run_dataset(name: str, budgets, out_dir: str):
 
 
 def main(_):
+    FLAGS.out_dir, FLAGS.log_root = output_dirs(FLAGS.out_dir, FLAGS.log_root, FLAGS.quick,
+                                                "training_budget")
     out_dir = FLAGS.out_dir
-    if FLAGS.quick and os.path.abspath(out_dir) == os.path.abspath(RESULTS):
-        raise SystemExit("--quick never writes over experiments/results/: pass --out_dir")
     names = ["mnist_5k"] if FLAGS.quick else FLAGS.datasets
     rows, figures = [], []
     t0 = time.perf_counter()

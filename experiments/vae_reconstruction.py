@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from common import RESULTS, Row, thesis, write_table  # noqa: E402
+from common import Row, output_dirs, thesis, write_table  # noqa: E402
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A few-minute budget on small data (mnist_5k).")
@@ -28,8 +28,8 @@ flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
 flags.DEFINE_list("datasets", ["mnist", "omniglot_en", "omniglot_gr", "cifar10_rgb",
                                "cifar10_gray", "orl_faces", "yale_faces"], "Datasets to run.")
 flags.DEFINE_integer("epochs", 100, "Epochs of every VAE (the thesis: 100).")
-flags.DEFINE_string("out_dir", RESULTS, "Where the table and figures go.")
-flags.DEFINE_string("log_root", os.path.join("logs", "experiments"), "Run folders.")
+flags.DEFINE_string("out_dir", None, "Where the table and figures go. (default experiments/results; --quick: a temporary folder).")
+flags.DEFINE_string("log_root", None, "Run folders (default logs/experiments; --quick: in the temporary folder).")
 flags.DEFINE_integer("seed", 0, "Seed of every run.")
 FLAGS = flags.FLAGS
 
@@ -114,6 +114,8 @@ def run_dataset(name: str, rows, figures, notes) -> None:
 
 
 def main(_):
+    FLAGS.out_dir, FLAGS.log_root = output_dirs(FLAGS.out_dir, FLAGS.log_root, FLAGS.quick,
+                                                "experiments")
     logging.set_verbosity(logging.INFO)
     rows, figures, notes = [], [], []
     for name in (["mnist"] if FLAGS.quick else FLAGS.datasets):
