@@ -10,7 +10,9 @@ Imputation, leaving observed entries untouched (`method`):
 - `pseudo_gibbs` (Rezende et al. 2014): from zeros in the holes, repeat z ~ q(z |
   completed x, all observed), holes <- decoder mean, `gibbs_iters` times.
 `multiple_imputation(X, m)` (sampling importance resampling): for each of m imputations,
-resample one draw z_l with probability w_l and take its decoder mean.
+resample one draw z_l with probability w_l, then draw x_mis ~ p(x | z_l) (Bernoulli), so
+the m imputations are draws from the model's predictive p(x_mis | x_obs); `draw="mean"`
+keeps the decoder mean of z_l instead (only the latent part of the uncertainty).
 """
 
 from typing import Dict, Optional
@@ -19,12 +21,14 @@ import numpy as np
 import tensorflow as tf
 
 from vae_tf import losses
+from vae_tf.config import SEED_MAX
 from vae_tf.engine import Objective
 from vae_tf.imputers.base import check_choice, check_int
 from vae_tf.imputers.training import TrainedImputer
 from vae_tf.models import Decoder, Encoder, reparameterize
 
 METHODS = ("importance", "pseudo_gibbs")
+DRAWS = ("sample", "mean")
 
 
 class MaskedBound(Objective):
@@ -104,15 +108,18 @@ class MIWAEImputer(TrainedImputer):
         self._draw_rng = tf.random.Generator.from_seed(self.seed + 1)
 
     # -- imputation ----------------------------------------------------------------------
-    def _weights_and_means(self, x, mask):
-        """Self-normalised importance weights [L, B] and decoder means [L, B, D]."""
+    def _weights_and_means(self, x, mask, rng: Optional[tf.random.Generator] = None):
+        """Self-normalised importance weights [L, B] and decoder means [L, B, D].
+
+        The L draws of q(z | x_obs) come from `rng` (default: the imputer's own stream).
+        """
         x0, m = tf.constant(np.where(mask, x, 0), tf.float32), tf.constant(mask, tf.float32)
-        model, rng = self.model_, self.model_.rng
-        model.rng = self._draw_rng
+        model, rng_before = self.model_, self.model_.rng
+        model.rng = self._draw_rng if rng is None else rng
         try:
             logits, z, z_mean, z_log_var = model.draws(x0, m, self.impute_samples)
         finally:
-            model.rng = rng
+            model.rng = rng_before
         log_w = losses.masked_bound(x0, m, logits, z, z_mean, z_log_var)["log_weights"]
         return tf.nn.softmax(log_w, axis=0).numpy(), tf.sigmoid(logits).numpy()
 
@@ -131,19 +138,49 @@ class MIWAEImputer(TrainedImputer):
             out[rows] = np.where(mask[rows], x[rows], guess)
         return out
 
-    def multiple_imputation(self, X, m: int = 10, seed: int = 0) -> np.ndarray:
-        """m imputations by sampling importance resampling: [m, N, D]."""
+    def multiple_imputation(self, X, m: int = 10, seed: int = 0,
+                            draw: str = "sample") -> np.ndarray:
+        """m imputations by sampling importance resampling: [m, N, D], observed entries kept.
+
+        Each imputation resamples one of the L draws z_l of q(z | x_obs) with probability
+        w_l (its self-normalised importance weight), then fills the holes with
+        - `draw="sample"` (default): x_mis ~ p(x | z_l), Bernoulli, so values in {0, 1}.
+          This is the statistically proper choice: the m imputations are (approximate)
+          draws from the predictive p(x_mis | x_obs), so their spread carries both the
+          latent uncertainty and the pixel noise, as Rubin's multiple imputation and any
+          interval or coverage built on the imputations require;
+        - `draw="mean"`: the decoder mean E[x | z_l] (the behaviour before issue 14); its
+          spread shows only the uncertainty about z, so intervals from it are too narrow.
+        The same `seed` gives the same imputations (z draws, resampling and Bernoulli draws).
+        """
         x, mask = self._check_transform(X)
-        m = check_int("MIWAEImputer.multiple_imputation", "m", m, example=10)
+        owner = "MIWAEImputer.multiple_imputation"
+        m = check_int(owner, "m", m, example=10)
+        seed = check_int(owner, "seed", seed, low=0, high=SEED_MAX, example=0)
+        check_choice(owner, "draw", draw, DRAWS)
         rng = np.random.default_rng(seed)
+        z_rng = tf.random.Generator.from_seed(seed)
         out = np.empty((m,) + x.shape, np.float32)
         for s in range(0, len(x), 256):
             rows = slice(s, s + 256)
-            w, means = self._weights_and_means(x[rows], mask[rows])  # [L, B], [L, B, D]
+            w, means = self._weights_and_means(x[rows], mask[rows], z_rng)  # [L, B], [L, B, D]
             cum = np.cumsum(w, axis=0)
+            cols = np.arange(w.shape[1])
             for j in range(m):
                 pick = np.minimum((cum < rng.random(w.shape[1])[None, :]).sum(0), len(w) - 1)
-                out[j, rows] = np.where(mask[rows], x[rows], means[pick, np.arange(w.shape[1])])
+                guess = means[pick, cols]  # [B, D]
+                if draw == "sample":
+                    guess = (rng.random(guess.shape) < guess).astype(np.float32)
+                out[j, rows] = np.where(mask[rows], x[rows], guess)
+        return out
+
+    def effective_sample_size(self, X) -> np.ndarray:
+        """Kish's effective sample size 1 / sum_l w_l^2 of the L importance weights: [N]."""
+        x, mask = self._check_transform(X)
+        out = np.empty(len(x))
+        for s in range(0, len(x), 256):
+            w, _ = self._weights_and_means(x[s:s + 256], mask[s:s + 256])
+            out[s:s + 256] = 1.0 / np.sum(np.asarray(w, np.float64) ** 2, axis=0)
         return out
 
     def _pseudo_gibbs(self, x, mask):
