@@ -76,11 +76,11 @@ def output_dirs(out_dir: Optional[str], log_root: Optional[str], quick: bool,
     holding both, so a quick run never touches experiments/results/ nor resumes (or is
     resumed by) a full run's folders.
     """
+    _refuse_quick_into_results(out_dir)
     if quick:
         scratch = tempfile.mkdtemp(prefix="vae_tf_quick_")
         out_dir = out_dir or scratch
         log_root = log_root or os.path.join(scratch, "logs")
-    _refuse_quick_into_results(out_dir)
     return out_dir or RESULTS, log_root or os.path.join("logs", logs)
 
 
