@@ -22,6 +22,7 @@ ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "cbernoulli", "gaussian")
 SEED_MAX = 2 ** 32 - 1
 MAX_IWAE_SAMPLES = 100_000  # 20x the IWAE papers' 5,000; more only costs hours
+MAX_TRAIN_SAMPLES = 5000  # 100x the IWAE paper's largest training K (50); memory grows with K
 MAX_CPU_DEVICES = 64  # logical devices of one CPU (each brings its own threads)
 SIGMA_MIN = 1e-3  # below it a Gaussian on grey levels makes the loss overflow float32
 
@@ -69,6 +70,9 @@ class Config:
                         "levels, new each time (the test set is binarized once).")
     iwae_samples: int = _f(0, "Estimate the test log-likelihood by importance sampling with "
                            "this many draws (0: off; IWAE papers use 5000).")
+    train_samples: int = _f(1, "Draws of z per example in the training objective: 1 trains on "
+                            "the ELBO, K > 1 on the IWAE bound log (1/K) sum_k p(x|z_k) p(z_k) "
+                            f"/ q(z_k|x) (Burda et al. 2015); 1 .. {MAX_TRAIN_SAMPLES}.")
     strategy: str = _f("default", "tf.distribute strategy: default (one device), mirrored "
                        "(every local device), multi_worker (the cluster in TF_CONFIG).",
                        STRATEGIES)
@@ -109,6 +113,10 @@ def _check_values(c: Config) -> None:
         if not 0 <= getattr(c, name) <= top:
             raise UserError(f"--{name}={getattr(c, name)} must be 0 (off) to {top}; "
                             f"pass e.g. --{name}={5000 if name == 'iwae_samples' else 2}")
+    if not (isinstance(c.train_samples, int) and not isinstance(c.train_samples, bool)
+            and 1 <= c.train_samples <= MAX_TRAIN_SAMPLES):
+        raise UserError(f"--train_samples={c.train_samples!r} must be 1 (the ELBO) to "
+                        f"{MAX_TRAIN_SAMPLES} (the IWAE bound); pass e.g. --train_samples=5")
     if not (math.isfinite(c.learning_rate) and c.learning_rate > 0):
         raise UserError(f"--learning_rate={c.learning_rate!r} must be a finite positive "
                         "number; pass e.g. --learning_rate=0.001")
@@ -137,7 +145,7 @@ def _check_values(c: Config) -> None:
 
 
 _TRAIN_ONLY = ("arch", "likelihood", "sigma", "lr_decay", "binarize", "iwae_samples",
-               "log_every", "deterministic")
+               "log_every", "deterministic", "train_samples")
 _TRAINED = ("epochs", "batch_size", "learning_rate", "latent_dim", "hidden_dim", "strategy",
             "cpu_devices", "steps_per_call", "jit_compile")  # not the K-NN's
 

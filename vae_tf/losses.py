@@ -159,3 +159,28 @@ def masked_bound(x: tf.Tensor, mask: tf.Tensor, logits: tf.Tensor, z: tf.Tensor,
     if z.shape[0] == 1:
         return {"bound": log_px[0] - gaussian_kl(z_mean, z_log_var), "log_weights": log_w}
     return {"bound": iwae_bound(log_w), "log_weights": log_w}
+
+
+def iwae_terms(x: tf.Tensor, logits: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
+               z_log_var: tf.Tensor, likelihood: str = "bernoulli",
+               log_scale: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:
+    r"""Named per-example terms of the importance-weighted bound with K draws.
+
+    x [B, D]; logits [K, B, D] and z [K, B, L] for K draws z_k ~ q(z|x) =
+    N(z_mean, diag(exp(z_log_var))). With w_k = p(x|z_k) p(z_k) / q(z_k|x) (Burda et al. 2015):
+
+        loss           = -log (1/K) sum_k w_k                   (the -IWAE bound)
+        reconstruction = (1/K) sum_k -log p(x|z_k)
+        kl             = (1/K) sum_k [log q(z_k|x) - log p(z_k)]  (a Monte Carlo KL)
+
+    so reconstruction + kl = -(1/K) sum_k log w_k, the K draws' average -ELBO, and
+    loss <= reconstruction + kl for every example (Jensen: log of a mean >= mean of logs).
+    Each term is [B].
+    """
+    log_px_z = log_likelihood(tf.broadcast_to(x, tf.shape(logits)), logits, likelihood,
+                              log_scale)  # [K, B]
+    log_q_over_p = (log_normal(z, z_mean, z_log_var)
+                    - log_normal(z, tf.zeros_like(z), tf.zeros_like(z)))  # [K, B]
+    return {"reconstruction": -tf.reduce_mean(log_px_z, axis=0),
+            "kl": tf.reduce_mean(log_q_over_p, axis=0),
+            "loss": -iwae_bound(log_px_z - log_q_over_p)}

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from vae_tf import datasets, distribute, plots, summaries
+from vae_tf import datasets, distribute, iwae, plots, summaries
 from vae_tf.checks import check_train_data
 from vae_tf.config import Config
 from vae_tf.engine import Engine, default_verbosity
@@ -17,7 +17,7 @@ from vae_tf.likelihood import estimate_log_likelihood
 from vae_tf.metrics import mae, rmse
 from vae_tf.models import VAE
 from vae_tf.rundir import RunDir
-from vae_tf.train import ELBO, evaluate, reconstruct, sample
+from vae_tf.train import evaluate, reconstruct, sample
 
 N_SHOW = 10  # images per row in the TensorBoard grids and figures
 
@@ -38,6 +38,8 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
     strategy = distribute.make_strategy(config.strategy, config.cpu_devices)  # before any op
     data = data if data is not None else datasets.load(config.dataset, config.data_dir)
     check_train_data(config, data)
+    iwae.check_fits_in_memory(config.train_samples, config.batch_size, data.dim,
+                              config.hidden_dim, config.hidden_layers)
     if config.binarize:  # the test set is binarized once, with a fixed seed
         rng = np.random.default_rng(12345)
         data = dataclasses.replace(
@@ -47,7 +49,8 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
         with strategy.scope():
             vae = build_model(config, data.dim, data.image_shape)
             rng = tf.random.Generator.from_seed(config.seed)
-        engine = Engine(ELBO(vae, rng, config.binarize), [data.train], config.batch_size,
+        objective = iwae.make_objective(vae, rng, config.binarize, config.train_samples)
+        engine = Engine(objective, [data.train], config.batch_size,
                         config.learning_rate, seed=config.seed,
                         steps_per_call=config.steps_per_call,
                         # XLA's CPU convolutions measured ~10x slower than TensorFlow's own.
@@ -58,8 +61,8 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
         if engine.start_epoch == 0:
             run.writer.hparams(dataclasses.asdict(config))
             # The model and its loss, not the optimizer: the thesis's figures.
-            run.writer.graph(summaries.model_graph(engine.objective, config.batch_size,
-                                                   data.dim))
+            graph = summaries.model_graph if config.train_samples == 1 else iwae.model_graph
+            run.writer.graph(graph(objective, config.batch_size, data.dim))
         history = engine.fit(config.epochs,
                              learning_rate=lambda e: config.learning_rate * config.lr_decay ** e,
                              on_epoch_end=_epoch_summaries(config, data, vae, run))
@@ -113,6 +116,8 @@ def finish(config: Config, data: datasets.Dataset, vae: VAE, run: RunDir,
         "train_seconds": float(sum(seconds)),
         "train_images_per_second": (len(data.train) * len(steady) / sum(steady)
                                     if steady and sum(steady) > 0 else None),
+        # `loss` is the -ELBO for 1, the -IWAE bound with this many draws for K > 1.
+        "train_samples": config.train_samples,
     }
     if history and "test/iwae_nll" in history[-1]:
         metrics["test_iwae_nll"] = history[-1]["test/iwae_nll"]
@@ -134,8 +139,10 @@ def write_figures(config: Config, data: datasets.Dataset, vae: VAE, run: RunDir,
     plots.image_grid(run.file("figures", "samples.png"), sample(vae, z.astype(np.float32)),
                      shape, title=f"{config.dataset}: decoded draws from the prior")
     if history:
+        trained = ("-ELBO" if config.train_samples == 1 else
+                   f"-IWAE bound (K={config.train_samples}; test: -ELBO)")
         plots.loss_curves(run.file("figures", "loss.png"), history,
-                          f"{config.dataset}: -ELBO per epoch")
+                          f"{config.dataset}: {trained} per epoch")
     if config.latent_dim == 2:
         z_mean, _ = vae.encode(data.test)
         plots.latent_scatter(run.file("figures", "latent.png"), np.asarray(z_mean),
