@@ -16,10 +16,11 @@ set at the fork (a child running `pass` under an 800 MB parent reports ~800 MB).
 
     python benchmarks/knn_speed.py            # MNIST from $VAE_TF_DATA_DIR/mnist
     python benchmarks/knn_speed.py --quick    # a smaller run, written to a temporary folder
+    python benchmarks/knn_speed.py --out_dir= --nolarge   # (a) at full size, printed only
 
-Writes its table to benchmarks/results/knn_speed.md (--quick: a temporary folder, never
-benchmarks/results/) with the command, commit, date, core count and the load average at
-start, and prints it. Asserts nothing.
+Writes its table to benchmarks/results/knn_speed.md (--out_dir elsewhere, empty: print only;
+--quick: a temporary folder, never benchmarks/results/) with the command, commit, date, core
+count and the load average at start, and prints it. Asserts nothing.
 """
 
 import datetime
@@ -47,6 +48,9 @@ flags.DEFINE_integer("repeats", 7, "Timed runs of ours (median reported).")
 flags.DEFINE_integer("sk_repeats", 3, "Timed runs of scikit-learn's (median reported).")
 flags.DEFINE_bool("quick", False, "50 queries, one scikit-learn run, 1,000 x 6,000 for (b); "
                   "writes to a temporary folder.")
+flags.DEFINE_string("out_dir", None, "Folder for knn_speed.md (default: benchmarks/results, or "
+                    "a temporary folder with --quick); empty: print the table only.")
+flags.DEFINE_bool("large", True, "Run (b), the 10,000 x 60,000 child process.")
 flags.DEFINE_string("child_large", None, "Internal: 'queries,references' of run (b), done "
                     "in this process; prints one JSON line.")
 FLAGS = flags.FLAGS
@@ -140,7 +144,7 @@ def benchmark():
             general.append(timed(lambda: KNNImputer(10).fit(ref_holed).transform(queries)))
         if i < sk_repeats:
             theirs.append(timed(lambda: SkKNN(n_neighbors=10).fit(ref).transform(queries)))
-    large = run_large(*big)
+    large = run_large(*big) if FLAGS.large else None
     load_end = os.getloadavg()
 
     def row(name, runs):
@@ -175,24 +179,34 @@ def benchmark():
         f"**Speed-up: {sk_s / ours_s:.0f}x** (median of scikit-learn's / median of ours, "
         f"{len(theirs)} and {len(ours)} runs).", "",
         f"## (b) {big[0]:,} test images with structured holes x {big[1]:,} complete "
-        "training images, K = 10", "",
-        "Fit + transform in a fresh child process. Peak resident = the child's VmHWM (all "
-        "of it: Python, the data, the imputer); before = its resident set once the data "
-        "were loaded.", "",
-        "| queries | references | seconds | peak resident MB | resident MB before | "
-        "RMSE missing | MAE missing |", "|---|---|---|---|---|---|---|",
-        f"| {big[0]:,} | {big[1]:,} | {large['seconds']:.2f} | {large['peak_mb']:.0f} | "
-        f"{large['rss_before_mb']:.0f} | "
-        f"{large['rmse']:.4f} | {large['mae']:.4f} |", ""]
+        "training images, K = 10", ""]
+    if large is None:
+        lines += ["Not run (--nolarge).", ""]
+    else:
+        lines += [
+            "Fit + transform in a fresh child process. Peak resident = the child's VmHWM (all "
+            "of it: Python, the data, the imputer); before = its resident set once the data "
+            "were loaded.", "",
+            "| queries | references | seconds | peak resident MB | resident MB before | "
+            "RMSE missing | MAE missing |", "|---|---|---|---|---|---|---|",
+            f"| {big[0]:,} | {big[1]:,} | {large['seconds']:.2f} | {large['peak_mb']:.0f} | "
+            f"{large['rss_before_mb']:.0f} | "
+            f"{large['rmse']:.4f} | {large['mae']:.4f} |", ""]
     text = "\n".join(lines)
-    out_dir = (tempfile.mkdtemp(prefix="knn_speed_") if FLAGS.quick
-               else os.path.join(ROOT, "benchmarks", "results"))
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "knn_speed.md")
-    with open(path, "w") as f:
-        f.write(text)
     print(text)
-    print(f"written: {path}")
+    out_dir = FLAGS.out_dir
+    results = os.path.join(ROOT, "benchmarks", "results")
+    if FLAGS.quick and out_dir and os.path.abspath(out_dir) == results:
+        sys.exit("knn_speed: --quick never writes to benchmarks/results; drop --out_dir")
+    if out_dir is None:
+        out_dir = (tempfile.mkdtemp(prefix="knn_speed_") if FLAGS.quick
+                   else results)
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        path = os.path.join(out_dir, "knn_speed.md")
+        with open(path, "w") as f:
+            f.write(text)
+        print(f"written: {path}")
 
 
 def main(_):

@@ -7,7 +7,7 @@ import pytest
 from vae_tf.errors import UserError
 from vae_tf.imputers import knn
 from vae_tf.imputers.knn import KNNImputer
-from vae_tf.imputers.knn_arrays import MIN_GROUP
+from vae_tf.imputers.knn_arrays import MIN_GROUP, _column_sums
 
 MARKER = 0.5
 
@@ -95,7 +95,9 @@ def _general_path(monkeypatch):
 
     def with_mask(X, pool):
         x, observed, sums = found(X, pool)
-        return x, np.ones(x.shape, bool) if observed is None else observed, sums
+        if observed is None:  # complete: no sums came back (the fast path never needs them)
+            x, observed, sums = x.copy(), np.ones(x.shape, bool), _column_sums(x, pool)
+        return x, observed, sums
     monkeypatch.setattr(knn, "_references", with_mask)
 
 

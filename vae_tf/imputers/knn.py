@@ -20,9 +20,13 @@ with BLAS products (chunks of queries, blocks of references):
     complete references:    -2 a q . r  +  a . r^2       (b = 1: no masks, no e term)
 
 Queries sharing a hole pattern (structured holes give four), at least MIN_GROUP of them,
-use their observed columns O only, from one copy of those columns of the references:
+use their observed columns O only, from one copy of those columns of the references (a
+view when they are one run; a strided copy when they are runs of one length at one stride,
+like the left halves of image rows; squared while in the cache):
 [q_O^2, -2 q_O] . [b_O, (b r)_O] + sum_O b r^2 + (1 - b) e, or -2 q_O . r_O + sum_O r^2
-for complete references: half the work for half-images. The C = K + margin best
+for complete references: half the work for half-images. Fewer than FEW_QUERIES queries
+multiply as references x queries (BLAS then shares the references out among its threads
+instead of each thread packing all of them), transposed into place. The C = K + margin best
 candidates (the C-th smallest score is the threshold) are then re-scored exactly in
 float64 from the definition, and the K nearest kept, ties going to the lower reference
 index. Weights are softmax(-distance) over the K (the thesis's) or uniform. A missing
@@ -31,7 +35,10 @@ renormalised over them; the thesis's code used the neighbours' marker values ins
 where no neighbour observes it, the column mean (the marker, which must be finite, for a
 column no reference observes). The chunks keep the working memory under
 `max_memory_bytes`, beside the references and one pattern's copy of their columns; the
-steps outside BLAS run on THREADS threads, by blocks of rows.
+steps outside BLAS run on THREADS threads, by blocks of rows. Complete float32 C-ordered
+references are kept as given (a read-only view, no copy; one BLAS pass checks them for NaN
+and infinity), and their column means, which the imputation never needs, are worked out
+on first use of `column_means_`.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -41,8 +48,9 @@ import numpy as np
 
 from vae_tf.errors import UserError
 from vae_tf.imputers.base import Imputer, check_choice, check_float, check_int
-from vae_tf.imputers.knn_arrays import (ROW_BLOCK, THREADS, _as_float, _batches, _each_block,
-                                        _references, _smallest)
+from vae_tf.imputers.knn_arrays import (ROW_BLOCK, THREADS, _as_float, _batches, _column_sums,
+                                        _columns, _each_block, _product, _references,
+                                        _smallest)
 
 WEIGHTS = ("softmax", "uniform")
 
@@ -90,13 +98,15 @@ class KNNImputer(Imputer):
         self._weights, self._exclude = weights, exclude
 
     def fit(self, X, y=None) -> "KNNImputer":
-        """Keep the reference set X [N, D] (NaN = missing): float32 values, holes as 0."""
+        """Keep the reference set X [N, D] (NaN = missing) in float32, holes as 0; complete
+        float32 C-ordered X is kept as given, not copied (so do not change it in place)."""
         with ThreadPoolExecutor(THREADS) as pool:
             x, observed, sums = _references(X, pool)
         self._settings(len(x))
         self.references_complete_ = observed is None  # then b = 1 everywhere: no masks
         counts = len(x) if observed is None else observed.sum(0)
-        self.column_means_ = np.where(counts > 0, sums / np.maximum(counts, 1), self._marker)
+        self._means = None if sums is None else np.where(counts > 0, sums / np.maximum(counts, 1),
+                                                         self._marker)
         self.ref_observed_ = observed  # b, or None when complete    [N, D] bool
         if observed is None:
             self.ref_values_, self.ref_pairs_ = x, None  # r            [N, D] float32
@@ -105,11 +115,21 @@ class KNNImputer(Imputer):
             self.ref_pairs_ = np.empty((len(x), 2 * dim), np.float32)  # [N, 2D]
             self.ref_pairs_[:, :dim], self.ref_pairs_[:, dim:] = observed, x
             self.ref_values_ = self.ref_pairs_[:, dim:]  # b r          [N, D] (a view)
-            self._e = (self.column_means_ - self._marker) ** 2  # [D] float64
+            self._e = (self._means - self._marker) ** 2  # [D] float64
             e32 = self._e.astype(np.float32)
             self.ref_const_ = e32.sum() - self.ref_pairs_[:, :dim] @ e32  # (1 - b) e  [N]
         self.n_features_in_ = x.shape[1]
         return self
+
+    @property
+    def column_means_(self) -> np.ndarray:
+        """[D] float64: each column's mean over the references observing it (the marker where
+        none do). Complete references never need them: worked out here on first use."""
+        self._check_fitted()
+        if self._means is None:
+            with ThreadPoolExecutor(THREADS) as pool:
+                self._means = _column_sums(self.ref_values_, pool) / len(self.ref_values_)
+        return self._means
 
     def transform(self, X) -> np.ndarray:
         """X with its NaNs imputed, in X's float type; observed entries come back bit-identical."""
@@ -141,7 +161,7 @@ class KNNImputer(Imputer):
 
     def _impute(self, q, holes, cols, k_cand, skip, cache, pool) -> np.ndarray:
         """Impute the queries q [n, D]; cols: the observed columns they share, or None."""
-        score = self._screen(q, holes, cols, cache)  # [n, N] float32
+        score = self._screen(q, holes, cols, cache, pool)  # [n, N] float32
         if skip is not None:
             score[np.arange(len(q)), skip] = np.inf
         cand = np.empty((len(q), k_cand), np.intp)
@@ -157,18 +177,18 @@ class KNNImputer(Imputer):
         _each_block(pool, predict, len(q), ROW_BLOCK)
         return out
 
-    def _screen(self, q, holes, cols, cache) -> np.ndarray:
+    def _screen(self, q, holes, cols, cache, pool) -> np.ndarray:
         """d^2 [n, N] in float32, less a per-query constant (module docstring)."""
         qv = np.where(holes, 0, q).astype(np.float32)  # a q
         complete, n_ref = self.ref_pairs_ is None, len(self.ref_values_)
         score = np.empty((len(q), n_ref), np.float32)
         if cols is not None:  # one hole pattern: products over its observed columns only
             if not cache:
-                cache["feats"] = self._pattern_features(cols)
+                cache["feats"] = self._pattern_features(cols, pool)
             feats, per_ref = cache["feats"]
             qv = np.compress(cols, qv, axis=1)
-            np.matmul(-2 * qv if complete else np.hstack([qv * qv, -2 * qv]), feats.T, out=score)
-            score += per_ref
+            left = -2 * qv if complete else np.hstack([qv * qv, -2 * qv])  # [n, m or 2m]
+            _product(left, feats, per_ref, score, pool)
             return score
         a = (~holes).astype(np.float32)
         left = -2 * qv if complete else np.hstack([qv * qv, -2 * qv])  # [n, D or 2D]
@@ -181,20 +201,15 @@ class KNNImputer(Imputer):
                 part += self.ref_const_[lo:lo + block]
         return score
 
-    def _pattern_features(self, cols: np.ndarray):
+    def _pattern_features(self, cols: np.ndarray, pool):
         """The references' side for queries observing the columns `cols` (a mask [D]):
         r_O or [b_O, (b r)_O] [N, m or 2m], and the per-reference term [N]."""
         run = np.flatnonzero(cols)
-        m = len(run)
-        if self.ref_pairs_ is not None:
-            feats = np.compress(np.tile(cols, 2), self.ref_pairs_, axis=1)
-        elif run[-1] - run[0] + 1 == m:  # one run of columns: a view, no copy
-            feats = self.ref_values_[:, run[0]:run[-1] + 1]
-        else:
-            feats = np.compress(cols, self.ref_values_, axis=1)
-        part = feats[:, -m:]  # (b r)_O
-        squares = np.einsum("nd,nd->n", part, part)  # sum_O b r^2
-        return feats, (squares if self.ref_pairs_ is None else squares + self.ref_const_)
+        if self.ref_pairs_ is None:  # sum_O r^2
+            return _columns(self.ref_values_, run, len(run), pool)
+        both = np.concatenate([run, run + len(cols)])
+        feats, squares = _columns(self.ref_pairs_, both, len(run), pool)  # sum_O b r^2
+        return feats, squares + self.ref_const_
 
     def _predict(self, q: np.ndarray, holes: np.ndarray, cand: np.ndarray,
                  skip: Optional[np.ndarray]) -> np.ndarray:
@@ -225,10 +240,13 @@ class KNNImputer(Imputer):
     def _exact_d2(self, q: np.ndarray, holes: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """The squared distances of the candidates, from the definition, in float64."""
         q64 = np.where(holes, 0.0, q).astype(np.float64)
-        diff = q64[:, None, :] - self.ref_values_[cand]  # [n, C, D] float64
-        if self.ref_observed_ is None:
-            diff *= ~holes[:, None, :]  # 0 where q is missing (faster than copyto's where)
+        if self.ref_observed_ is None:  # r as 0 where q is missing, then q - r in float64
+            r = self.ref_values_[cand]  # [n, C, D] float32
+            r *= (~holes).astype(np.float32)[:, None, :]
+            diff = r.astype(np.float64)
+            np.subtract(q64[:, None, :], diff, out=diff)
             return np.einsum("ncd,ncd->nc", diff, diff)
+        diff = q64[:, None, :] - self.ref_values_[cand]  # [n, C, D] float64
         b = self.ref_observed_[cand]
         diff *= ~holes[:, None, :] & b
         return np.einsum("ncd,ncd->nc", diff, diff) + np.einsum("ncd,d->nc", ~b, self._e)

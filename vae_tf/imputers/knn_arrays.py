@@ -1,5 +1,6 @@
-"""Array helpers of the K-NN imputer (knn.py): queries grouped by hole pattern, the C
-smallest scores per row, and threaded copies and column sums of the reference set."""
+"""Array helpers of the K-NN imputer (knn.py): queries grouped by hole pattern, a pattern's
+columns of the references and the screening product, the C smallest scores per row, and
+the reference set's checks, copies and column sums, in threads."""
 
 import os
 from typing import Iterator, Optional, Tuple
@@ -10,6 +11,9 @@ from vae_tf.imputers.base import check_array
 
 MIN_GROUP = 32  # queries sharing a hole pattern worth a copy of its columns
 ROW_BLOCK = 16  # queries re-scored together (their [n, C, D] float64 fits the cache)
+GATHER_ROWS = 1024  # references copied and squared together (in the cache)
+FEW_QUERIES = 256  # fewer: references x queries products (BLAS threads share the references)
+BLOCK_BYTES = 8 * 1024 ** 2  # such a product's block, before its transpose into place
 THREADS = max(1, min(8, os.cpu_count() or 1))
 
 
@@ -30,6 +34,59 @@ def _batches(holes: np.ndarray, todo: np.ndarray) -> Iterator[Tuple[np.ndarray, 
         yield rest, None
 
 
+def _columns(x: np.ndarray, take: np.ndarray, m: int, pool) -> Tuple[np.ndarray, np.ndarray]:
+    """x's columns `take` (ascending) [N, len(take)], a view when they are one run, and the
+    float32 sums of squares of the last m of them [N]; each block of GATHER_ROWS rows is
+    copied and squared while in the cache, in threads."""
+    one_run = take[-1] - take[0] + 1 == len(take)
+    out = x[:, take[0]:take[-1] + 1] if one_run else np.empty((len(x), len(take)), x.dtype)
+    runs = None if one_run else _runs(take, x)  # e.g. the left halves of image rows
+    squares = np.empty(len(x), np.float32)
+
+    def gather(sl):
+        if runs is not None:
+            np.copyto(out[sl].reshape(-1, *runs.shape[1:]), runs[sl])
+        elif not one_run:  # mode="clip" writes straight into out (the indices are valid)
+            np.take(x[sl], take, axis=1, out=out[sl], mode="clip")
+        part = out[sl, -m:]
+        squares[sl] = np.einsum("nd,nd->n", part, part)
+    _each_block(pool, gather, len(x), GATHER_ROWS)
+    return out, squares
+
+
+def _product(left: np.ndarray, feats: np.ndarray, per_ref: np.ndarray, score: np.ndarray,
+             pool) -> None:
+    """score [n, N] = left [n, k] . feats [N, k]^T + per_ref [N]: for few queries as
+    references x queries, by blocks of BLOCK_BYTES, each transposed into place in threads."""
+    if len(left) >= FEW_QUERIES:
+        np.matmul(left, feats.T, out=score)
+        score += per_ref
+        return
+    step = max(1, BLOCK_BYTES // (4 * len(left)))
+    for lo in range(0, len(feats), step):
+        part = feats[lo:lo + step] @ left.T  # [rows, n]
+
+        def place(sl, part=part, lo=lo):
+            rows = slice(lo + sl.start, lo + sl.stop)
+            np.add(part[sl].T, per_ref[rows], out=score[:, rows])
+        _each_block(pool, place, len(part))
+
+
+def _runs(take: np.ndarray, x: np.ndarray) -> Optional[np.ndarray]:
+    """x's columns `take` (ascending) as a view [N, runs, length] when they are runs of one
+    length at one stride (the left half of each image row, say), else None."""
+    mask = np.zeros(x.shape[1] + 2, np.int8)
+    mask[take + 1] = 1
+    edges = np.flatnonzero(np.diff(mask))
+    starts, lengths = edges[::2], edges[1::2] - edges[::2]
+    steps = np.diff(starts)
+    if len(starts) < 2 or (lengths != lengths[0]).any() or (steps != steps[0]).any():
+        return None
+    return np.lib.stride_tricks.as_strided(
+        x[:, starts[0]:], (len(x), len(starts), lengths[0]),
+        (x.strides[0], steps[0] * x.strides[1], x.strides[1]), writeable=False)
+
+
 def _smallest(score: np.ndarray, c: int) -> np.ndarray:
     """Per row, the indices [n, c] of c smallest scores (any order)."""
     n, m = score.shape
@@ -48,23 +105,35 @@ def _smallest(score: np.ndarray, c: int) -> np.ndarray:
     return cand
 
 
-def _references(X, pool) -> Tuple[np.ndarray, Optional[np.ndarray], np.ndarray]:
-    """Our float32 copy of the reference set X [N, D] with its holes as 0, its mask (None
-    when complete) and the float64 column sums of its observed entries, each column summed
-    in row order (in X's precision when wider than float32, with no float64 copy of X)."""
+def _references(X, pool) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    """The reference set X [N, D] in float32 with its holes as 0, its mask (None when
+    complete) and the float64 column sums of its observed entries, each column summed in
+    row order (in X's precision when wider than float32, with no float64 copy of X); the
+    sums are None for complete float32-representable X (_column_sums of the values gives
+    them). Complete float32 C-ordered X is not copied: a read-only view of it comes back."""
     data = np.asarray(X)
     narrow = data.dtype.kind in "biu" or data.dtype.kind == "f" and data.dtype.itemsize <= 4
     observed = None
     if narrow and data.ndim == 2 and data.size:
-        x = np.empty(data.shape, np.float32)
+        if data.dtype == np.float32 and data.flags.c_contiguous:
+            x = data  # complete: no copy at all
+        else:
+            x = np.empty(data.shape, np.float32)
 
-        def copy(sl):
-            x[sl] = data[sl]
-        _each_block(pool, copy, len(x))
-        sums = _column_sums(x, pool)
-        if np.isfinite(sums).all():  # no NaN and no infinity: complete, nothing to check
-            return x, None, sums
+            def copy(sl):
+                x[sl] = data[sl]
+            _each_block(pool, copy, len(x))
+        # One BLAS pass: a NaN or an infinity makes its column's sum non-finite (so may an
+        # overflow, which the element-wise checks below then clear).
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = np.isfinite(np.ones(len(x), np.float32) @ x).all()
+        if finite:
+            if x is data:
+                x = data.view()
+                x.flags.writeable = False  # ours never writes to the caller's array
+            return x, None, None
         if not np.isinf(x).any():
+            x = x.copy() if x is data else x  # its holes become 0 below
             observed = ~np.isnan(x)
     if observed is None:
         x, observed = check_array(X)  # the checks, with their messages
@@ -72,7 +141,7 @@ def _references(X, pool) -> Tuple[np.ndarray, Optional[np.ndarray], np.ndarray]:
     if not complete:
         x[~observed] = 0
     if narrow or data.dtype.kind != "f":
-        sums = _column_sums(x, pool)
+        sums = None if complete else _column_sums(x, pool)
     elif complete:
         sums = data.sum(0, dtype=np.float64)
     else:
@@ -94,10 +163,13 @@ def _column_sums(x: np.ndarray, pool) -> np.ndarray:
 
 
 def _each_block(pool, fn, n: int, step: Optional[int] = None) -> None:
-    """fn(slice) for the blocks of `step` rows out of n (default: one per thread), run by the
-    pool's threads (numpy lets go of the GIL inside its loops)."""
-    step = max(1, step or -(-n // THREADS))
-    blocks = [slice(lo, lo + step) for lo in range(0, n, step)]
+    """fn(slice) over n rows cut into even blocks of at most `step` rows (default: one per
+    thread), as many as a multiple of THREADS when more than one, run by the pool's threads
+    (numpy lets go of the GIL inside its loops)."""
+    count = THREADS if step is None else max(1, -(-n // max(1, step)))
+    count = -(-count // THREADS) * THREADS if count > 1 else 1
+    edges = [n * i // count for i in range(count + 1)]
+    blocks = [slice(lo, hi) for lo, hi in zip(edges, edges[1:]) if hi > lo]
     if len(blocks) == 1:
         fn(blocks[0])
     for _ in pool.map(fn, blocks if len(blocks) > 1 else []):
