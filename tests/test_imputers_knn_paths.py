@@ -9,7 +9,7 @@ import pytest
 from test_imputers_knn import loop_impute
 
 from vae_tf.errors import UserError
-from vae_tf.imputers import knn_arrays
+from vae_tf.imputers import knn, knn_arrays
 from vae_tf.imputers.knn import KNNImputer
 from vae_tf.imputers.knn_arrays import MIN_GROUP, _each_block, _runs
 
@@ -102,3 +102,39 @@ def test_each_block_cuts_even_blocks(monkeypatch, n, step, sizes):
     seen.sort()
     assert [b - a for a, b in seen] == sizes
     assert all(a == b for (_, a), (b, _) in zip(seen, seen[1:]))  # no gap, no overlap
+
+
+@pytest.mark.parametrize("complete", [True, False])
+@pytest.mark.parametrize("scale, offset, dtype", [(1.0, 0.0, np.float32),
+                                                  (1e3, 5e3, np.float64)])
+def test_lower_bounds_hold_for_every_candidate(complete, scale, offset, dtype):
+    ref, q = _pattern_queries([0, 1, 4, 5, 8, 9], seed=11, n_ref=200, complete=complete)
+    ref, q = ref * scale + offset, (q * scale + offset).astype(dtype)  # cancellation in float32
+    imp = KNNImputer(4, margin=40).fit(ref)
+    holes = np.isnan(q)
+    cols = ~holes[0]
+    with ThreadPoolExecutor(2) as pool:
+        cache = {}
+        score = imp._screen(q, holes, cols, cache, pool)
+    cand = np.argsort(score, 1)[:, :44]
+    low = knn_arrays._lower_bounds(np.take_along_axis(score, cand, 1), q, holes,
+                                   cache["feats"][2], None if complete else imp._e.sum())
+    exact = imp._exact_d2(q, holes, cand)
+    assert (low <= exact).all()
+    assert np.median(exact - low) < 1e-2 * np.median(exact)  # yet close enough to be of use
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_pruned_re_scoring_is_bit_identical_and_prunes(monkeypatch, complete):
+    ref, q = _pattern_queries([0, 1, 4, 5, 8, 9], seed=12, n_ref=300, complete=complete)
+    pairs = []
+    found = KNNImputer._exact_d2
+
+    def counted(self, q, holes, cand):
+        pairs.append(cand.size)
+        return found(self, q, holes, cand)
+    monkeypatch.setattr(KNNImputer, "_exact_d2", counted)
+    pruned = KNNImputer(5).fit(ref).transform(q)
+    assert sum(pairs) < 0.6 * len(q) * (5 + 16)  # most of the C = 21 candidates let go
+    monkeypatch.setattr(knn, "_lower_bounds", lambda *args: None)  # all re-scored
+    assert np.array_equal(KNNImputer(5).fit(ref).transform(q), pruned)

@@ -29,7 +29,10 @@ multiply as references x queries (BLAS then shares the references out among its 
 instead of each thread packing all of them), transposed into place. The C = K + margin best
 candidates (the C-th smallest score is the threshold) are then re-scored exactly in
 float64 from the definition, and the K nearest kept, ties going to the lower reference
-index. Weights are softmax(-distance) over the K (the thesis's) or uniform. A missing
+index. For a hole pattern, each candidate's score less a bound on its float32 rounding
+error (_lower_bounds) is a lower bound on its float64 d^2: the K lowest are re-scored
+first, then only the candidates whose bound does not exceed the largest of those K d^2
+(no other can be among the K nearest; the answer is that of re-scoring all C). Weights are softmax(-distance) over the K (the thesis's) or uniform. A missing
 entry is predicted as the weighted mean of the neighbours that observe it (weights
 renormalised over them; the thesis's code used the neighbours' marker values instead);
 where no neighbour observes it, the column mean (the marker, which must be finite, for a
@@ -49,8 +52,8 @@ import numpy as np
 from vae_tf.errors import UserError
 from vae_tf.imputers.base import Imputer, check_choice, check_float, check_int
 from vae_tf.imputers.knn_arrays import (ROW_BLOCK, THREADS, _as_float, _batches, _column_sums,
-                                        _columns, _each_block, _product, _references,
-                                        _smallest)
+                                        _columns, _each_block, _exact_d2, _lower_bounds,
+                                        _product, _references, _rescore, _smallest)
 
 WEIGHTS = ("softmax", "uniform")
 
@@ -169,11 +172,15 @@ class KNNImputer(Imputer):
         def select(sl):
             cand[sl] = _smallest(score[sl], k_cand)
         _each_block(pool, select, len(q))
+        low = None if cols is None else _lower_bounds(  # the scores' error bound: docstring
+            np.take_along_axis(score, cand, 1), q, holes, cache["feats"][2],
+            None if self.ref_pairs_ is None else self._e.sum())
         score = None  # freed before the re-scoring
         out = np.empty_like(q)
 
         def predict(sl):
-            out[sl] = self._predict(q[sl], holes[sl], cand[sl], None if skip is None else skip[sl])
+            out[sl] = self._predict(q[sl], holes[sl], cand[sl], None if skip is None else skip[sl],
+                                    None if low is None else low[sl])
         _each_block(pool, predict, len(q), ROW_BLOCK)
         return out
 
@@ -185,7 +192,7 @@ class KNNImputer(Imputer):
         if cols is not None:  # one hole pattern: products over its observed columns only
             if not cache:
                 cache["feats"] = self._pattern_features(cols, pool)
-            feats, per_ref = cache["feats"]
+            feats, per_ref, _ = cache["feats"]
             qv = np.compress(cols, qv, axis=1)
             left = -2 * qv if complete else np.hstack([qv * qv, -2 * qv])  # [n, m or 2m]
             _product(left, feats, per_ref, score, pool)
@@ -206,17 +213,17 @@ class KNNImputer(Imputer):
         r_O or [b_O, (b r)_O] [N, m or 2m], and the per-reference term [N]."""
         run = np.flatnonzero(cols)
         if self.ref_pairs_ is None:  # sum_O r^2
-            return _columns(self.ref_values_, run, len(run), pool)
+            feats, squares = _columns(self.ref_values_, run, len(run), pool)
+            return feats, squares, float(squares.max())
         both = np.concatenate([run, run + len(cols)])
         feats, squares = _columns(self.ref_pairs_, both, len(run), pool)  # sum_O b r^2
-        return feats, squares + self.ref_const_
+        return feats, squares + self.ref_const_, float(squares.max())
 
     def _predict(self, q: np.ndarray, holes: np.ndarray, cand: np.ndarray,
-                 skip: Optional[np.ndarray]) -> np.ndarray:
+                 skip: Optional[np.ndarray], low: Optional[np.ndarray]) -> np.ndarray:
         """Re-score the candidates exactly, keep the K nearest, fill q's holes from them."""
-        exact = self._exact_d2(q, holes, cand)  # [n, C] float64
-        if skip is not None:
-            exact[cand == skip[:, None]] = np.inf
+        exact = _rescore(lambda rows, c: self._exact_d2(q[rows], holes[rows], c), cand, low,
+                         self._k, skip)  # [n, C] float64, inf for the candidates let go
         order = np.lexsort((cand, exact), axis=1)[:, :self._k]  # by distance, index
         neighbours = np.take_along_axis(cand, order, 1)  # [n, K]
         dist = np.sqrt(np.maximum(np.take_along_axis(exact, order, 1), 0.0))
@@ -238,15 +245,6 @@ class KNNImputer(Imputer):
         return np.where(holes, pred, q).astype(q.dtype)
 
     def _exact_d2(self, q: np.ndarray, holes: np.ndarray, cand: np.ndarray) -> np.ndarray:
-        """The squared distances of the candidates, from the definition, in float64."""
-        q64 = np.where(holes, 0.0, q).astype(np.float64)
-        if self.ref_observed_ is None:  # r as 0 where q is missing, then q - r in float64
-            r = self.ref_values_[cand]  # [n, C, D] float32
-            r *= (~holes).astype(np.float32)[:, None, :]
-            diff = r.astype(np.float64)
-            np.subtract(q64[:, None, :], diff, out=diff)
-            return np.einsum("ncd,ncd->nc", diff, diff)
-        diff = q64[:, None, :] - self.ref_values_[cand]  # [n, C, D] float64
-        b = self.ref_observed_[cand]
-        diff *= ~holes[:, None, :] & b
-        return np.einsum("ncd,ncd->nc", diff, diff) + np.einsum("ncd,d->nc", ~b, self._e)
+        """The squared distances of the candidates [n, C], from the definition, in float64."""
+        return _exact_d2(self.ref_values_, self.ref_observed_, getattr(self, "_e", None), q,
+                         holes, cand)

@@ -72,6 +72,63 @@ def _product(left: np.ndarray, feats: np.ndarray, per_ref: np.ndarray, score: np
         _each_block(pool, place, len(part))
 
 
+def _lower_bounds(s: np.ndarray, q: np.ndarray, holes: np.ndarray, radius2: float,
+                  e_sum: Optional[float]) -> np.ndarray:
+    """Lower bounds [n, C] on the float64 d^2 of a hole pattern's candidates from their float32
+    scores s [n, C]: d^2 - |q_O|^2 for complete references (e_sum None), else d^2 itself. A
+    sum of T float32 roundings is off by at most gamma_T = T u / (1 - T u) (u = 2^-24) times
+    the sum of its terms' sizes, here (|q_O| + |r_O|)^2 + 2 e_sum at most, |r_O|^2 <= radius2
+    (T counts the products' terms, generously, plus 16 for the additions and q's rounding)."""
+    q64 = np.where(holes, 0.0, q).astype(np.float64)
+    q_sq = np.einsum("nd,nd->n", q64, q64)  # |q_O|^2  [n]
+    m = holes.shape[1] - int(holes[0].sum())
+    terms = m + 16 if e_sum is None else 2 * (holes.shape[1] + m) + 16
+    gamma = terms * 2.0 ** -24 / (1 - terms * 2.0 ** -24)
+    size = (np.sqrt(q_sq) + np.sqrt(radius2 * (1 + 2 * gamma))) ** 2 + 2 * (e_sum or 0.0)
+    tau = (gamma * size)[:, None]
+    base = s.astype(np.float64) + (q_sq[:, None] if e_sum is None else 0.0)
+    return base - tau - 1e-12 * (np.abs(base) + tau)  # and float64's own rounding
+
+
+def _exact_d2(values: np.ndarray, observed: Optional[np.ndarray], e: Optional[np.ndarray],
+              q: np.ndarray, holes: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """d^2 [n, C] of the queries q [n, D] to the references values[cand] (b r, with the mask
+    `observed` b and e = (c - M)^2, or complete), from the definition, in float64."""
+    q64 = np.where(holes, 0.0, q).astype(np.float64)
+    if observed is None:  # r as 0 where q is missing, then q - r in float64
+        r = values[cand]  # [n, C, D] float32
+        r *= (~holes).astype(np.float32)[:, None, :]
+        diff = r.astype(np.float64)
+        np.subtract(q64[:, None, :], diff, out=diff)
+        return np.einsum("ncd,ncd->nc", diff, diff)
+    diff = q64[:, None, :] - values[cand]  # [n, C, D] float64
+    b = observed[cand]
+    diff *= ~holes[:, None, :] & b
+    return np.einsum("ncd,ncd->nc", diff, diff) + np.einsum("ncd,d->nc", ~b, e)
+
+
+def _rescore(d2, cand: np.ndarray, low: Optional[np.ndarray], k: int,
+             skip: Optional[np.ndarray]) -> np.ndarray:
+    """Exact d^2 [n, C] of the candidates by d2(rows, cand[rows, :c]), inf for the skipped;
+    with lower bounds `low` [n, C], the k lowest first, then only those whose bound is not
+    above the largest of those k (any other is not among the k nearest): inf for them."""
+    if low is None or cand.shape[1] <= k:
+        exact = d2(slice(None), cand)
+    else:
+        exact, first = np.full(cand.shape, np.inf), np.argsort(low, 1)[:, :k]
+        np.put_along_axis(exact, first, d2(slice(None), np.take_along_axis(cand, first, 1)), 1)
+        if skip is not None:
+            exact[cand == skip[:, None]] = np.inf
+        worst = np.take_along_axis(exact, first, 1).max(1)
+        todo = ~(low > worst[:, None])  # NaN bounds too
+        np.put_along_axis(todo, first, False, 1)
+        rows, cols = np.nonzero(todo)
+        exact[rows, cols] = d2(rows, cand[rows, cols, None])[:, 0]
+    if skip is not None:
+        exact[cand == skip[:, None]] = np.inf
+    return exact
+
+
 def _runs(take: np.ndarray, x: np.ndarray) -> Optional[np.ndarray]:
     """x's columns `take` (ascending) as a view [N, runs, length] when they are runs of one
     length at one stride (the left half of each image row, say), else None."""
