@@ -38,13 +38,15 @@ class Engine:
     `run` (a `rundir.RunDir`) turns on per-epoch checkpoints, resume, history.jsonl and
     TensorBoard scalars (`<tag>/<term>` per epoch, `steps/loss` every `log_every` steps).
     verbose: 0 silent, 1 a live progress bar and a line per epoch, 2 the line only.
+    epsilon: Adam's (Keras's default 1e-7; TF 1's AdamOptimizer and PyTorch's use 1e-8).
     """
 
     def __init__(self, objective: Objective, data: Sequence[Union[np.ndarray, tf.Variable]],
                  batch_size: int, learning_rate: float, *, seed: int = 0, shuffle: bool = True,
                  steps_per_call: int = 10, jit_compile: bool = True,
                  strategy: Optional[tf.distribute.Strategy] = None, run=None,
-                 tag: str = "train", log_every: int = 0, verbose: int = 0, max_to_keep: int = 3):
+                 tag: str = "train", log_every: int = 0, verbose: int = 0, max_to_keep: int = 3,
+                 epsilon: float = 1e-7):
         self.objective, self.batch_size, self.seed = objective, int(batch_size), seed
         self.shuffle, self.steps_per_call, self.tag = shuffle, steps_per_call, tag
         self.verbose, self.log_every, self.run = verbose, log_every, run
@@ -57,7 +59,7 @@ class Engine:
                          for i, d in enumerate(data)]
         self.n = int(self.data[0].shape[0])
         with self.strategy.scope():
-            self.optimizer = keras.optimizers.Adam(learning_rate)
+            self.optimizer = keras.optimizers.Adam(learning_rate, epsilon=epsilon)
             self.optimizer.build(objective.trainable_variables)
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.history: List[Dict[str, float]] = []

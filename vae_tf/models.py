@@ -20,6 +20,23 @@ def _initializer(stddev: Optional[float], seed: int):
     return keras.initializers.TruncatedNormal(stddev=stddev, seed=seed)
 
 
+def thesis_pytorch_init(vae: "VAE", seed: int = 0) -> None:
+    """Re-draw the MLP's weights as the thesis's PyTorch VAE did (`--init=thesis_pytorch`).
+
+    Its helper scaled N(0, 1) by sqrt(2 / size[0]) where size is [out, in] (PyTorch's
+    layout), so each weight has standard deviation sqrt(2 / fan_out), untruncated; biases 0.
+    Keras kernels are [in, out]: fan_out is the second dimension. Seeds: seed + 20 + layer.
+    """
+    layers = ([vae.encoder.hidden, *_deeper(vae.encoder), vae.encoder.mean,
+               vae.encoder.log_var, vae.decoder.hidden, *_deeper(vae.decoder),
+               vae.decoder.logits])
+    for i, layer in enumerate(layers):
+        stddev = math.sqrt(2.0 / layer.kernel.shape[1])
+        draw = keras.initializers.RandomNormal(stddev=stddev, seed=seed + 20 + i)
+        layer.kernel.assign(draw(layer.kernel.shape))
+        layer.bias.assign(tf.zeros_like(layer.bias))
+
+
 def _add_deeper(model: keras.Model, hidden_layers: int, init_stddev: Optional[float],
                 seed: int) -> None:
     """The hidden layers after the first, as attributes `hidden_2`, `hidden_3`, ...
