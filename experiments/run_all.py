@@ -38,6 +38,7 @@ SCRIPTS = (
     ("iwae_training", False, 90, 1),
     ("movielens", True, 15, 1),
     ("movielens_nested", True, 25, 1),
+    ("fidelity", False, 15, 1),
 )
 
 
