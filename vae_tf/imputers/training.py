@@ -77,7 +77,7 @@ class TrainedImputer(Imputer):
                             if k not in ("logdir", "verbose", "epochs")}
                 claim_fit(run.path, fingerprint(x, sorted(settings.items()), type(self).__name__))
             engine = Engine(objective, data, s["batch_size"], s["learning_rate"],
-                            seed=s["seed"], shuffle=self._shuffle,
+                            epsilon=getattr(self, "adam_epsilon", 1e-7), seed=s["seed"], shuffle=self._shuffle,
                             steps_per_call=s["steps_per_call"], jit_compile=bool(self.jit_compile),
                             strategy=None if s["strategy"] == "default" else strategy, run=run,
                             verbose=s["verbose"])

@@ -74,7 +74,9 @@ class VAEImputer(TrainedImputer):
 
     Args: latent_dim, hidden_dim (the MLP VAE); epochs; batch_size (None = every row in
     one batch); learning_rate (Adam); init_stddev (truncated-normal weights, None =
-    Glorot); seed (weights and sampling); marker (the first fill of the holes);
+    Glorot); adam_epsilon (Adam's epsilon: 1e-8 as the thesis's TF 1 and PyTorch code;
+    Keras's 1e-7 exceeds most first-layer gradients at the 0.001 init and the encoder then
+    hardly learns); seed (weights and sampling); marker (the first fill of the holes);
     transform_iters, transform_tol (the stopping rule of `transform`); and the engine's
     steps_per_call, jit_compile, strategy, logdir (checkpoints every epoch, resume,
     TensorBoard) and verbose. After fitting: `vae_`, `filled_`, `history_`, and after
@@ -83,13 +85,13 @@ class VAEImputer(TrainedImputer):
 
     def __init__(self, latent_dim: int = 64, hidden_dim: int = 400, epochs: int = 200,
                  batch_size: Optional[int] = None, learning_rate: float = 0.01,
-                 init_stddev: Optional[float] = 0.001, seed: int = 0, marker: float = 0.5,
-                 transform_iters: int = 100, transform_tol: float = 1e-4,
+                 init_stddev: Optional[float] = 0.001, adam_epsilon: float = 1e-8, seed: int = 0,
+                 marker: float = 0.5, transform_iters: int = 100, transform_tol: float = 1e-4,
                  steps_per_call: int = 10, jit_compile: bool = True, strategy: str = "default",
                  logdir: Optional[str] = None, verbose: int = 0):
         self.latent_dim, self.hidden_dim, self.epochs = latent_dim, hidden_dim, epochs
         self.batch_size, self.learning_rate, self.init_stddev = batch_size, learning_rate, init_stddev
-        self.seed, self.marker = seed, marker
+        self.adam_epsilon, self.seed, self.marker = adam_epsilon, seed, marker
         self.transform_iters, self.transform_tol = transform_iters, transform_tol
         self.steps_per_call, self.jit_compile, self.strategy = steps_per_call, jit_compile, strategy
         self.logdir, self.verbose = logdir, verbose
@@ -100,6 +102,7 @@ class VAEImputer(TrainedImputer):
             check_int(name, arg, getattr(self, arg), example=getattr(VAEImputer(), arg))
         check_float(name, "marker", self.marker, low=0.0, low_open=False, high=1.0, example=0.5)
         check_float(name, "transform_tol", self.transform_tol, example=1e-4)
+        check_float(name, "adam_epsilon", self.adam_epsilon, high=1.0, example=1e-8)
         if self.init_stddev is not None:
             check_float(name, "init_stddev", self.init_stddev, high=1.0, example=0.001)
 
