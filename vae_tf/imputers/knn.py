@@ -112,7 +112,7 @@ class KNNImputer(Imputer):
                                                          self._marker)
         self.ref_observed_ = observed  # b, or None when complete    [N, D] bool
         if observed is None:
-            self.ref_values_, self.ref_pairs_ = x, None  # r            [N, D] float32
+            self.ref_values_, self.ref_pairs_, self._e = x, None, None  # r [N, D] float32
         else:  # [b, b r] side by side: a pattern's columns of both in one gather
             dim = x.shape[1]
             self.ref_pairs_ = np.empty((len(x), 2 * dim), np.float32)  # [N, 2D]
@@ -210,7 +210,7 @@ class KNNImputer(Imputer):
 
     def _pattern_features(self, cols: np.ndarray, pool):
         """The references' side for queries observing the columns `cols` (a mask [D]):
-        r_O or [b_O, (b r)_O] [N, m or 2m], and the per-reference term [N]."""
+        r_O or [b_O, (b r)_O] [N, m or 2m], the per-reference term [N], max sum_O (b r)^2."""
         run = np.flatnonzero(cols)
         if self.ref_pairs_ is None:  # sum_O r^2
             feats, squares = _columns(self.ref_values_, run, len(run), pool)
@@ -246,5 +246,4 @@ class KNNImputer(Imputer):
 
     def _exact_d2(self, q: np.ndarray, holes: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """The squared distances of the candidates [n, C], from the definition, in float64."""
-        return _exact_d2(self.ref_values_, self.ref_observed_, getattr(self, "_e", None), q,
-                         holes, cand)
+        return _exact_d2(self.ref_values_, self.ref_observed_, self._e, q, holes, cand)
