@@ -42,6 +42,7 @@ from vae_tf.metrics import mae, rmse
 from vae_tf.missing import apply_mask, make_mask
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benchmarks", "results")
 flags.DEFINE_string("data_dir", None, "Folder with the MNIST IDX files "
                     "(default: $VAE_TF_DATA_DIR/mnist).")
 flags.DEFINE_integer("repeats", 7, "Timed runs of ours (median reported).")
@@ -120,6 +121,9 @@ def git_commit():
 
 
 def benchmark():
+    out_dir = FLAGS.out_dir
+    if FLAGS.quick and out_dir and os.path.abspath(out_dir) == RESULTS:
+        sys.exit("knn_speed: --quick never writes to benchmarks/results; drop --out_dir")
     load_start = os.getloadavg()
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     per_tenth, sk_repeats = (5, 1) if FLAGS.quick else (25, FLAGS.sk_repeats)
@@ -194,13 +198,8 @@ def benchmark():
             f"{large['rmse']:.4f} | {large['mae']:.4f} |", ""]
     text = "\n".join(lines)
     print(text)
-    out_dir = FLAGS.out_dir
-    results = os.path.join(ROOT, "benchmarks", "results")
-    if FLAGS.quick and out_dir and os.path.abspath(out_dir) == results:
-        sys.exit("knn_speed: --quick never writes to benchmarks/results; drop --out_dir")
     if out_dir is None:
-        out_dir = (tempfile.mkdtemp(prefix="knn_speed_") if FLAGS.quick
-                   else results)
+        out_dir = tempfile.mkdtemp(prefix="knn_speed_") if FLAGS.quick else RESULTS
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
         path = os.path.join(out_dir, "knn_speed.md")
