@@ -13,8 +13,9 @@ likelihood). Rows, at each batch size (100 and 1000 by default):
 - the imputers that train on the engine, the same MLP: the thesis's fill-in algorithm
   (`VAEImputer`, structured holes), `MIWAEImputer` with 5 importance samples (its encoder
   reads [x, mask]: 1568 inputs), the item-based `RatingVAE` (a 943 x 1682 random rating
-  matrix, 6 % rated, its own 200-32 sizes, one seed; examples are items), each the
-  median of its `history_` seconds after the first epoch;
+  matrix, 6 % rated, its own 200-32 sizes, one seed; examples are items; once with its
+  default jit_compile=False and once with XLA), each the median of its `history_`
+  seconds after the first epoch;
 - mirrored: the launcher with `--strategy=mirrored --cpu_devices=2`.
 
 Every row runs in a fresh child process (this script with --child=...), so each reports
@@ -25,7 +26,9 @@ matmul (TensorFlow, NumPy and torch, the best median of 5 each), is measured in 
 repeat of the same run. FLOPs per example are counted exactly, matmuls only: 2 * MACs
 for every Dense layer forward, again for its weight gradient, and again for its input
 gradient except where the input is the data (elementwise work, biases and Adam are not
-counted: % of peak is the matmul work's share of the machine's peak).
+counted: % of peak is the matmul work's share of the machine's peak). "vs PyTorch" is
+given for the rows that train the same 784-400-64 model only (MIWAE's 5 draws and the
+rating model do other work per example: compare them by % of peak).
 
     python benchmarks/train_throughput.py                    # MNIST from $VAE_TF_DATA_DIR
     python benchmarks/train_throughput.py --quick            # mnist_5k, 1 repeat, temp folder
@@ -61,12 +64,14 @@ FLAGS = flags.FLAGS
 
 USERS, ITEMS, RATED = 943, 1682, 0.06
 RATING_H, RATING_L = 200, 32  # RatingVAE's defaults
-ROWS = ("launcher", "pytorch", "thesis imputer", "miwae", "rating", "mirrored")
+ROWS = ("launcher", "pytorch", "thesis imputer", "miwae", "rating", "rating xla", "mirrored")
+SAME_MODEL = ("launcher", "thesis imputer", "mirrored")  # the rows compared with PyTorch's
 NAMES = {"launcher": "launcher (python -m vae_tf.main)",
          "pytorch": "plain PyTorch loop, same model",
          "thesis imputer": "VAEImputer (thesis fill-in, structured holes)",
          "miwae": "MIWAEImputer, 5 importance samples",
-         "rating": f"RatingVAE ({USERS}x{ITEMS}, items, {RATING_H}-{RATING_L}, XLA off)",
+         "rating": f"RatingVAE ({USERS}x{ITEMS}, items, {RATING_H}-{RATING_L}, XLA off: default)",
+         "rating xla": "RatingVAE, the same with jit_compile=True",
          "mirrored": "launcher, --strategy=mirrored on 2 logical CPUs"}
 
 
@@ -76,6 +81,7 @@ FLOPS = {"launcher": dense_flops(mlp_layers(D)), "pytorch": dense_flops(mlp_laye
          "rating": dense_flops([(2 * USERS, RATING_H, 1, True), (RATING_H, RATING_L, 1, False),
                                 (RATING_H, RATING_L, 1, False), (RATING_L, USERS, 1, False)]),
          "mirrored": dense_flops(mlp_layers(D))}
+FLOPS["rating xla"] = FLOPS["rating"]
 
 
 # -- children: one row each, in a fresh process ------------------------------------------
@@ -185,11 +191,12 @@ def child_imputer(kind: str) -> dict:
     from vae_tf.imputers.vae import VAEImputer
     from vae_tf.missing import apply_mask, make_mask
     settings = dict(epochs=FLAGS.epochs, batch_size=FLAGS.batch)
-    if kind == "rating":
+    if kind.startswith("rating"):
         rng = np.random.default_rng(0)
         data = np.where(rng.uniform(size=(USERS, ITEMS)) < RATED,
                         rng.integers(1, 6, size=(USERS, ITEMS)), np.nan).astype(np.float32)
-        model, examples = RatingVAE(n_seeds=1, **settings), ITEMS
+        model = RatingVAE(n_seeds=1, jit_compile=kind == "rating xla", **settings)
+        examples = ITEMS
     else:
         x = train_images()
         data = apply_mask(x, make_mask(len(x), (28, 28, 1), "structured", seed=0))
@@ -281,10 +288,8 @@ def benchmark() -> str:
             rates = [o["per_second"] for o in runs[(b, r)]]
             rate = statistics.median(rates)
             gflops = rate * FLOPS[r] / 1e9
-            vs = (f"{rate / torch_rate:.2f}x" if torch_rate and r not in ("pytorch", "rating")
-                  else "-")
-            batch = min(b, ITEMS) if r == "rating" else b
-            lines.append(f"| {batch} | {NAMES[r]} | {rate:.0f} | "
+            vs = f"{rate / torch_rate:.2f}x" if torch_rate and r in SAME_MODEL else "-"
+            lines.append(f"| {b} | {NAMES[r]} | {rate:.0f} | "
                          f"{', '.join(f'{v:.0f}' for v in rates)} | {gflops:.0f} | "
                          f"{100 * gflops / peak:.0f}% | {vs} | "
                          f"{max(o['peak_mb'] for o in runs[(b, r)]):.0f} |")
