@@ -167,21 +167,17 @@ class KNNImputer(Imputer):
         score = self._screen(q, holes, cols, cache, pool)  # [n, N] float32
         if skip is not None:
             score[np.arange(len(q)), skip] = np.inf
-        cand = np.empty((len(q), k_cand), np.intp)
-
-        def select(sl):
-            cand[sl] = _smallest(score[sl], k_cand)
-        _each_block(pool, select, len(q))
-        low = None if cols is None else _lower_bounds(  # the scores' error bound: docstring
-            np.take_along_axis(score, cand, 1), q, holes, cache["feats"][2],
-            None if self.ref_pairs_ is None else self._e.sum())
-        score = None  # freed before the re-scoring
+        e_sum = None if self.ref_pairs_ is None else self._e.sum()
         out = np.empty_like(q)
 
-        def predict(sl):
-            out[sl] = self._predict(q[sl], holes[sl], cand[sl], None if skip is None else skip[sl],
-                                    None if low is None else low[sl])
-        _each_block(pool, predict, len(q), ROW_BLOCK)
+        def impute(sl):  # a block of queries: select, bound, re-score, predict
+            cand = _smallest(score[sl], k_cand)
+            low = None if cols is None else _lower_bounds(  # the scores' error bound
+                np.take_along_axis(score[sl], cand, 1), q[sl], holes[sl], cache["feats"][2],
+                e_sum)
+            out[sl] = self._predict(q[sl], holes[sl], cand, None if skip is None else skip[sl],
+                                    low)
+        _each_block(pool, impute, len(q), ROW_BLOCK)
         return out
 
     def _screen(self, q, holes, cols, cache, pool) -> np.ndarray:
