@@ -32,13 +32,15 @@ float64 from the definition, and the K nearest kept, ties going to the lower ref
 index. For a hole pattern, each candidate's score less a bound on its float32 rounding
 error (_lower_bounds) is a lower bound on its float64 d^2: the K lowest are re-scored
 first, then only the candidates whose bound does not exceed the largest of those K d^2
-(no other can be among the K nearest; the answer is that of re-scoring all C). Weights are softmax(-distance) over the K (the thesis's) or uniform. A missing
-entry is predicted as the weighted mean of the neighbours that observe it (weights
-renormalised over them; the thesis's code used the neighbours' marker values instead);
-where no neighbour observes it, the column mean (the marker, which must be finite, for a
-column no reference observes). The chunks keep the working memory under
+(no other can be among the K nearest; the answer is that of re-scoring all C). Weights
+are softmax(-distance) over the K (the thesis's) or uniform. A missing entry is predicted
+as the weighted mean of the neighbours that observe it (weights renormalised over them;
+the thesis's code used the neighbours' marker values instead); where no neighbour
+observes it, the column mean (the marker, which must be finite, for a column no
+reference observes). The chunks keep the working memory under
 `max_memory_bytes`, beside the references and one pattern's copy of their columns; the
-steps outside BLAS run on THREADS threads, by blocks of rows. Complete float32 C-ordered
+steps outside BLAS run on THREADS threads, by blocks of rows (a block of ROW_BLOCK queries
+is selected, bounded, re-scored and imputed by one thread). Complete float32 C-ordered
 references are kept as given (a read-only view, no copy; one BLAS pass checks them for NaN
 and infinity), and their column means, which the imputation never needs, are worked out
 on first use of `column_means_`.
