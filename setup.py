@@ -13,6 +13,7 @@ setup(
     version="0.1.0",
     description="Variational autoencoders and missing-value imputation in TensorFlow 2 / Keras 3 "
                 "(a reimplementation of C. Kormaris's thesis).",
+    license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["vae_tf", "vae_tf.*"]),
     install_requires=[
