@@ -301,6 +301,11 @@ def main(_):
         return run_child()
     if FLAGS.quick:
         FLAGS.repeats, FLAGS.epochs = 1, 2
+        results = os.path.realpath(RESULTS)
+        if FLAGS.out_dir and os.path.commonpath(
+                [results, os.path.realpath(FLAGS.out_dir)]) == results:
+            sys.exit("train_throughput: --quick never writes into benchmarks/results/; drop "
+                     "--out_dir or pass a folder outside it")
     out_dir = FLAGS.out_dir or (tempfile.mkdtemp(prefix="train_throughput-") if FLAGS.quick
                                 else RESULTS)
     if not FLAGS.quick and not os.environ.get("VAE_TF_DATA_DIR"):

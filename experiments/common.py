@@ -68,34 +68,44 @@ def _commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+_QUICK = []  # set by output_dirs under --quick: write_table then refuses experiments/results
+
+
 def output_dirs(out_dir: Optional[str], log_root: Optional[str], quick: bool,
                 logs: str = "experiments") -> Tuple[str, str]:
     """(results folder, run-folder root) of a script.
 
     Unset: experiments/results and logs/<logs>; under --quick a fresh temporary folder
-    holding both, so a quick run never touches experiments/results/ nor resumes (or is
-    resumed by) a full run's folders.
+    holding both (run folders in its logs/), so a quick run never touches
+    experiments/results/ nor resumes (or is resumed by) a full run's folders.
     """
-    _refuse_quick_into_results(out_dir)
     if quick:
-        scratch = tempfile.mkdtemp(prefix="vae_tf_quick_")
-        out_dir = out_dir or scratch
-        log_root = log_root or os.path.join(scratch, "logs")
+        _QUICK.append(True)
+        _refuse_quick_into_results(out_dir, log_root)
+        out_dir = out_dir or tempfile.mkdtemp(prefix="vae_tf_quick_")
+        log_root = log_root or os.path.join(out_dir, "logs")
     return out_dir or RESULTS, log_root or os.path.join("logs", logs)
 
 
-def _refuse_quick_into_results(out_dir: Optional[str]) -> None:
-    if ("--quick" in sys.argv and out_dir
-            and os.path.realpath(out_dir) == os.path.realpath(RESULTS)):
+def _inside_results(path: Optional[str]) -> bool:
+    if not path:
+        return False
+    results, target = os.path.realpath(RESULTS), os.path.realpath(path)
+    return os.path.commonpath([results, target]) == results
+
+
+def _refuse_quick_into_results(*paths: Optional[str]) -> None:
+    if any(_inside_results(p) for p in paths):
         raise SystemExit("--quick never writes into experiments/results/: drop --out_dir, or "
-                         "pass another folder")
+                         "pass a folder outside it")
 
 
 def write_table(name: str, title: str, reproduces: str, rows: Sequence[Row], budget: str,
                 seed: int, figures: Sequence[str] = (), notes: Sequence[str] = (),
                 out_dir: str = RESULTS) -> str:
     """Write `<out_dir>/<name>.md`: the table, budget, seed, command, figures, notes."""
-    _refuse_quick_into_results(out_dir)
+    if _QUICK:
+        _refuse_quick_into_results(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     lines: List[str] = [
         f"# {title}", "",

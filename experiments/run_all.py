@@ -34,10 +34,10 @@ SCRIPTS = (
     ("mnist_imputation", False, 25, 2),
     ("omniglot_imputation", True, 10, 1),
     ("miwae_vs_knn", False, 45, 2),
-    ("miwae_coverage", False, 20, 1),
-    ("iwae_training", False, 90, 1),
+    ("miwae_coverage", False, 36, 1),
+    ("iwae_training", False, 100, 1),
     ("movielens", True, 15, 1),
-    ("movielens_nested", True, 25, 1),
+    ("movielens_nested", True, 45, 1),
     ("fidelity", False, 15, 1),
 )
 

@@ -16,17 +16,25 @@ def test_full_runs_default_to_the_committed_folders():
 
 
 def test_quick_runs_default_to_one_fresh_scratch_folder(monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["script.py", "--quick"])
+    monkeypatch.setattr(common, "_QUICK", [])
     out_dir, log_root = common.output_dirs(None, None, quick=True)
     assert os.path.realpath(out_dir) != os.path.realpath(common.RESULTS)
     assert log_root.startswith(out_dir) and os.path.isdir(out_dir)
     assert common.output_dirs(None, None, quick=True)[0] != out_dir  # never shared
+    os.rmdir(out_dir)
 
 
-def test_quick_refuses_the_results_folder(monkeypatch, tmp_path):
-    monkeypatch.setattr(sys, "argv", ["script.py", "--quick", f"--out_dir={common.RESULTS}"])
+@pytest.mark.parametrize("inside", ["", "sub"])
+def test_quick_refuses_the_results_folder_and_below(monkeypatch, tmp_path, inside):
+    # Decided on the quick argument, not on "--quick" in argv (--quick=true, flag files).
+    monkeypatch.setattr(sys, "argv", ["script.py", "--quick=true"])
+    monkeypatch.setattr(common, "_QUICK", [])
+    target = os.path.join(common.RESULTS, inside)
     with pytest.raises(SystemExit, match="never writes into experiments/results"):
-        common.output_dirs(common.RESULTS, None, quick=True)
+        common.output_dirs(target, None, quick=True)
     with pytest.raises(SystemExit, match="never writes into experiments/results"):
-        common.write_table("t", "t", "-", [], "-", 0, out_dir=common.RESULTS)
+        common.output_dirs(None, os.path.join(common.RESULTS, "logs"), quick=True)
+    assert common._QUICK  # the quick run is now known to write_table
+    with pytest.raises(SystemExit, match="never writes into experiments/results"):
+        common.write_table("t", "t", "-", [], "-", 0, out_dir=target)
     assert os.path.exists(common.write_table("t", "t", "-", [], "-", 0, out_dir=str(tmp_path)))

@@ -21,7 +21,10 @@ from vae_tf.errors import UserError
 
 # Settings that shape the model: a checkpoint cannot be resumed if they change.
 _MODEL_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_layers",
-                 "likelihood", "sigma", "imputer", "missing")
+                 "likelihood", "sigma", "imputer", "missing", "train_samples", "adam_epsilon",
+                 "init", "init_stddev")
+# What a config.json written before a field existed meant by its absence.
+_BEFORE = {"train_samples": 1, "adam_epsilon": 1e-7, "init": "auto"}
 LOCK = ".lock"
 _HELD: Dict[str, list] = {}  # lock file -> [descriptor, runs of this process using it]
 
@@ -59,6 +62,7 @@ class RunDir:
         previous = os.path.join(path, "config.json")
         if os.path.exists(previous):
             old = run._read_config(previous)
+            old = {**_BEFORE, **old}
             changed = [k for k in _MODEL_FIELDS if k in old and old[k] != getattr(config, k)]
             if changed:
                 run.close()
