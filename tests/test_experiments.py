@@ -63,7 +63,7 @@ def test_omniglot_imputation_quick_on_real_files(tmp_path):
 
 def test_movielens_quick_on_real_files(tmp_path):
     table = run("movielens.py", tmp_path, f"--data_root={_data_root()}")
-    assert _row(table, "K-NN vs VAE matrices (thesis's comparison)", "match %")[2] == "91.2500"
+    assert _row(table, "K-NN vs VAE matrices (thesis's comparison)", "match %")[2] == "91.2515"  # the slide: 91.2514516501 %
     bias = float(_row(table, "ua.test, user + item biases", "RMSE")[3])
     mean = float(_row(table, "ua.test, global mean", "RMSE")[3])
     assert bias < mean  # the biases beat the global mean on held-out ratings
