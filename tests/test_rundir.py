@@ -134,3 +134,19 @@ def test_a_live_lock_refuses_and_a_killed_holder_frees_the_folder(tmp_path):
     run.close()
     subprocess.run([sys.executable, "-c", f"from vae_tf.rundir import RunDir; "
                     f"RunDir({str(tmp_path)!r}).close()"], check=True)
+
+
+def test_a_run_folder_is_not_resumed_with_another_objective_or_optimizer(tmp_path):
+    import json
+    RunDir.for_config(make_config(logdir=str(tmp_path / "r"))).close()
+    with pytest.raises(UserError, match="different train_samples"):
+        RunDir.for_config(make_config(logdir=str(tmp_path / "r"), train_samples=5))
+    # A config.json from before adam_epsilon existed meant Keras's 1e-7: the thesis
+    # preset's 1e-8 must not resume it (that folder would hold the collapsed model).
+    path = tmp_path / "r" / "config.json"
+    old = json.loads(path.read_text())
+    del old["adam_epsilon"]
+    path.write_text(json.dumps(old))
+    with pytest.raises(UserError, match="different .*adam_epsilon"):
+        RunDir.for_config(make_config(logdir=str(tmp_path / "r"), adam_epsilon=1e-8))
+    RunDir.for_config(make_config(logdir=str(tmp_path / "r"))).close()  # same settings resume
