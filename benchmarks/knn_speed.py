@@ -41,8 +41,9 @@ from vae_tf.imputers.knn import KNNImputer
 from vae_tf.metrics import mae, rmse
 from vae_tf.missing import apply_mask, make_mask
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(ROOT, "benchmarks", "results")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import RESULTS, git_commit, portable_command, status_kb  # noqa: E402
+
 flags.DEFINE_string("data_dir", None, "Folder with the MNIST IDX files "
                     "(default: $VAE_TF_DATA_DIR/mnist).")
 flags.DEFINE_integer("repeats", 7, "Timed runs of ours (median reported).")
@@ -68,11 +69,6 @@ def timed(fn):
     return out, time.perf_counter() - t0
 
 
-def status_kb(field):
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
-
-
 def large_child(n_q, n_ref):
     """Run (b) here and print its figures as JSON (this process does nothing else)."""
     data = load("mnist", FLAGS.data_dir)
@@ -95,29 +91,6 @@ def run_large(n_q, n_ref):
     if done.returncode:
         sys.exit(f"knn_speed: the large run failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def portable_command():
-    """The command as run from the repository root: relative paths, $VAE_TF_DATA_DIR."""
-    root_var = os.environ.get("VAE_TF_DATA_DIR")
-    words = ["python", "benchmarks/knn_speed.py"]
-    for arg in sys.argv[1:]:
-        name, eq, value = arg.partition("=")
-        if eq and os.path.exists(value):
-            path = os.path.abspath(value)
-            if root_var and path.startswith(os.path.abspath(root_var)):
-                value = "$VAE_TF_DATA_DIR" + path[len(os.path.abspath(root_var)):]
-            else:
-                value = os.path.relpath(path, ROOT)
-        words.append(name + eq + value)
-    return " ".join(words)
-
-
-def git_commit():
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
-    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    return commit + ("+dirty" if git("status", "--porcelain", "--", "vae_tf/").strip() else "")
 
 
 def benchmark():
