@@ -213,3 +213,19 @@ def test_console_script_help_lists_our_flags():
     assert "Traceback" not in result.stderr  # absl's --help exits 1 by design
     for flag in ("--dataset", "--mode", "--imputer", "--strategy", "--seed", "--likelihood"):
         assert flag in result.stdout, flag
+
+
+def test_help_shows_both_presets_values_for_every_setting_the_thesis_preset_sets():
+    from vae_tf import main as launcher
+    from vae_tf.config import FLAG_FIELDS, make_config
+    thesis, default = make_config("thesis"), make_config("default")
+    changed = {f.name for f in FLAG_FIELDS
+               if f.name != "preset" and getattr(thesis, f.name) != getattr(default, f.name)}
+    marked = {f.name for f in FLAG_FIELDS if "thesis preset: " in launcher.FLAGS[f.name].help
+              and "; see --preset)" in launcher.FLAGS[f.name].help}
+    # Every setting the preset changes (hidden_dim it sets to the default's 400), no other.
+    assert changed == {"epochs", "batch_size", "latent_dim", "learning_rate", "init_stddev",
+                       "adam_epsilon"}
+    assert marked == changed | {"hidden_dim"}
+    assert launcher.FLAGS["adam_epsilon"].help.endswith(
+        "(default preset: 1e-07, thesis preset: 1e-08; see --preset)")

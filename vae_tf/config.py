@@ -214,11 +214,16 @@ _THESIS: Dict[str, Any] = dict(epochs=100, batch_size=250, latent_dim=64, hidden
                                learning_rate=0.01, init_stddev=0.001, adam_epsilon=1e-8)
 
 
-def make_config(preset: str = "default", **given: Any) -> Config:
-    """A Config from a preset's values, overridden by the settings given explicitly."""
+def preset_values(preset: str) -> Dict[str, Any]:
+    """The settings `preset` sets (a new dict; the default preset sets none)."""
     if preset not in PRESETS:
         raise UserError(f"--preset={preset!r} is unknown; choose one of: {', '.join(PRESETS)}")
-    values = dict(_THESIS) if preset == "thesis" else {}
+    return dict(_THESIS) if preset == "thesis" else {}
+
+
+def make_config(preset: str = "default", **given: Any) -> Config:
+    """A Config from a preset's values, overridden by the settings given explicitly."""
+    values = preset_values(preset)
     if given.get("init") == "thesis_pytorch" and "init_stddev" not in given:
         values.pop("init_stddev", None)  # the PyTorch initialiser replaces the preset's
     values.update(given)

@@ -21,8 +21,8 @@ from vae_tf import datasets  # noqa: E402
 from vae_tf.errors import TrainingDiverged, UserError  # noqa: E402
 
 PROG = "vae-tf"
-# Defaults that the thesis preset replaces, shown beside the default preset's value.
-_PRESET_SET = ("epochs", "batch_size", "latent_dim", "hidden_dim", "learning_rate", "init_stddev")
+# The settings the thesis preset sets (config.py's list): their help shows both presets' values.
+_THESIS_SETS = config_lib.preset_values("thesis")
 
 
 def _define_flags() -> None:
@@ -32,8 +32,9 @@ def _define_flags() -> None:
         choices = field.metadata.get("choices")
         if field.name == "dataset":
             choices = datasets.NAMES
-        if field.name in _PRESET_SET:
-            help_text += f" (default preset: {field.default}; see --preset)"
+        if field.name in _THESIS_SETS:
+            help_text += (f" (default preset: {field.default}, thesis preset: "
+                          f"{_THESIS_SETS[field.name]}; see --preset)")
         kind = field.type if field.type in (bool, int, float) else (
             float if "float" in str(field.type) else str)
         if choices:
