@@ -49,3 +49,27 @@ def train_steps(vae, x, steps: int, learning_rate: float = 3e-3, seed: int = 0):
     engine = Engine(ELBO(vae, tf.random.Generator.from_seed(seed)), [np.asarray(x)], len(x),
                     learning_rate, shuffle=False, steps_per_call=1)
     return engine.fit(steps)
+
+
+def launcher_adam_epsilon(monkeypatch, module, args) -> float:
+    """Run the launcher (`vae_tf.main.main`) in this process on `args` until `module`'s
+    `Engine` is built, and return that engine's Adam epsilon (flags are reset after)."""
+    from vae_tf import main as launcher
+
+    class Built(Exception):
+        pass
+
+    real, seen = module.Engine, []
+
+    def spy(*a, **kw):
+        seen.append(float(real(*a, **kw).optimizer.epsilon))
+        raise Built
+
+    monkeypatch.setattr(module, "Engine", spy)
+    launcher.FLAGS(["vae-tf", *args])
+    try:
+        with pytest.raises(Built):
+            launcher.main(["vae-tf"])
+    finally:
+        launcher.FLAGS.unparse_flags()
+    return seen[0]

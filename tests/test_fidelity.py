@@ -36,8 +36,11 @@ def test_pytorch_init_replaces_the_preset_stddev_and_refuses_conflicts():
     for bad in (0.0, -1e-8, float("nan"), 2.0):
         with pytest.raises(UserError, match="--adam_epsilon"):
             make_config("default", adam_epsilon=bad)
-    with pytest.raises(UserError, match="--adam_epsilon=1e-08 does not apply"):
-        make_config("default", mode="impute", adam_epsilon=1e-8)
+    # --mode=impute: the thesis's imputer takes it; the imputers that keep Keras's do not.
+    assert make_config("default", mode="impute", adam_epsilon=1e-8).adam_epsilon == 1e-8
+    for imputer in ("knn", "miwae", "rating_vae"):
+        with pytest.raises(UserError, match="--adam_epsilon=1e-08 does not apply"):
+            make_config("default", mode="impute", imputer=imputer, adam_epsilon=1e-8)
 
 
 def test_pytorch_initialiser_is_sqrt_two_over_fan_out():

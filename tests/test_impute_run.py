@@ -6,6 +6,7 @@ import os
 import pytest
 
 import fixtures
+from conftest import launcher_adam_epsilon
 from test_main import events, launch
 
 KEYS = ("rmse", "mae", "rmse_missing", "mae_missing", "seconds", "imputer", "missing", "dataset")
@@ -65,6 +66,10 @@ def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
     (["--imputer=vae", "--iwae_samples=50"], "--iwae_samples=50 does not apply here"),
     (["--imputer=vae", "--k=5"], "--k=5 does not apply here"),
     (["--imputer=vae", "--batch_size=9000"], "--batch_size=9000 is larger than the 4000"),
+    (["--imputer=knn", "--adam_epsilon=1e-8"], "--adam_epsilon=1e-08 does not apply here "
+     "(--imputer=knn does not train)"),
+    (["--imputer=miwae", "--adam_epsilon=1e-8"], "--adam_epsilon=1e-08 does not apply here "
+     "(--imputer=miwae keeps Keras's Adam epsilon 1e-7"),
     (["--imputer=forest"], "--imputer"),
     (["--missing=blocks"], "--missing"),
 ])
@@ -75,3 +80,16 @@ def test_bad_impute_input_is_one_line(tmp_path, args, needle):
     assert lines[-1].startswith("vae-tf: error:") and needle in lines[-1], result.stderr[-1500:]
     assert "Traceback" not in result.stderr
     assert not os.path.exists(tmp_path / "run")
+
+
+@pytest.mark.parametrize("args, epsilon", [
+    (["--preset=thesis", "--epochs=1"], 1e-8),  # the thesis imputer's TF 1 Adam
+    (["--epochs=1"], 1e-7),  # the default preset: Keras's, as in --mode=train
+    (["--preset=thesis", "--epochs=1", "--adam_epsilon=1e-6"], 1e-6),
+])
+def test_the_thesis_imputer_trains_with_the_configs_adam_epsilon(monkeypatch, tmp_path, args,
+                                                                 epsilon):
+    from vae_tf.imputers import training
+    got = launcher_adam_epsilon(monkeypatch, training, ["--mode=impute", "--imputer=vae", *args,
+                                                        f"--logdir={tmp_path}/run"])
+    assert got == pytest.approx(epsilon, rel=1e-6)

@@ -69,7 +69,8 @@ class Config:
     adam_epsilon: float = _f(1e-7, "Adam's epsilon (default: Keras's 1e-7; thesis preset: "
                              "1e-8, TF 1's AdamOptimizer and PyTorch's default, which the "
                              "thesis ran). At the 0.001 init most encoder gradients start "
-                             "below 1e-7, so this decides whether the encoder learns.")
+                             "below 1e-7, so this decides whether the encoder learns. "
+                             "--mode=impute: the vae imputer's.")
     seed: int = _f(0, "Random seed of everything, 0 .. 2**32-1.")
     logdir: str = _f("", "Run folder (default logs/<dataset>-<mode>-<time>); an existing run "
                      "folder is resumed.")
@@ -164,9 +165,9 @@ def _check_values(c: Config) -> None:
 
 
 _TRAIN_ONLY = ("arch", "likelihood", "sigma", "lr_decay", "binarize", "iwae_samples",
-               "log_every", "deterministic", "train_samples", "init", "adam_epsilon")
+               "log_every", "deterministic", "train_samples", "init")
 _TRAINED = ("epochs", "batch_size", "learning_rate", "latent_dim", "hidden_dim", "strategy",
-            "cpu_devices", "steps_per_call", "jit_compile")  # not the K-NN's
+            "cpu_devices", "steps_per_call", "jit_compile", "adam_epsilon")  # not the K-NN's
 
 
 def _check_applies(c: Config) -> None:
@@ -191,6 +192,9 @@ def _check_applies(c: Config) -> None:
                 refuse(name, f"{c.dataset}'s missing cells are the unrated ones")
             if name == "init_stddev" and c.imputer != "vae":
                 refuse(name, f"--imputer={c.imputer} starts from Glorot weights")
+            if name == "adam_epsilon" and c.imputer in ("miwae", "rating_vae"):
+                refuse(name, f"--imputer={c.imputer} keeps Keras's Adam epsilon 1e-7; the "
+                       "thesis's imputer (vae) takes it")
         if name == "cpu_devices" and c.strategy != "mirrored" and c.cpu_devices > 1:
             refuse(name, "it splits the CPU for --strategy=mirrored")
         if name == "data_dir" and c.data_dir and c.dataset == "mnist_5k":

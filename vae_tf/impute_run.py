@@ -42,7 +42,8 @@ def make_imputer(config: Config, run: RunDir, ratings: bool):
         return imputers.KNNImputer(config.k, marker=0.0 if ratings else 0.5,
                                    exclude_self=ratings)
     if config.imputer == "vae":
-        return imputers.VAEImputer(init_stddev=config.init_stddev, **model, **engine)
+        return imputers.VAEImputer(init_stddev=config.init_stddev,
+                                   adam_epsilon=config.adam_epsilon, **model, **engine)
     if config.imputer == "miwae":
         return imputers.MIWAEImputer(hidden_layers=config.hidden_layers, **model, **engine)
     tuned = {k: v for k, v in model.items() if k in config.given}  # else RatingVAE's defaults
