@@ -127,6 +127,19 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
      "--lr_decay=0.9 does not apply here (it is a --mode=train setting"),
     ("--hidden_layers for the thesis's imputer", ["--mode=impute", "--hidden_layers=2"],
      "--hidden_layers=2 does not apply here (--imputer=vae has one hidden layer"),
+    ("no draws for the bound", ["--train_samples=0"],
+     "--train_samples=0 must be 1 (the ELBO) to 5000 (the IWAE bound)"),
+    ("too many draws for the bound", ["--train_samples=5001"],
+     "--train_samples=5001 must be 1 (the ELBO) to 5000 (the IWAE bound)"),
+    ("--train_samples when imputing", ["--mode=impute", "--train_samples=5"],
+     "--train_samples=5 does not apply here (it is a --mode=train setting"),
+    ("a zero Adam epsilon", ["--adam_epsilon=0"],
+     "--adam_epsilon=0.0 must be a finite number in (0, 1]"),
+    ("a negative Adam epsilon", ["--adam_epsilon=-1e-8"],
+     "--adam_epsilon=-1e-08 must be a finite number in (0, 1]"),
+    ("--adam_epsilon for the MIWAE", ["--mode=impute", "--imputer=miwae", "--adam_epsilon=1e-8"],
+     "--adam_epsilon=1e-08 does not apply here (--imputer=miwae keeps Keras's Adam epsilon"),
+    ("unknown initialiser", ["--init=he"], "value should be one of <auto|thesis_pytorch>"),
 ]
 
 
