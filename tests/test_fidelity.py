@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import launcher_adam_epsilon
 from vae_tf.config import make_config
 from vae_tf.errors import UserError
 from vae_tf.models import VAE, thesis_pytorch_init
@@ -61,6 +62,16 @@ def test_engine_gets_the_configs_epsilon(tmp_path):
     engine = Engine(ELBO(vae, tf.random.Generator.from_seed(0)), [np.zeros((4, 6), np.float32)],
                     2, 0.01, epsilon=make_config("thesis").adam_epsilon)
     assert engine.optimizer.epsilon == 1e-8
+
+
+@pytest.mark.parametrize("args, epsilon", [(["--preset=thesis"], 1e-8), ([], 1e-7),
+                                            (["--preset=thesis", "--adam_epsilon=1e-7"], 1e-7)])
+def test_the_launchers_thesis_preset_gives_the_optimizer_epsilon_1e8(monkeypatch, tmp_path,
+                                                                     args, epsilon):
+    """Flags -> config -> run_train -> the engine's Adam, as `--preset=thesis` runs."""
+    from vae_tf import run
+    got = launcher_adam_epsilon(monkeypatch, run, [*args, f"--logdir={tmp_path}/run"])
+    assert got == pytest.approx(epsilon, rel=1e-6)
 
 
 # -- the thesis's metric, by hand -----------------------------------------------------------
