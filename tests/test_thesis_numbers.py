@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "experiments"))
 import common  # noqa: E402
+
+SLIDES = "000_9430aaa2945ce697.txt"  # the thesis slides' text, beside the data (not in the repo)
 
 USED = ([f"imputation/mnist/{m}/{k}" for m in ("1-NN", "100-NN", "VAE")
          for k in ("rmse", "mae", "seconds")]
@@ -42,3 +45,27 @@ def test_the_scripts_keys_resolve_to_the_slides_figures():
 def test_an_unknown_key_names_the_file():
     with pytest.raises(KeyError, match="thesis_numbers.json"):
         common.thesis("imputation/mnist/7-NN/rmse")
+
+
+def _slides_text() -> str:
+    """The slides' text from $VAE_TF_DATA_DIR/../thesis/, or skip when it is not there."""
+    root = os.environ.get("VAE_TF_DATA_DIR")
+    path = os.path.join(root, os.pardir, "thesis", SLIDES) if root else ""
+    if not os.path.isfile(path):
+        pytest.skip(f"no thesis slides at $VAE_TF_DATA_DIR/../thesis/{SLIDES}: skipped")
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def test_every_number_is_printed_on_its_slide():
+    text = _slides_text()
+    with open(common.THESIS_NUMBERS) as f:
+        numbers = json.load(f)["numbers"]
+    assert len(numbers) == 37
+    for n in numbers:
+        assert text.count(n["slide"]) == 1, n["slide"]  # the slides are unnumbered: titles
+        # As printed: the JSON keeps the slide's digits, but a float drops trailing zeros
+        # (the slide's 0.161780 is 0.16178); never a part of a longer number.
+        printed = repr(n["value"])
+        token = re.compile(rf"(?<![\d.]){re.escape(printed)}0*(?!\d)")
+        assert token.search(text, text.index(n["slide"])), (n["key"], printed)
