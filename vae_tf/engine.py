@@ -9,11 +9,12 @@ stops on a non-finite loss with the last good checkpoint kept, writes TensorBoar
 scalars, saves a checkpoint every epoch and resumes from it, and runs the same step under
 any `tf.distribute` strategy (each replica takes its share of the global batch; sums are
 divided by the global batch size, so gradients and terms add up to the global mean).
+The batch schedule is `batches.epoch_calls`; the bar, the epoch lines and the scalars'
+grouping are `progress`'s.
 """
 
 import math
 import os
-import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -23,8 +24,12 @@ import tensorflow as tf
 from absl import logging
 
 from vae_tf import checkpoints
+from vae_tf.batches import epoch_calls
 from vae_tf.errors import TrainingDiverged
 from vae_tf.objective import Objective  # noqa: F401  (what a model gives the engine)
+from vae_tf.progress import default_verbosity, describe, grouped_scalars, progress_bar
+
+__all__ = ["Engine", "Objective", "default_verbosity"]  # the last for run.py, impute_run.py
 
 # One tf.function per engine (per model trained): TensorFlow counts those as retracing of
 # one function and warns; expected here, so that warning is dropped for ours only.
@@ -158,25 +163,9 @@ class Engine:
 
     # -- the epoch loop ----------------------------------------------------------------
     def epoch_rows(self, epoch: int) -> List[Tuple[np.ndarray, np.ndarray]]:
-        """The calls of `epoch`: (rows [K, B], real rows per step [K]) each.
-
-        Rows are shuffled by (seed, epoch) unless `shuffle` is off; the last, smaller batch
-        is padded to B and the last call to K steps (steps of size 0 do not run).
-        """
-        n, b = self.n, self.batch_size
-        order = (np.random.default_rng(self.seed * 100003 + epoch).permutation(n)
-                 if self.shuffle else np.arange(n)).astype(np.int32)
-        n_batches = -(-n // b)
-        k = min(self.steps_per_call, n_batches)
-        padded = np.concatenate([order, np.full(n_batches * b - n, order[0], np.int32)])
-        sizes = np.full(n_batches, b, np.int32)
-        sizes[-1] = n - (n_batches - 1) * b
-        calls = -(-n_batches // k)
-        rows = np.zeros((calls * k, b), np.int32)
-        rows[:n_batches] = padded.reshape(n_batches, b)
-        steps = np.zeros(calls * k, np.int32)
-        steps[:n_batches] = sizes
-        return [(rows[c * k:(c + 1) * k], steps[c * k:(c + 1) * k]) for c in range(calls)]
+        """The calls of `epoch`: (rows [K, B], real rows per step [K]) each (`batches`)."""
+        return epoch_calls(self.n, self.batch_size, self.steps_per_call, self.seed, epoch,
+                           self.shuffle)
 
     def fit(self, epochs: int, learning_rate: Optional[Callable[[int], float]] = None,
             on_epoch_end: Optional[Callable[[int, Dict[str, float]], Dict]] = None
@@ -207,7 +196,7 @@ class Engine:
             self.history.append(record)
             self._save(record)
             if self.verbose:  # one line per epoch, after the bar's (verbose 1)
-                print(f"epoch {e + 1}/{epochs}  {_describe(record)}  "
+                print(f"epoch {e + 1}/{epochs}  {describe(record)}  "
                       f"{record['seconds']:.1f}s", flush=True)
         return self.history
 
@@ -215,12 +204,7 @@ class Engine:
         self.epoch.assign(record["epoch"])
         if self.run is None:
             return
-        scalars: Dict[str, Dict[str, float]] = {}
-        for key, value in record.items():
-            if "/" in key and isinstance(value, (int, float)):
-                group, name = key.split("/", 1)
-                scalars.setdefault(group, {})[name] = value
-        for group, values in scalars.items():
+        for group, values in grouped_scalars(record).items():
             self.run.writer.scalars(group, values, record["epoch"])
         self.run.writer.flush()
         self.run.write_history(self.history)  # before the checkpoint: resume cuts it back
@@ -230,8 +214,7 @@ class Engine:
         names = self.objective.term_names
         calls = self.epoch_rows(epoch)
         n_batches = sum(int(np.count_nonzero(sizes)) for _, sizes in calls)
-        bar = keras.utils.Progbar(n_batches, verbose=1, unit_name="batch",
-                                  stateful_metrics=["loss"]) if self.verbose == 1 else None
+        bar = progress_bar(n_batches, self.verbose)
         sums = {name: 0.0 for name in names}
         seen = done = 0
         step0 = int(self.optimizer.iterations.numpy())
@@ -263,18 +246,3 @@ class Engine:
             if bar:
                 bar.update(done, values=[("loss", sums["loss"] / seen)])
         return {name: total / seen for name, total in sums.items()}
-
-
-def _describe(record: Dict[str, float]) -> str:
-    """`train: loss 1.2, kl 0.3 | test: loss 1.4` from an epoch's record."""
-    groups: Dict[str, List[str]] = {}
-    for key, value in record.items():
-        if "/" in key and isinstance(value, float) and not key.endswith("learning_rate"):
-            group, name = key.split("/", 1)
-            groups.setdefault(group, []).append(f"{name} {value:.4g}")
-    return " | ".join(f"{g}: {', '.join(items)}" for g, items in groups.items())
-
-
-def default_verbosity() -> int:
-    """A live progress bar on a terminal, one line per epoch in a log file."""
-    return 1 if sys.stdout.isatty() else 2
