@@ -11,6 +11,11 @@
    with `transform`; MIWAE (trained on the observed entries only) imputes by importance
    sampling and by pseudo-Gibbs; the column means of the training set as a baseline.
 
+Figures (the slides' "Missing Values Completion Algorithms on the MNIST Dataset"), one per
+scheme in `<out_dir>/mnist_imputation/`: ten of the thesis protocol's test digits (one of
+each class), with their holes, and the 1-NN, 100-NN and VAE fills of those same digits;
+the VAE row is the thesis-protocol VAE imputing them with `transform`.
+
     python experiments/mnist_imputation.py --quick
     python experiments/mnist_imputation.py --data_root=../shared/data
 """
@@ -60,16 +65,20 @@ def holes(x, scheme, seed):
 
 
 def thesis_protocol(data, scheme, rows, quick):
+    """Append the thesis protocol's rows; returns the path of its figure."""
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
     from vae_tf.imputers.vae import VAEImputer
-    queries = data.test[first_of_each_tenth(len(data.test), 5 if quick else 25)]
+    picked = first_of_each_tenth(len(data.test), 5 if quick else 25)
+    queries = data.test[picked]
     q_holed, _ = holes(queries, scheme, FLAGS.seed + 1)
     ref_holed, _ = holes(data.train[:2000 if quick else 10000], scheme, FLAGS.seed + 2)
+    fills = {}
     for k in KS:
         t0 = time.perf_counter()
         out = KNNImputer(k).fit(ref_holed).transform(q_holed)
         seconds = time.perf_counter() - t0
+        fills[f"{k}-NN fill"] = out
         anchor = thesis_row(f"{k}-NN") if scheme == "structured" else (None,) * 3
         label = f"thesis protocol, {scheme}, {k}-NN"
         rows += [Row(label, "RMSE (all entries)", rmse(queries, out), anchor[0]),
@@ -78,14 +87,32 @@ def thesis_protocol(data, scheme, rows, quick):
     train = data.train[first_of_each_tenth(len(data.train), 200 if quick else 3000)]
     train_holed, _ = holes(train, scheme, FLAGS.seed + 3)
     t0 = time.perf_counter()
-    filled = VAEImputer(epochs=3 if quick else FLAGS.thesis_epochs, seed=FLAGS.seed
-                        ).fit_transform(train_holed)
+    epochs = 3 if quick else FLAGS.thesis_epochs
+    vae = VAEImputer(epochs=epochs, seed=FLAGS.seed)
+    filled = vae.fit_transform(train_holed)
     seconds = time.perf_counter() - t0
     anchor = thesis_row("VAE") if scheme == "structured" else (None,) * 3
     label = f"thesis protocol, {scheme}, VAE (thesis algorithm)"
     rows += [Row(label, "RMSE (all entries)", rmse(train, filled), anchor[0]),
              Row(label, "MAE (all entries)", mae(train, filled), anchor[1]),
              Row(label, "seconds", seconds, anchor[2])]
+    # The figure shows the same test digits in every row, so the VAE imputes them too.
+    fills["VAE fill\n(thesis algorithm)"] = vae.transform(q_holed)
+    title = (f"MNIST, {scheme} missing values: K-NN over {len(ref_holed):,} holed training "
+             f"images, VAE trained {epochs} epochs on {len(train):,}")
+    return figure(scheme, queries, q_holed, fills, data.test_labels[picked], title)
+
+
+def figure(scheme, truth, holed, fills, labels, title):
+    """The slides' MNIST completion figure: truth, holes and each fill of ten test digits."""
+    from vae_tf import plots
+    from vae_tf.missing import fill
+    shown = plots.shown_examples(labels, np.isnan(holed).any(axis=1))  # one digit of each class
+    names = ["original test digits", f"{scheme} missing\nvalues (grey)",
+             "1-NN fill", "100-NN fill", "VAE fill\n(thesis algorithm)"]
+    images = [truth[shown], fill(holed[shown])] + [fills[n][shown] for n in names[2:]]
+    return plots.image_rows(os.path.join(FLAGS.out_dir, "mnist_imputation", f"{scheme}.png"),
+                            images, names, (28, 28, 1), title)
 
 
 def sound_protocol(data, scheme, rows, quick):
@@ -140,10 +167,10 @@ def main(_):
     logging.set_verbosity(logging.INFO)
     name = "mnist_5k" if FLAGS.quick else "mnist"
     data = datasets.load(name, data_dir_for(name, FLAGS.data_root))
-    rows, notes = [], []
+    rows, notes, figures = [], [], []
     for scheme in FLAGS.schemes:
         logging.info("%s holes: thesis protocol", scheme)
-        thesis_protocol(data, scheme, rows, FLAGS.quick)
+        figures.append(thesis_protocol(data, scheme, rows, FLAGS.quick))
         logging.info("%s holes: sound protocol", scheme)
         errors = sound_protocol(data, scheme, rows, FLAGS.quick)
         notes.append(f"{scheme}: validation RMSE (missing entries) per K: "
@@ -151,14 +178,17 @@ def main(_):
     budget = ("quick: mnist_5k, 50 K-NN queries, 2,000 references, VAE 3 / 2 epochs"
               if FLAGS.quick else f"full MNIST; VAE {FLAGS.thesis_epochs} epochs (thesis "
               f"protocol, 30,000 images, one batch) and {FLAGS.sound_epochs} epochs (sound)")
-    notes += ["The thesis's figures are for structured holes; its times are for its Python "
+    notes += ["The thesis's numbers are for structured holes; its times are for its Python "
               "loop (K-NN) and TensorFlow 1 (VAE) on its machine.",
               "Errors over all entries include the observed ones, which every method copies "
               "exactly: they shrink every error and favour no method; the missing-only "
-              "errors on held-out images are the ones to compare."]
+              "errors on held-out images are the ones to compare.",
+              "Figures: one test digit of each class among the thesis protocol's queries; the "
+              "VAE row is the thesis-protocol VAE (trained on its holed training images) "
+              "imputing those digits with `transform`, so every row shows the same digits."]
     path = write_table("mnist_imputation", "MNIST missing-value imputation (K-NN and VAE)",
-                       "the thesis's MNIST imputation table (1-NN, 100-NN, VAE)", rows, budget,
-                       FLAGS.seed, notes=notes, out_dir=FLAGS.out_dir)
+                       "the thesis's MNIST imputation table (1-NN, 100-NN, VAE) and figures",
+                       rows, budget, FLAGS.seed, figures, notes, FLAGS.out_dir)
     print(path)
 
 

@@ -22,6 +22,14 @@ def run(script, tmp_path, *extra):
         return f.read()
 
 
+def _figure(path, rows):
+    """The PNG at path has the size of `rows` rows of 10 images (vae_tf.plots.image_rows)."""
+    import matplotlib.image
+    height, width = matplotlib.image.imread(str(path)).shape[:2]
+    assert rows * 75 <= height <= rows * 81 + 60  # image_rows: 75 px cells, 6 px gaps, a title
+    assert 10 * 75 <= width <= 10 * 81 + 250  # ten images and the row labels
+
+
 def _row(table, experiment, metric):
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
@@ -36,6 +44,8 @@ def test_vae_reconstruction_quick(tmp_path):
     assert _row(table, "mnist (thesis preset)", "test MAE")[2] == "0.0730"
     assert float(_row(table, "mnist (default preset)", "test RMSE")[3]) < 0.5
     assert os.path.exists(tmp_path / "vae_reconstruction" / "mnist-thesis-reconstructions.png")
+    assert "(vae_reconstruction/mnist-thesis-elbo.png)" in table  # the slides' ELBO per epoch
+    assert os.path.exists(tmp_path / "vae_reconstruction" / "mnist-thesis-elbo.png")
 
 
 def test_mnist_imputation_quick(tmp_path):
@@ -46,6 +56,9 @@ def test_mnist_imputation_quick(tmp_path):
     ours = float(_row(table, "thesis protocol, structured, 1-NN", "RMSE (all entries)")[3])
     assert 0.05 < ours < 0.4
     assert "sound protocol, random, column means" in table
+    for scheme in ("structured", "random"):  # the slides' completion figures
+        assert f"(mnist_imputation/{scheme}.png)" in table
+        _figure(tmp_path / "mnist_imputation" / f"{scheme}.png", rows=5)
 
 
 def _data_root():
@@ -59,6 +72,11 @@ def test_omniglot_imputation_quick_on_real_files(tmp_path):
     table = run("omniglot_imputation.py", tmp_path, f"--data_root={_data_root()}")
     assert _row(table, "omniglot_en, 1-NN", "RMSE (all entries)")[2] == "0.0890"
     assert _row(table, "omniglot_gr, VAE (thesis algorithm, merged splits)", "RMSE (all entries)")[2] == "0.1627"
+    for name in ("omniglot_en", "omniglot_gr"):  # the slides' completion figures
+        assert f"(omniglot_imputation/{name}.png)" in table
+        _figure(tmp_path / "omniglot_imputation" / f"{name}.png", rows=4)
+        assert 0 < float(_row(table, f"{name}, random holes (figure), 1-NN",
+                               "RMSE missing (test drawers)")[3]) < 0.5
 
 
 def test_movielens_quick_on_real_files(tmp_path):

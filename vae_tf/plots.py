@@ -22,12 +22,19 @@ def _show(ax, flat: np.ndarray, image_shape: ImageShape) -> None:
 
 
 def image_rows(path: str, rows: Sequence[np.ndarray], labels: Sequence[str],
-               image_shape: ImageShape, title: str = "") -> str:
-    """One labelled row of images per array in `rows` ([n, D] each); returns the path."""
+               image_shape: ImageShape, title: str = "", cell: float = 0.75) -> str:
+    """One labelled row of images per array in `rows` ([n, D] each); returns the path.
+
+    Each image is `cell` inches wide with a small fixed gap; the row labels sit left of
+    the first column and the title above, and the saved PNG is cropped to its contents.
+    """
     n = max(len(r) for r in rows)
     h, w, _ = image_shape
+    gap, cell_h = 0.06, cell * h / w
+    height = len(rows) * cell_h + (len(rows) - 1) * gap  # inches
     fig, axes = plt.subplots(len(rows), n, squeeze=False,
-                             figsize=(n * 0.9 + 1.4, len(rows) * 0.9 * h / w + 0.5))
+                             figsize=(n * cell + (n - 1) * gap, height))
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1, wspace=gap / cell, hspace=gap / cell_h)
     for r, (row, label) in enumerate(zip(rows, labels)):
         for i in range(n):
             ax = axes[r, i]
@@ -35,10 +42,25 @@ def image_rows(path: str, rows: Sequence[np.ndarray], labels: Sequence[str],
                 _show(ax, row[i], image_shape)
             else:
                 ax.axis("off")
-        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10,
+                              labelpad=6)
     if title:
-        fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+        fig.text(0.5, 1 + 0.1 / height, title, ha="center", va="bottom", fontsize=11)
+    return _save(fig, path, crop=True)
+
+
+def shown_examples(labels: Optional[np.ndarray], eligible: np.ndarray, n: int = 10) -> np.ndarray:
+    """Indices of n eligible examples, each of another label where labels allow, spread out.
+
+    labels: [N] or None; eligible: [N] bool (e.g. the examples that have holes).
+    """
+    candidates = np.flatnonzero(eligible)
+    if labels is not None:
+        classes = np.unique(labels[candidates])
+        if len(classes) >= n:  # the first eligible example of n labels spread over them all
+            keep = classes[np.linspace(0, len(classes) - 1, n).round().astype(int)]
+            return np.array([candidates[labels[candidates] == c][0] for c in keep])
+    return candidates[np.linspace(0, len(candidates) - 1, min(n, len(candidates))).astype(int)]
 
 
 def image_grid(path: str, images: np.ndarray, image_shape: ImageShape, cols: int = 10,
@@ -48,16 +70,26 @@ def image_grid(path: str, images: np.ndarray, image_shape: ImageShape, cols: int
     return image_rows(path, rows, [""] * len(rows), image_shape, title)
 
 
-def loss_curves(path: str, history: List[Dict[str, float]], title: str = "") -> str:
-    """-ELBO per epoch for every `train/*`, `test/*` key present in the history records."""
+def loss_curves(path: str, history: List[Dict[str, float]], title: str = "",
+                elbo: bool = False) -> str:
+    """Per epoch: the -ELBO and its terms (`train/*`, `test/*` keys of the history records).
+
+    elbo=True plots the bound itself (ELBO = -loss, train and test), the sign of the
+    thesis's "ELBO in each epoch" slides.
+    """
     fig, ax = plt.subplots(figsize=(6, 4))
     epochs = [h["epoch"] for h in history]
-    for key in ("train/loss", "test/loss", "train/reconstruction", "train/kl"):
+    keys = ("train/loss", "test/loss") if elbo else (
+        "train/loss", "test/loss", "train/reconstruction", "train/kl")
+    for key in keys:
         if all(key in h for h in history) and history:
-            ax.plot(epochs, [h[key] for h in history], label=key, marker="." if len(epochs) < 30 else None)
+            label = key.split("/")[0] + " ELBO" if elbo else key
+            ax.plot(epochs, [-h[key] if elbo else h[key] for h in history], label=label,
+                    marker="." if len(epochs) < 30 else None)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("nats per example (-ELBO)")
-    ax.set_title(title or "loss per epoch")
+    ax.set_ylabel("ELBO (nats per example)" if elbo else "nats per example (-ELBO)")
+    ax.set_title(title or ("ELBO per epoch" if elbo else "loss per epoch"), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, path)
@@ -76,10 +108,14 @@ def latent_scatter(path: str, z: np.ndarray, labels: Optional[np.ndarray]) -> st
     return _save(fig, path)
 
 
-def _save(fig, path: str) -> str:
+def _save(fig, path: str, crop: bool = False) -> str:
+    """Write the PNG (crop: to the figure's contents with a thin margin) and close the figure."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    if crop:
+        fig.savefig(path, dpi=100, bbox_inches="tight", pad_inches=0.05)
+    else:
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
