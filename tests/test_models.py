@@ -63,3 +63,14 @@ def test_conv_train_flops_matches_a_hand_count():
     # heads 51,200; decoder 25,600 + 2,508,800; transposed convs 3,211,264 + 200,704.
     forward = 200704 + 3211264 + 2508800 + 51200 + 25600 + 2508800 + 3211264 + 200704
     assert conv_train_flops((28, 28, 1), 32, 400) == 3 * forward
+
+
+def test_dense_layers_in_order_and_the_initialisers_public_homes():
+    from vae_tf import initializers, models
+    vae = VAE(20, 3, 8, seed=0, hidden_layers=3)
+    assert [l.name for l in vae.encoder.dense_layers()] == ["hidden", "hidden_2", "hidden_3",
+                                                             "z_mean", "z_log_var"]
+    assert [l.name for l in vae.decoder.dense_layers()] == ["hidden", "hidden_2", "hidden_3",
+                                                             "logits"]
+    assert models.thesis_pytorch_init is initializers.thesis_pytorch_init  # still importable
+    assert isinstance(initializers.dense_initializer(None, 0), keras.initializers.GlorotUniform)

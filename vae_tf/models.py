@@ -8,33 +8,13 @@ import keras
 import tensorflow as tf
 
 from vae_tf import losses
+from vae_tf.initializers import dense_initializer as _initializer, thesis_pytorch_init
+
+__all__ = ["Encoder", "Decoder", "VAE", "SIGMA_FLOOR", "load_model", "reparameterize",
+           "encode_decode", "thesis_pytorch_init"]  # the last re-exported from initializers
 
 SIGMA_FLOOR = 0.01  # a learned Gaussian standard deviation never goes below this
 _SIGMA_START = 0.1  # ... and starts here
-
-
-def _initializer(stddev: Optional[float], seed: int):
-    """Truncated normal with `stddev` (the thesis's 0.001), or Glorot uniform when None."""
-    if stddev is None:
-        return keras.initializers.GlorotUniform(seed=seed)
-    return keras.initializers.TruncatedNormal(stddev=stddev, seed=seed)
-
-
-def thesis_pytorch_init(vae: "VAE", seed: int = 0) -> None:
-    """Re-draw the MLP's weights as the thesis's PyTorch VAE did (`--init=thesis_pytorch`).
-
-    Its helper scaled N(0, 1) by sqrt(2 / size[0]) where size is [out, in] (PyTorch's
-    layout), so each weight has standard deviation sqrt(2 / fan_out), untruncated; biases 0.
-    Keras kernels are [in, out]: fan_out is the second dimension. Seeds: seed + 20 + layer.
-    """
-    layers = ([vae.encoder.hidden, *_deeper(vae.encoder), vae.encoder.mean,
-               vae.encoder.log_var, vae.decoder.hidden, *_deeper(vae.decoder),
-               vae.decoder.logits])
-    for i, layer in enumerate(layers):
-        stddev = math.sqrt(2.0 / layer.kernel.shape[1])
-        draw = keras.initializers.RandomNormal(stddev=stddev, seed=seed + 20 + i)
-        layer.kernel.assign(draw(layer.kernel.shape))
-        layer.bias.assign(tf.zeros_like(layer.bias))
 
 
 def _add_deeper(model: keras.Model, hidden_layers: int, init_stddev: Optional[float],
@@ -62,11 +42,6 @@ def _apply(layers, h):
     return h
 
 
-def _build(layers, hidden_dim: int):
-    for layer in layers:
-        layer.build((None, hidden_dim))
-
-
 @keras.saving.register_keras_serializable(package="vae_tf")
 class Encoder(keras.Model):
     """x [B, D] -> (z_mean [B, L], z_log_var [B, L]) through `hidden_layers` Dense(hidden, ReLU)."""
@@ -84,11 +59,14 @@ class Encoder(keras.Model):
         self.log_var = keras.layers.Dense(latent_dim, name="z_log_var",
                                           kernel_initializer=_initializer(init_stddev, seed + 2))
 
+    def dense_layers(self):
+        """Every Dense layer: the hidden ones, z_mean, z_log_var."""
+        return [self.hidden, *_deeper(self), self.mean, self.log_var]
+
     def build(self, input_shape):
         self.hidden.build(input_shape)
-        _build(_deeper(self), self.hidden_dim)
-        self.mean.build((None, self.hidden_dim))
-        self.log_var.build((None, self.hidden_dim))
+        for layer in self.dense_layers()[1:]:
+            layer.build((None, self.hidden_dim))
         self.built = True
 
     def call(self, x):
@@ -119,10 +97,14 @@ class Decoder(keras.Model):
         self.logits = keras.layers.Dense(output_dim, name="logits",
                                          kernel_initializer=_initializer(init_stddev, seed + 4))
 
+    def dense_layers(self):
+        """Every Dense layer: the hidden ones, the logits."""
+        return [self.hidden, *_deeper(self), self.logits]
+
     def build(self, input_shape):
         self.hidden.build(input_shape)
-        _build(_deeper(self), self.hidden_dim)
-        self.logits.build((None, self.hidden_dim))
+        for layer in self.dense_layers()[1:]:
+            layer.build((None, self.hidden_dim))
         self.built = True
 
     def call(self, z):

@@ -13,9 +13,10 @@ from vae_tf import datasets, distribute, iwae, plots, summaries
 from vae_tf.checks import check_train_data
 from vae_tf.config import Config
 from vae_tf.engine import Engine, default_verbosity
+from vae_tf.initializers import thesis_pytorch_init
 from vae_tf.likelihood import estimate_log_likelihood
 from vae_tf.metrics import mae, rmse
-from vae_tf.models import VAE, thesis_pytorch_init
+from vae_tf.models import VAE
 from vae_tf.rundir import RunDir
 from vae_tf.train import evaluate, reconstruct, sample
 
