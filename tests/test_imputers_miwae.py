@@ -128,3 +128,29 @@ def test_launcher_miwae_and_its_one_line_refusal_on_ratings(tmp_path):
     assert bad.returncode == 2
     assert "--imputer=miwae models images" in bad.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "bad").exists()
+
+
+def test_imputation_chunks_bound_the_draws_in_memory(monkeypatch):
+    """L x rows x D stays under CHUNK_ENTRIES: 100 draws of 12 features, 2,400 entries -> 2 rows."""
+    from vae_tf.imputers import miwae as miwae_module
+    rng = np.random.default_rng(0)
+    x = (rng.uniform(size=(9, 12)) > 0.5).astype(np.float32)
+    holed = np.where(rng.uniform(size=x.shape) < 0.3, np.nan, x).astype(np.float32)
+    imputer = MIWAEImputer(latent_dim=2, hidden_dim=8, epochs=1, batch_size=9,
+                           impute_samples=100).fit(holed)
+    seen = []
+    original = MIWAEImputer._weights_and_means
+
+    def spy(self, x_rows, *args, **kwargs):
+        seen.append(len(x_rows))
+        return original(self, x_rows, *args, **kwargs)
+
+    monkeypatch.setattr(miwae_module, "CHUNK_ENTRIES", 2400)
+    monkeypatch.setattr(MIWAEImputer, "_weights_and_means", spy)
+    out = imputer.transform(holed)
+    assert seen == [2, 2, 2, 2, 1]
+    observed = ~np.isnan(holed)
+    np.testing.assert_array_equal(out[observed], holed[observed])
+    assert np.all((out >= 0) & (out <= 1))
+    seen.clear()
+    assert imputer.multiple_imputation(holed, m=2).shape == (2, 9, 12) and seen == [2, 2, 2, 2, 1]

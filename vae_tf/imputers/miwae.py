@@ -29,6 +29,7 @@ from vae_tf.models import Decoder, Encoder, reparameterize
 
 METHODS = ("importance", "pseudo_gibbs")
 DRAWS = ("sample", "mean")
+CHUNK_ENTRIES = 1 << 25  # L x rows x D floats per imputation chunk (128 MB a tensor)
 
 
 class MaskedBound(Objective):
@@ -108,10 +109,12 @@ class MIWAEImputer(TrainedImputer):
         self._draw_rng = tf.random.Generator.from_seed(self.seed + 1)
 
     # -- imputation ----------------------------------------------------------------------
-    def _weights_and_means(self, x, mask, rng: Optional[tf.random.Generator] = None):
+    def _weights_and_means(self, x, mask, rng: Optional[tf.random.Generator] = None,
+                           numpy: bool = True):
         """Self-normalised importance weights [L, B] and decoder means [L, B, D].
 
-        The L draws of q(z | x_obs) come from `rng` (default: the imputer's own stream).
+        The L draws of q(z | x_obs) come from `rng` (default: the imputer's own stream);
+        `numpy=False` keeps them as tensors (no copies of the [L, B, D] means).
         """
         x0, m = tf.constant(np.where(mask, x, 0), tf.float32), tf.constant(mask, tf.float32)
         model, rng_before = self.model_, self.model_.rng
@@ -121,18 +124,24 @@ class MIWAEImputer(TrainedImputer):
         finally:
             model.rng = rng_before
         log_w = losses.masked_bound(x0, m, logits, z, z_mean, z_log_var)["log_weights"]
-        return tf.nn.softmax(log_w, axis=0).numpy(), tf.sigmoid(logits).numpy()
+        w, means = tf.nn.softmax(log_w, axis=0), tf.sigmoid(logits)
+        return (w.numpy(), means.numpy()) if numpy else (w, means)
+
+    def _chunk(self, d: int) -> int:
+        """Rows per imputation chunk: L x rows x D stays under CHUNK_ENTRIES (at least 1)."""
+        return int(max(1, min(256, CHUNK_ENTRIES // (self.impute_samples * d))))
 
     def transform(self, X) -> np.ndarray:
         """X [N, D] with its holes imputed by `method`; observed entries unchanged."""
         x, mask = self._check_transform(X)
         check_choice(type(self).__name__, "method", self.method, METHODS)  # set_params after fit
         out = np.empty_like(x)
-        for s in range(0, len(x), 256):
-            rows = slice(s, s + 256)
+        chunk = self._chunk(x.shape[1])
+        for s in range(0, len(x), chunk):
+            rows = slice(s, s + chunk)
             if self.method == "importance":
-                w, means = self._weights_and_means(x[rows], mask[rows])
-                guess = np.einsum("lb,lbd->bd", w, means)
+                w, means = self._weights_and_means(x[rows], mask[rows], numpy=False)
+                guess = tf.einsum("lb,lbd->bd", w, means).numpy()
             else:
                 guess = self._pseudo_gibbs(x[rows], mask[rows])
             out[rows] = np.where(mask[rows], x[rows], guess)
@@ -161,8 +170,9 @@ class MIWAEImputer(TrainedImputer):
         rng = np.random.default_rng(seed)
         z_rng = tf.random.Generator.from_seed(seed)
         out = np.empty((m,) + x.shape, np.float32)
-        for s in range(0, len(x), 256):
-            rows = slice(s, s + 256)
+        chunk = self._chunk(x.shape[1])
+        for s in range(0, len(x), chunk):
+            rows = slice(s, s + chunk)
             w, means = self._weights_and_means(x[rows], mask[rows], z_rng)  # [L, B], [L, B, D]
             cum = np.cumsum(w, axis=0)
             cols = np.arange(w.shape[1])
@@ -178,9 +188,10 @@ class MIWAEImputer(TrainedImputer):
         """Kish's effective sample size 1 / sum_l w_l^2 of the L importance weights: [N]."""
         x, mask = self._check_transform(X)
         out = np.empty(len(x))
-        for s in range(0, len(x), 256):
-            w, _ = self._weights_and_means(x[s:s + 256], mask[s:s + 256])
-            out[s:s + 256] = 1.0 / np.sum(np.asarray(w, np.float64) ** 2, axis=0)
+        chunk = self._chunk(x.shape[1])
+        for s in range(0, len(x), chunk):
+            w, _ = self._weights_and_means(x[s:s + chunk], mask[s:s + chunk], numpy=False)
+            out[s:s + chunk] = 1.0 / np.sum(np.asarray(w.numpy(), np.float64) ** 2, axis=0)
         return out
 
     def _pseudo_gibbs(self, x, mask):
