@@ -93,3 +93,26 @@ def test_the_thesis_imputer_trains_with_the_configs_adam_epsilon(monkeypatch, tm
     got = launcher_adam_epsilon(monkeypatch, training, ["--mode=impute", "--imputer=vae", *args,
                                                         f"--logdir={tmp_path}/run"])
     assert got == pytest.approx(epsilon, rel=1e-6)
+
+
+def test_miwae_keeps_its_own_defaults_unless_a_setting_is_given(tmp_path):
+    """--imputer=miwae: MIWAEImputer's tuned defaults, not the launcher's VAE settings
+    (the thesis preset sets epochs 100, batch 250, latent 64, rate 0.01 for its VAE)."""
+    from vae_tf.config import make_config
+    from vae_tf.imputers import MIWAEImputer
+    from vae_tf.impute_run import make_imputer
+    from vae_tf.rundir import RunDir
+    run = RunDir(str(tmp_path / "run"), "logdir")
+    try:
+        plain = make_imputer(make_config("thesis", mode="impute", imputer="miwae"), run,
+                             ratings=False)
+        given = make_imputer(make_config(mode="impute", imputer="miwae", epochs=3,
+                                         hidden_layers=3), run, ratings=False)
+    finally:
+        run.close()
+    defaults = MIWAEImputer().get_params()
+    for name in ("epochs", "batch_size", "learning_rate", "latent_dim", "hidden_dim",
+                 "hidden_layers"):
+        assert plain.get_params()[name] == defaults[name], name
+    assert given.epochs == 3 and given.hidden_layers == 3
+    assert given.latent_dim == defaults["latent_dim"]

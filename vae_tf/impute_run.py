@@ -30,7 +30,8 @@ FLAG_OF = {"n_neighbors": "k"}
 
 
 def make_imputer(config: Config, run: RunDir, ratings: bool):
-    """The imputer `config.imputer` with the run's settings (rating_vae: its tuned ones)."""
+    """The imputer `config.imputer` with the run's settings (miwae, rating_vae: their own
+    tuned defaults for the model and training settings the user did not give)."""
     from vae_tf import imputers
     engine = dict(seed=config.seed, steps_per_call=config.steps_per_call,
                   jit_compile=config.jit_compile, strategy=config.strategy, logdir=run.path,
@@ -44,9 +45,11 @@ def make_imputer(config: Config, run: RunDir, ratings: bool):
     if config.imputer == "vae":
         return imputers.VAEImputer(init_stddev=config.init_stddev,
                                    adam_epsilon=config.adam_epsilon, **model, **engine)
+    model["hidden_layers"] = config.hidden_layers
+    # MIWAE and the rating VAE: their own tuned defaults, unless a setting is given.
+    tuned = {k: v for k, v in model.items() if k in config.given}
     if config.imputer == "miwae":
-        return imputers.MIWAEImputer(hidden_layers=config.hidden_layers, **model, **engine)
-    tuned = {k: v for k, v in model.items() if k in config.given}  # else RatingVAE's defaults
+        return imputers.MIWAEImputer(**tuned, **engine)
     return imputers.RatingVAE(**tuned, **engine)
 
 
