@@ -1,6 +1,6 @@
-"""Print BUILD_NOTES.md's bad-input catalogue: every case of test_bad_input.py, launched.
+"""Print the bad-input catalogue (BAD_INPUT.md): every case of test_bad_input.py, launched.
 
-    python tests/print_catalogue.py > /tmp/catalogue.md
+    python tests/print_catalogue.py > BAD_INPUT.md
 
 Each row: the case, its flags (DIR = the folder of damaged files), the exit code and the
 whole of stderr as printed (one line when the test passes).
@@ -22,6 +22,9 @@ def main() -> None:
         root = pathlib.Path(tmp)
         (root / "broken").mkdir()
         broken = make_broken(root / "broken")
+        print("# Bad input: one line each\n")
+        print("Written by `python tests/print_catalogue.py > BAD_INPUT.md`: every case of "
+              "tests/test_bad_input.py, launched (DIR = a folder of damaged files).\n")
         print("| bad input | command (flags) | exit | the one line |")
         print("|---|---|---|---|")
         for i, (name, args, _) in enumerate(CASES):

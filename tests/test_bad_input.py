@@ -1,4 +1,4 @@
-"""The catalogue of bad input (BUILD_NOTES.md): each gives one line, exit 2, no traceback,
+"""The catalogue of bad input (BAD_INPUT.md): each gives one line, exit 2, no traceback,
 and leaves nothing behind."""
 
 import gzip
