@@ -113,3 +113,16 @@ def test_training_budget_quick(tmp_path):
     assert last < first  # the resumed run trained on
     assert "commit " in table and "cores" in table
     assert os.path.exists(tmp_path / "training_budget" / "mnist_5k.png")
+
+
+def test_miwae_defaults_quick(tmp_path):
+    table = run("miwae_defaults.py", tmp_path)
+    errors = {}
+    for label in ("MLP 2x400, latent 32, K=5", "MLP 2x600, latent 64, K=5"):
+        for epochs in (2, 4):
+            cells = _row(table, f"{label}, {epochs} epochs",
+                         "validation RMSE missing (mean of structured)")
+            errors[label, epochs] = float(cells[3])
+            assert "fit " in cells[5]
+    best = min(errors, key=errors.get)  # far inside the 20-minute budget: all admissible
+    assert f"Chosen (lowest validation RMSE within the budget): {best[0]}, {best[1]} epochs" in table
