@@ -201,7 +201,8 @@ def child_imputer(kind: str) -> dict:
         x = train_images()
         data = apply_mask(x, make_mask(len(x), (28, 28, 1), "structured", seed=0))
         model = (VAEImputer(hidden_dim=H, latent_dim=L, **settings) if kind == "thesis imputer"
-                 else MIWAEImputer(hidden_dim=H, latent_dim=L, train_samples=5, **settings))
+                 else MIWAEImputer(hidden_dim=H, latent_dim=L, hidden_layers=1, train_samples=5,
+                                   **settings))  # the FLOPs of flops.py: one hidden layer
         examples = len(x)
     seconds = [h["seconds"] for h in model.fit(data).history_]
     return {"per_second": examples / statistics.median(seconds[1:] or seconds)}

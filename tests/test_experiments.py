@@ -104,6 +104,12 @@ def test_miwae_vs_knn_quick(tmp_path):
                        "RMSE missing")[3])
     assert 0.1 < miwae < 1.2 * means
     assert "K-NN validation RMSE per K: K=1:" in table
+    for scheme in ("structured", "random"):  # both schemes, each with its ratio and figure
+        ratio = [line for line in table.splitlines()
+                 if line.startswith(f"| {scheme} holes, MIWAE / ") and "RMSE missing ratio" in line]
+        assert len(ratio) == 1 and ("met" in ratio[0] or "missed" in ratio[0])
+        _figure(tmp_path / "miwae_vs_knn" / f"{scheme}.png", rows=4)
+        assert f"(miwae_vs_knn/{scheme}.png)" in table
 
 
 def test_training_budget_quick(tmp_path):
