@@ -1,7 +1,8 @@
 """Issue 14's target 5: are MIWAE's multiple imputations calibrated? (nothing in the thesis)
 
-MIWAE (MIWAEImputer's default model: MLP 1x400, latent 32, K = 5) is trained on
-the observed entries of N holed training images and imputes held-out holed test images:
+MIWAE (MLP 1x400, latent 32, K = 5: MIWAEImputer's default model before
+experiments/miwae_defaults.py chose another) is trained on the observed entries of N
+holed training images and imputes held-out holed test images:
 the single imputation E[x_mis | x_obs] (importance sampling, L draws) for RMSE / MAE, and
 m multiple imputations by sampling importance resampling with Bernoulli draws
 (`multiple_imputation(draw="sample")`), whose per-entry central 90 % intervals should

@@ -67,13 +67,16 @@ class MIWAEImputer(TrainedImputer):
 
     batch_size None trains on all rows as one batch; the engine's settings
     (steps_per_call, jit_compile, strategy, logdir, verbose) are those of VAEImputer.
+    The defaults (MLP 2x400, latent 32, K = 5, 100 epochs, L = 1000) are the setting with
+    the lowest validation RMSE among those that fit in 20 minutes on 20,000 holed MNIST
+    images here (experiments/results/miwae_defaults.md; 100 epochs took 199 s).
     """
 
     _shuffle = True
 
-    def __init__(self, latent_dim: int = 32, hidden_dim: int = 400, hidden_layers: int = 1,
-                 epochs: int = 30, batch_size: int = 100, learning_rate: float = 1e-3,
-                 train_samples: int = 5, impute_samples: int = 200, method: str = "importance",
+    def __init__(self, latent_dim: int = 32, hidden_dim: int = 400, hidden_layers: int = 2,
+                 epochs: int = 100, batch_size: int = 100, learning_rate: float = 1e-3,
+                 train_samples: int = 5, impute_samples: int = 1000, method: str = "importance",
                  gibbs_iters: int = 50, seed: int = 0, steps_per_call: int = 10,
                  jit_compile: bool = True, strategy: str = "default",
                  logdir: Optional[str] = None, verbose: int = 0):
