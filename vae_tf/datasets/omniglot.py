@@ -31,7 +31,9 @@ from vae_tf.datasets.files import (check_count, check_folder, list_folder, one_l
 from vae_tf.errors import UserError
 
 ALPHABETS = {"omniglot_en": "Latin", "omniglot_gr": "Greek"}
-CHARACTERS = {"Latin": 26, "Greek": 24}  # in the original background set
+# Characters in the original background set: Latin and Greek, and the other three alphabets
+# of images_background_small1.zip (omniglot_pool.py); another alphabet must hold 01..n.
+CHARACTERS = {"Latin": 26, "Greek": 24, "Balinese": 24, "Early_Aramaic": 22, "Korean": 40}
 SIZE, SOURCE_SIZE, DRAWERS = 28, 105, 20
 TRAIN_DRAWERS = range(1, 16)
 _NAME = re.compile(r"(?:^|/)([^/]+)/character(\d+)/\d+_(\d+)\.png$")
@@ -152,7 +154,7 @@ def _parse(path: str) -> Tuple[int, int]:
 
 def _check_complete(drawers: Dict[int, List[int]], alphabet: str, where: str) -> None:
     """Every character 01..N of the alphabet, each with drawers 1..20 exactly once."""
-    official = CHARACTERS[alphabet]
+    official = CHARACTERS.get(alphabet, max(drawers, default=0))
     extra = sorted(c for c in drawers if not 1 <= c <= official)
     if extra:
         raise UserError(f"{where}/{alphabet}/character{extra[0]:02d}: the original {alphabet} "
