@@ -88,10 +88,12 @@ def test_small_data_imputation_quick_on_real_files(tmp_path):
         knn = [line for line in table.splitlines()
                if line.startswith(f"| {label}, K-NN, K=") and "| RMSE missing |" in line]
         miwae = [line for line in table.splitlines()
-                 if line.startswith(f"| {label}, MIWAE 64x8x2, ") and "| RMSE missing |" in line]
+                 if line.startswith(f"| {label}, MIWAE 1x64, latent 8, K=2, ")
+                 and "| RMSE missing |" in line]
         assert len(knn) == 1 and len(miwae) == 1 and "(chosen on validation)" in miwae[0]
         assert f"{label}: K-NN validation RMSE per K: K=1: " in table
-        assert f"{label}: MIWAE 64x8x2 validation RMSE per epochs (snapshot mean): 1: " in table
+        assert (f"{label}: MIWAE 1x64, latent 8, K=2 validation RMSE per epochs (snapshot mean): "
+                "1: ") in table
     assert "Balinese, Early_Aramaic, Greek, Korean; validation drawers 13-15" in table
 
 
