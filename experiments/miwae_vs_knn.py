@@ -151,7 +151,7 @@ def main(_):
                  "structured = a fifth of the images each lose the lower, upper, left or "
                  "right half; one fifth stays whole.")
     path = write_table(NAME, "MNIST imputation: VAE imputers against K-NN (sound protocol)",
-                       "nothing in the thesis (issue 6's MNIST target)", rows, budget,
+                       "nothing in the thesis (issue 14's target 1)", rows, budget,
                        FLAGS.seed, figures=figures, notes=notes, out_dir=FLAGS.out_dir)
     print(path)
 

@@ -65,6 +65,29 @@ flags.DEFINE_integer("vae_epochs", 200, "Epochs of the thesis's VAE algorithm (0
 flags.DEFINE_string("out_dir", None, "Where the table goes. (default experiments/results; "
                     "--quick: a temporary folder).")
 flags.DEFINE_integer("seed", 0, "Seed of the holes, the splits' masks and the models.")
+
+
+def _ints(values, ascending=False) -> bool:
+    """Positive integers (strictly ascending if asked)."""
+    if not values or not all(v.isdigit() and int(v) > 0 for v in values):
+        return False
+    return not ascending or all(int(a) < int(b) for a, b in zip(values, values[1:]))
+
+
+flags.register_validator("ks", _ints, "--ks takes positive integers, e.g. 1,10,100")
+for _name in ("omniglot_epochs", "face_epochs"):
+    flags.register_validator(_name, lambda v: _ints(v, ascending=True),
+                             f"--{_name} takes ascending positive integers, e.g. 100,200,300")
+for _name in ("omniglot_configs", "face_configs"):
+    flags.register_validator(_name, lambda v: bool(v) and all(
+        len(c.split("x")) == 4 and _ints(c.split("x")) for c in v),
+        f"--{_name} takes layers x units x latent x K settings, e.g. 2x256x16x5")
+flags.register_validator("schemes", lambda v: bool(v) and set(v) <= {"structured", "random"},
+                         "--schemes takes a comma-separated subset of structured, random")
+flags.register_validator("datasets", lambda v: bool(v) and set(v) <= set(DATASETS),
+                         f"--datasets takes a comma-separated subset of {', '.join(DATASETS)}")
+flags.register_validator("impute_samples", lambda v: v >= 1, "--impute_samples must be >= 1")
+flags.register_validator("vae_epochs", lambda v: v >= 0, "--vae_epochs must be >= 0")
 FLAGS = flags.FLAGS
 
 NAME = "small_data_imputation"

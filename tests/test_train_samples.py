@@ -84,6 +84,13 @@ def test_one_draw_bound_is_the_hand_computed_single_draw_elbo():
     np.testing.assert_allclose(terms["loss"].numpy()[:2], reconstruction[:2] + kl_closed[:2],
                                rtol=1e-5)
     assert abs(kl_draw[2] - kl_closed[2]) > 0.1  # elsewhere a draw's KL is not the closed form
+    # --train_samples=1 trains the ELBO objective (analytic KL): on rows 0-1 its loss is the
+    # same hand-computed number.
+    elbo = losses.elbo_terms(*(tf.constant(a[:2], tf.float32) for a in (x, logits, mu, v)))
+    np.testing.assert_allclose(elbo["reconstruction"].numpy(), reconstruction[:2], rtol=1e-5)
+    np.testing.assert_allclose(elbo["kl"].numpy(), kl_closed[:2], rtol=1e-5)
+    np.testing.assert_allclose(elbo["loss"].numpy(), reconstruction[:2] + kl_closed[:2],
+                               rtol=1e-5)
 
 
 def test_one_draw_trains_the_elbo_objective_and_more_the_bound():

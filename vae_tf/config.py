@@ -50,7 +50,7 @@ class Config:
     latent_dim: int = _f(32, "Latent dimensions.")
     hidden_dim: int = _f(400, "Hidden units per layer.")
     hidden_layers: int = _f(1, "Hidden Dense layers in the MLP encoder and in its decoder "
-                            "(thesis: 1).")
+                            "(thesis: 1; --imputer=miwae: MIWAEImputer's 2 unless given).")
     arch: str = _f("mlp", "mlp: the thesis's Dense(hidden) encoder and decoder; conv: two "
                    "strided convolutions each way.", ARCHS)
     learning_rate: float = _f(1e-3, "Adam learning rate.")
@@ -92,7 +92,7 @@ class Config:
                           "--strategy=mirrored on a machine without GPUs).")
     imputer: str = _f("vae", "Imputation method: vae (the thesis's fill-in algorithm), knn "
                       "(the thesis's K-NN), miwae (a VAE trained on the observed entries "
-                      "only), rating_vae (MovieLens: an item-based VAE on the rated cells).",
+                      "only; its own tuned defaults for settings not given), rating_vae (MovieLens: an item-based VAE on the rated cells).",
                       IMPUTERS)
     missing: str = _f("structured", "Missing-data scheme (images).", MISSING)
     k: int = _f(10, "Neighbours of the K-NN imputer.")

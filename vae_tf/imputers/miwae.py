@@ -90,7 +90,7 @@ class MIWAEImputer(TrainedImputer):
     def _check_settings(self, n: int) -> None:
         name = type(self).__name__
         for arg, example in (("latent_dim", 32), ("hidden_dim", 400), ("hidden_layers", 1),
-                             ("train_samples", 5), ("impute_samples", 200), ("gibbs_iters", 50)):
+                             ("train_samples", 5), ("impute_samples", 1000), ("gibbs_iters", 50)):
             check_int(name, arg, getattr(self, arg), example=example)
         check_choice(name, "method", self.method, METHODS)
 
