@@ -34,7 +34,7 @@ SCRIPTS = (
     ("mnist_imputation", False, 25, 2),
     ("omniglot_imputation", True, 10, 1),
     ("small_data_imputation", True, 25, 1),
-    ("miwae_vs_knn", False, 45, 2),
+    ("miwae_vs_knn", False, 55, 2),
     ("miwae_defaults", False, 40, 2),
     ("miwae_coverage", False, 36, 1),
     ("iwae_training", False, 100, 1),
