@@ -1,0 +1,159 @@
+"""Helpers of experiments/small_data_imputation.py: the splits, the shifted copies, the
+block means the face models see, the MIWAE validation path and a paired bootstrap.
+
+The protocol itself is described in small_data_imputation.py's docstring.
+"""
+
+import dataclasses
+import shutil
+import tempfile
+
+import numpy as np
+from absl import logging
+
+FACTOR = {"orl_faces": 2, "yale_faces": 4}  # model pixels: 56x46 (ORL), 48x42 (Yale)
+
+@dataclasses.dataclass
+class Split:
+    """Clean images [N, D] of one dataset: the training pool's parts, validation, test."""
+
+    name: str
+    shape: tuple  # (H, W, C)
+    fit: np.ndarray  # the target's training images (validation left out)
+    pool: np.ndarray  # more training images (other alphabets), maybe empty
+    valid: np.ndarray
+    test: np.ndarray
+    about: str
+
+
+def load_split(name: str, root: str, quick: bool) -> Split:
+    """The dataset's split (module docstring); --quick keeps every fourth image."""
+    from vae_tf import datasets
+    folder = datasets.data_dir_for(name, root)
+    if folder is None:
+        raise FileNotFoundError(name)
+    if name.startswith("omniglot"):
+        from vae_tf.datasets.omniglot import ALPHABETS
+        from vae_tf.datasets.omniglot_pool import load_alphabet, load_pool
+        x, _, drawer = load_alphabet(folder, ALPHABETS[name])
+        pool, others = load_pool(folder, ALPHABETS[name])
+        split = Split(name, (28, 28, 1), x[drawer <= 12], pool, x[(drawer > 12) & (drawer <= 15)],
+                      x[drawer > 15], f"{ALPHABETS[name]} drawers 1-12 + {', '.join(others)}; "
+                      "validation drawers 13-15; test drawers 16-20")
+    else:
+        data = datasets.load(name, folder)
+        place = np.zeros(len(data.train), int)  # each image's place among its subject's
+        for s in np.unique(data.train_labels):
+            rows = np.flatnonzero(data.train_labels == s)
+            place[rows] = np.arange(len(rows))
+        valid = place == 8 if name == "orl_faces" else place % 5 == 4
+        split = Split(name, data.image_shape, data.train[~valid], data.train[:0],
+                      data.train[valid], data.test,
+                      "training split less " + ("image 9 of each subject" if name == "orl_faces"
+                                                else "every 5th image of each subject"))
+    if quick:
+        split = dataclasses.replace(split, **{f: getattr(split, f)[::4]
+                                              for f in ("fit", "pool", "valid", "test")})
+    return split
+
+
+def shifted(holed: np.ndarray, shape, step: int) -> np.ndarray:
+    """holed [N, D] and its copies shifted by `step` pixels up, down, left, right: [5N, D]."""
+    h, w, c = shape
+    image = holed.reshape(-1, h, w, c)
+    out = [holed]
+    for axis in (1, 2):
+        for sign in (1, -1):
+            moved = np.full_like(image, np.nan)  # the new border is missing
+            n = image.shape[axis]
+            src = [slice(None)] * 4
+            dst = [slice(None)] * 4
+            src[axis] = slice(0, n - step) if sign > 0 else slice(step, n)
+            dst[axis] = slice(step, n) if sign > 0 else slice(0, n - step)
+            moved[tuple(dst)] = image[tuple(src)]
+            out.append(moved.reshape(len(holed), -1))
+    return np.concatenate(out)
+
+
+def down(holed: np.ndarray, shape, f: int) -> np.ndarray:
+    """Area means over f x f blocks [N, H/f * W/f * C]; a block with a hole is missing (NaN)."""
+    if f == 1:
+        return holed
+    h, w, c = shape
+    return holed.reshape(-1, h // f, f, w // f, f, c).mean((2, 4)).reshape(len(holed), -1)
+
+
+def up(low: np.ndarray, holed: np.ndarray, shape, f: int) -> np.ndarray:
+    """The model's imputation `low` upsampled bilinearly into the holes of `holed` [N, D]."""
+    if f == 1:
+        return np.where(np.isnan(holed), low, holed)
+    import tensorflow as tf
+    h, w, c = shape
+    big = tf.image.resize(low.reshape(-1, h // f, w // f, c), (h, w), "bilinear").numpy()
+    return np.where(np.isnan(holed), big.reshape(len(holed), -1), holed)
+
+
+def parse(config: str):
+    """'2x256x16x20' -> (hidden layers, units, latent dimensions, training samples K)."""
+    try:
+        layers, hidden, latent, k = (int(v) for v in config.split("x"))
+    except ValueError:
+        raise SystemExit(f"MIWAE setting {config!r}: expected layers x units x latent x K, "
+                         "e.g. 2x256x16x20") from None
+    return layers, hidden, latent, k
+
+
+def describe(config: str) -> str:
+    layers, hidden, latent, k = parse(config)
+    return f"{layers}x{hidden}, latent {latent}, K={k}"
+
+
+def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
+               impute_samples: int):
+    """Train one MIWAE, scoring validation at each checkpoint.
+
+    Returns ({(epochs, kind): validation RMSE}, the imputer, {epochs: weights}); kind
+    "single" is the model at that checkpoint, "mean" the mean of the imputations of the
+    models at every checkpoint up to it (a snapshot ensemble).
+    """
+    from vae_tf.imputers.miwae import MIWAEImputer
+    layers, hidden, latent, k = parse(config)
+    folder = tempfile.mkdtemp(prefix="miwae_")  # the fit resumes from checkpoint to checkpoint
+    imputer = MIWAEImputer(latent_dim=latent, hidden_dim=hidden, hidden_layers=layers,
+                           batch_size=100, learning_rate=1e-3, train_samples=k,
+                           impute_samples=impute_samples, seed=seed, logdir=folder)
+    scores, snapshots, outs = {}, {}, []
+    try:
+        for epochs in checkpoints:
+            imputer.set_params(epochs=epochs).fit(train)
+            snapshots[epochs] = [v.numpy() for v in imputer.model_.trainable_variables]
+            outs.append(imputer.transform(valid_holed))
+            scores[epochs, "single"] = score(outs[-1])
+            scores[epochs, "mean"] = score(np.mean(outs, axis=0))
+            logging.info("MIWAE %s, %d epochs: validation RMSE %.4f (snapshot mean %.4f)",
+                         config, epochs, scores[epochs, "single"], scores[epochs, "mean"])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return scores, imputer, snapshots
+
+
+def miwae_impute(imputer, snapshots, epochs: int, kind: str, holed) -> np.ndarray:
+    """The imputation of `holed` by the model at `epochs`, or the snapshot mean up to it."""
+    chosen = [e for e in snapshots if e == epochs or (kind == "mean" and e < epochs)]
+    outs = []
+    for e in chosen:
+        for variable, value in zip(imputer.model_.trainable_variables, snapshots[e]):
+            variable.assign(value)
+        outs.append(imputer.transform(holed))
+    return np.mean(outs, axis=0)
+
+
+def paired_interval(truth, a, b, where, seed, draws=2000):
+    """95 % interval of RMSE(a) - RMSE(b), resampling images [N, D] with replacement."""
+    sq_a = np.where(where, (a - truth) ** 2, 0).sum(1)
+    sq_b = np.where(where, (b - truth) ** 2, 0).sum(1)
+    count = where.sum(1)
+    picks = np.random.default_rng(seed).integers(0, len(truth), (draws, len(truth)))
+    diff = (np.sqrt(sq_a[picks].sum(1) / count[picks].sum(1))
+            - np.sqrt(sq_b[picks].sum(1) / count[picks].sum(1)))
+    return np.percentile(diff, 2.5), np.percentile(diff, 97.5)
