@@ -17,6 +17,10 @@ likelihood). Rows, at each batch size (100 and 1000 by default):
   default jit_compile=False and once with XLA), each the median of its `history_`
   seconds after the first epoch;
 - mirrored: the launcher with `--strategy=mirrored --cpu_devices=2`.
+- matmuls: the same model's matmuls alone (exactly the FLOPs counted below, on random
+  arrays of the batch's shapes, an epoch's worth of steps, NumPy and torch, the faster
+  one): no activations, loss, Adam or data movement, so no training loop of this model
+  that calls these libraries can beat it. Its "vs PyTorch" is the ceiling on ours.
 
 Every row runs in a fresh child process (this script with --child=...), so each reports
 its own peak resident set (VmHWM: Python, TensorFlow, the data, everything). The parent
@@ -46,12 +50,12 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import RESULTS, git_commit, machine, now, portable_command, status_kb  # noqa: E402
-from flops import D, H, L, dense_flops, mlp_layers  # noqa: E402
+from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
+from flops import D, dense_flops, mlp_layers  # noqa: E402
+from throughput_rows import ITEMS, USERS, dataset, launcher_args, run_child  # noqa: E402
 
 flags.DEFINE_integer("repeats", 3, "Repeats of every row (medians reported).")
 flags.DEFINE_list("batch_sizes", ["100", "1000"], "Batch sizes.")
@@ -62,12 +66,12 @@ flags.DEFINE_string("child", None, "Internal: run one row here and print it as J
 flags.DEFINE_integer("batch", 100, "Internal: the child's batch size.")
 FLAGS = flags.FLAGS
 
-USERS, ITEMS, RATED = 943, 1682, 0.06
 RATING_H, RATING_L = 200, 32  # RatingVAE's defaults
-ROWS = ("launcher", "pytorch", "thesis imputer", "miwae", "rating", "rating xla", "mirrored")
-SAME_MODEL = ("launcher", "thesis imputer", "mirrored")  # the rows compared with PyTorch's
+ROWS = ("launcher", "pytorch", "matmuls", "thesis imputer", "miwae", "rating", "rating xla", "mirrored")
+SAME_MODEL = ("launcher", "matmuls", "thesis imputer", "mirrored")  # the rows compared with PyTorch's
 NAMES = {"launcher": "launcher (python -m vae_tf.main)",
          "pytorch": "plain PyTorch loop, same model",
+         "matmuls": "the same model's matmuls alone, nothing else (a bound)",
          "thesis imputer": "VAEImputer (thesis fill-in, structured holes)",
          "miwae": "MIWAEImputer, 5 importance samples",
          "rating": f"RatingVAE ({USERS}x{ITEMS}, items, {RATING_H}-{RATING_L}, XLA off: default)",
@@ -76,148 +80,13 @@ NAMES = {"launcher": "launcher (python -m vae_tf.main)",
 
 
 FLOPS = {"launcher": dense_flops(mlp_layers(D)), "pytorch": dense_flops(mlp_layers(D)),
+         "matmuls": dense_flops(mlp_layers(D)),
          "thesis imputer": dense_flops(mlp_layers(D)),
          "miwae": dense_flops(mlp_layers(2 * D, samples=5)),
          "rating": dense_flops([(2 * USERS, RATING_H, 1, True), (RATING_H, RATING_L, 1, False),
                                 (RATING_H, RATING_L, 1, False), (RATING_L, USERS, 1, False)]),
          "mirrored": dense_flops(mlp_layers(D))}
 FLOPS["rating xla"] = FLOPS["rating"]
-
-
-# -- children: one row each, in a fresh process ------------------------------------------
-def dataset() -> str:
-    return "mnist_5k" if FLAGS.quick else "mnist"
-
-
-def train_images() -> np.ndarray:
-    from vae_tf.datasets import load  # imports no TensorFlow
-    return load(dataset()).train
-
-
-def child_peak() -> dict:
-    n, reps = 4096, 5
-    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
-    out = {}
-
-    def rate(fn):
-        fn()
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return 2 * n ** 3 / statistics.median(times) / 1e9
-
-    out["numpy"] = rate(lambda: a @ b)
-    try:
-        import torch
-        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        out["torch"] = rate(lambda: ta @ tb)
-    except ImportError:
-        pass
-    from vae_tf.startup import import_tensorflow
-    tf = import_tensorflow()
-    fa, fb = tf.constant(a), tf.constant(b)
-    mm = tf.function(lambda x, y: tf.matmul(x, y))
-    out["tensorflow"] = rate(lambda: mm(fa, fb).numpy())
-    return out
-
-
-# The launcher, run unchanged in a child that then prints its own peak resident set.
-LAUNCHER = """
-import json, runpy, sys
-sys.argv[0] = "vae_tf.main"
-try:
-    runpy.run_module("vae_tf.main", run_name="__main__", alter_sys=True)
-except SystemExit as stop:
-    if stop.code:
-        raise
-with open("/proc/self/status") as f:
-    hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-print(json.dumps({"peak_mb": hwm / 1024}))
-"""
-
-
-def launcher_args(kind: str, batch: int, logdir: str):
-    args = [sys.executable, "-c", LAUNCHER, f"--dataset={dataset()}", f"--hidden_dim={H}",
-            f"--latent_dim={L}", f"--batch_size={batch}", f"--epochs={FLAGS.epochs}",
-            f"--logdir={logdir}"]
-    return args + (["--strategy=mirrored", "--cpu_devices=2"] if kind == "mirrored" else [])
-
-
-def child_pytorch() -> dict:
-    import torch
-    x = torch.from_numpy(train_images())
-    torch.manual_seed(0)
-
-    class VAE(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.hidden, self.mean, self.log_var = (torch.nn.Linear(D, H), torch.nn.Linear(H, L),
-                                                    torch.nn.Linear(H, L))
-            self.dec_hidden, self.dec_out = torch.nn.Linear(L, H), torch.nn.Linear(H, D)
-
-        def forward(self, xb):
-            h = torch.relu(self.hidden(xb))
-            mean, log_var = self.mean(h), self.log_var(h)
-            z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
-            logits = self.dec_out(torch.relu(self.dec_hidden(z)))
-            rec = torch.nn.functional.binary_cross_entropy_with_logits(
-                logits, xb, reduction="none").sum(1)
-            kl = 0.5 * (log_var.exp() + mean ** 2 - 1.0 - log_var).sum(1)
-            return (rec + kl).mean()
-
-    model = VAE()
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    seconds = []
-    for _ in range(FLAGS.epochs):
-        t0 = time.perf_counter()
-        order = torch.randperm(len(x))
-        for s in range(0, len(x), FLAGS.batch):
-            loss = model(x[order[s:s + FLAGS.batch]])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        seconds.append(time.perf_counter() - t0)
-    return {"per_second": len(x) / statistics.median(seconds[1:] or seconds)}
-
-
-def child_imputer(kind: str) -> dict:
-    from vae_tf.startup import import_tensorflow
-    import_tensorflow()
-    from vae_tf.imputers.miwae import MIWAEImputer
-    from vae_tf.imputers.ratings import RatingVAE
-    from vae_tf.imputers.vae import VAEImputer
-    from vae_tf.missing import apply_mask, make_mask
-    settings = dict(epochs=FLAGS.epochs, batch_size=FLAGS.batch)
-    if kind.startswith("rating"):
-        rng = np.random.default_rng(0)
-        data = np.where(rng.uniform(size=(USERS, ITEMS)) < RATED,
-                        rng.integers(1, 6, size=(USERS, ITEMS)), np.nan).astype(np.float32)
-        model = RatingVAE(n_seeds=1, jit_compile=kind == "rating xla", **settings)
-        examples = ITEMS
-    else:
-        x = train_images()
-        data = apply_mask(x, make_mask(len(x), (28, 28, 1), "structured", seed=0))
-        model = (VAEImputer(hidden_dim=H, latent_dim=L, **settings) if kind == "thesis imputer"
-                 else MIWAEImputer(hidden_dim=H, latent_dim=L, hidden_layers=1, train_samples=5,
-                                   **settings))  # the FLOPs of flops.py: one hidden layer
-        examples = len(x)
-    seconds = [h["seconds"] for h in model.fit(data).history_]
-    return {"per_second": examples / statistics.median(seconds[1:] or seconds)}
-
-
-def run_child():
-    kind = FLAGS.child
-    if kind == "peak":
-        out = child_peak()
-    elif kind == "pytorch":
-        out = child_pytorch()
-    else:
-        out = child_imputer(kind)
-    out["peak_mb"] = status_kb("VmHWM") / 1024
-    print(json.dumps(out))
 
 
 # -- the parent: alternate the rows, collect, write --------------------------------------
@@ -290,7 +159,12 @@ def benchmark() -> str:
             rate = statistics.median(rates)
             gflops = rate * FLOPS[r] / 1e9
             vs = f"{rate / torch_rate:.2f}x" if torch_rate and r in SAME_MODEL else "-"
-            lines.append(f"| {b} | {NAMES[r]} | {rate:.0f} | "
+            name = NAMES[r]
+            if r == "matmuls":  # which library was faster, and each one's medians
+                libs = {lib: statistics.median(o["each_library"][lib] for o in runs[(b, r)])
+                        for lib in runs[(b, r)][0]["each_library"]}
+                name += " (" + ", ".join(f"{k} {v:.0f}/s" for k, v in libs.items()) + ")"
+            lines.append(f"| {b} | {name} | {rate:.0f} | "
                          f"{', '.join(f'{v:.0f}' for v in rates)} | {gflops:.0f} | "
                          f"{100 * gflops / peak:.0f}% | {vs} | "
                          f"{max(o['peak_mb'] for o in runs[(b, r)]):.0f} |")

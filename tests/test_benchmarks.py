@@ -30,3 +30,37 @@ def test_importance_samples_multiply_the_decoder_only(throughput):
     five = throughput.dense_flops(throughput.mlp_layers(1568, samples=5))
     decoder = 3 * 2 * (64 * 400 + 400 * 784)
     assert five - one == 4 * decoder
+
+
+class _Counted:
+    """A stand-in array: only its shape, and every matmul's FLOPs added to a shared count."""
+
+    def __init__(self, shape, count):
+        self.shape, self.count = shape, count
+
+    @property
+    def T(self):
+        return _Counted(self.shape[::-1], self.count)
+
+    def __matmul__(self, other):
+        (m, k), (k2, n) = self.shape, other.shape
+        assert k == k2, (self.shape, other.shape)
+        self.count[0] += 2 * m * k * n
+        return _Counted((m, n), self.count)
+
+    def __add__(self, other):
+        assert self.shape == other.shape
+        return self
+
+
+def test_matmul_bound_row_does_exactly_the_counted_flops(throughput, monkeypatch):
+    # The benchmark's "matmuls alone" row claims the launcher's FLOPs per example: its step,
+    # run on shape-only stand-ins, must multiply exactly that many (and in valid shapes).
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmarks"))
+    import throughput_rows
+    batch, count = 37, [0]
+    shapes = {"x": (batch, 784), "w1": (784, 400), "wm": (400, 64), "wv": (400, 64),
+              "w3": (64, 400), "w4": (400, 784)}
+    grads = throughput_rows.matmul_step({k: _Counted(v, count) for k, v in shapes.items()})
+    assert [g.shape for g in grads] == [(400, 784), (64, 400), (400, 64), (400, 64), (784, 400)]
+    assert count[0] == batch * throughput.dense_flops(throughput.mlp_layers(784))
