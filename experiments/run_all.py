@@ -30,6 +30,7 @@ FLAGS = flags.FLAGS
 SCRIPTS = (
     ("vae_reconstruction", False, 60, 1),
     ("training_budget", False, 12, 1),
+    ("latent_2d", False, 5, 1),
     ("likelihoods", False, 30, 1),
     ("mnist_imputation", False, 25, 2),
     ("omniglot_imputation", True, 10, 1),

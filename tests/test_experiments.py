@@ -150,3 +150,14 @@ def test_miwae_defaults_quick(tmp_path):
             assert "fit " in cells[5]
     best = min(errors, key=errors.get)  # far inside the 20-minute budget: all admissible
     assert f"Chosen (lowest validation RMSE within the budget): {best[0]}, {best[1]} epochs" in table
+
+
+def test_latent_2d_quick(tmp_path):
+    table = run("latent_2d.py", tmp_path, f"--log_root={tmp_path}/logs")
+    assert 0 < float(_row(table, "mnist_5k, default preset, latent 2", "test RMSE")[3]) < 0.5
+    assert float(_row(table, "mnist_5k, default preset, latent 2", "test KL (nats)")[3]) > 0
+    import matplotlib.image
+    for fig in ("latent", "manifold"):  # the scatter of encodings and the decoded grid
+        assert f"(latent_2d/{fig}.png)" in table
+        height, width = matplotlib.image.imread(str(tmp_path / "latent_2d" / f"{fig}.png")).shape[:2]
+        assert height > 300 and width > 300
