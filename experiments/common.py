@@ -24,6 +24,25 @@ def thesis(key: str) -> float:
     return numbers[key]
 
 
+COLLAPSED_KL = 1.0  # nats: below it the posterior carries (almost) nothing about the image
+UNIT_KL = 0.1  # nats: a latent unit is in use when its mean KL over the test images exceeds this
+
+
+def latent_units_in_use(logdir: str, x_test) -> int:
+    """Latent dimensions of the run in `logdir` whose KL, averaged over x_test, exceeds UNIT_KL."""
+    import numpy as np
+    from vae_tf.models import load_model
+    mu, log_var = (np.asarray(t, np.float64) for t in load_model(logdir).encode(x_test))
+    kl_per_unit = np.mean(0.5 * (mu ** 2 + np.exp(log_var) - 1 - log_var), axis=0)  # [L]
+    return int(np.sum(kl_per_unit > UNIT_KL))
+
+
+def collapse_flag(test_kl: float) -> str:
+    """The note a collapsed run carries beside its numbers ("" when it uses its latent space)."""
+    return (f"collapsed (test KL {test_kl:.2f} < {COLLAPSED_KL:g} nat)"
+            if test_kl < COLLAPSED_KL else "")
+
+
 @dataclasses.dataclass
 class Row:
     """One line of a result table: what was measured, the thesis's figure and ours."""

@@ -34,7 +34,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from common import Row, output_dirs, thesis, write_table  # noqa: E402
+from common import (COLLAPSED_KL, UNIT_KL, Row, collapse_flag, latent_units_in_use,  # noqa: E402
+                    output_dirs, thesis, write_table)
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "mnist_5k (2,000 / 500 images) 3 epochs, OMNIGLOT 10 epochs.")
@@ -50,8 +51,6 @@ flags.DEFINE_integer("seed", 0, "Seed of every run.")
 FLAGS = flags.FLAGS
 
 NAME = "fidelity"
-COLLAPSED_KL = 1.0  # nats: below it the posterior carries (almost) nothing about the image
-UNIT_KL = 0.1  # nats: a latent unit is in use when its mean KL over the test images exceeds this
 # (label, preset, overrides): the settings compared on every dataset.
 SETTINGS = (("thesis preset before the fix (Adam eps 1e-7)", "thesis", {"adam_epsilon": 1e-7}),
             ("thesis preset (TF VAE, Adam eps 1e-8)", "thesis", {}),
@@ -72,15 +71,13 @@ def analyse(logdir: str, x_test, train, printed=None):
     from vae_tf.metrics import rmse
     from vae_tf.models import load_model
     from vae_tf.run import sampled_reconstruction
-    vae = load_model(logdir)
-    mu, log_var = (np.asarray(t, np.float64) for t in vae.encode(x_test))
-    kl_per_unit = np.mean(0.5 * (mu ** 2 + np.exp(log_var) - 1 - log_var), axis=0)  # [L]
-    active = int(np.sum(kl_per_unit > UNIT_KL))
+    active = latent_units_in_use(logdir, x_test)
     if printed is None:
         return active, None
     images, trained = printed
     recon = np.zeros_like(images)
-    recon[:trained] = sampled_reconstruction(vae, train, FLAGS.seed + 3)  # as metrics.json
+    # as metrics.json
+    recon[:trained] = sampled_reconstruction(load_model(logdir), train, FLAGS.seed + 3)
     return active, rmse(images, recon)
 
 
@@ -102,8 +99,7 @@ def run_setting(tag: str, label: str, data, preset: str, overrides, epochs: int,
         rows.append(Row(experiment, "test RMSE", None, note=f"diverged: {e}"))
         return
     active, as_printed = analyse(logdir, data.test, data.train, printed)
-    flag = f"collapsed (test KL {m['test_kl']:.2f} < {COLLAPSED_KL:g} nat)" \
-        if m["test_kl"] < COLLAPSED_KL else ""
+    flag = collapse_flag(m["test_kl"])
     rows.append(Row(experiment, "test RMSE, decode(z_mean) (ours)", m["reconstruction_rmse"],
                     note=flag))
     if printed is None:

@@ -43,6 +43,9 @@ def test_vae_reconstruction_quick(tmp_path):
     assert _row(table, "mnist (thesis preset)", "test RMSE")[2] == "0.1712"  # PROTOCOL.md
     assert _row(table, "mnist (thesis preset)", "test MAE")[2] == "0.0730"
     assert float(_row(table, "mnist (default preset)", "test RMSE")[3]) < 0.5
+    kl = _row(table, "mnist (default preset)", "test KL (nats)")  # beside every RMSE
+    assert float(kl[3]) > 0 and "latent units in use" in kl[5]
+    assert ("collapsed" in kl[5]) == (float(kl[3]) < 1.0)
     assert os.path.exists(tmp_path / "vae_reconstruction" / "mnist-thesis-reconstructions.png")
     assert "(vae_reconstruction/mnist-thesis-elbo.png)" in table  # the slides' ELBO per epoch
     assert os.path.exists(tmp_path / "vae_reconstruction" / "mnist-thesis-elbo.png")
