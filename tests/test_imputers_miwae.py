@@ -154,3 +154,33 @@ def test_imputation_chunks_bound_the_draws_in_memory(monkeypatch):
     assert np.all((out >= 0) & (out <= 1))
     seen.clear()
     assert imputer.multiple_imputation(holed, m=2).shape == (2, 9, 12) and seen == [2, 2, 2, 2, 1]
+
+
+def test_warm_start_continues_from_the_previous_fit(fitted):
+    imputer, holed, _ = fitted
+    settings = {**imputer.get_params(), "epochs": 1}
+    cold = MIWAEImputer(**settings).fit(holed)
+    warm = MIWAEImputer(**{**settings, "warm_start": True})
+    warm.__dict__.update({k: v for k, v in imputer.__dict__.items() if k.endswith("_")})
+    warm._fitted_objective = imputer._fitted_objective  # as if warm had made the 40-epoch fit
+    before = [v.numpy() for v in imputer.model_.trainable_variables]
+    warm.fit(holed)
+    trained_40 = imputer.history_[-1]["train/loss"]
+    # One more epoch from the 40-epoch weights: near their loss, far below a cold epoch's.
+    assert warm.history_[0]["train/loss"] < cold.history_[0]["train/loss"] - 10
+    assert abs(warm.history_[0]["train/loss"] - trained_40) < 0.2 * abs(trained_40)
+    # The previous model is copied, not trained in place.
+    for v, old in zip(imputer.model_.trainable_variables, before):
+        np.testing.assert_array_equal(v.numpy(), old)
+    assert warm.model_ is not imputer.model_
+
+
+def test_warm_start_refuses_data_of_another_width(fitted):
+    imputer, holed, _ = fitted
+    warm = MIWAEImputer(**{**imputer.get_params(), "epochs": 1, "warm_start": True}).fit(holed)
+    with pytest.raises(UserError, match=r"MIWAEImputer\(warm_start=True\): the previous fit's "
+                       r"model does not fit this one \(data of 32 columns") as error:
+        warm.fit(holed[:, :32])
+    assert "\n" not in str(error.value)
+    with pytest.raises(UserError, match="warm_start"):
+        MIWAEImputer(batch_size=2, warm_start="yes").fit(np.zeros((4, 3)))

@@ -70,6 +70,8 @@ class MIWAEImputer(TrainedImputer):
     The defaults (MLP 2x400, latent 32, K = 5, 100 epochs, L = 1000) are the setting with
     the lowest validation RMSE among those that fit in 20 minutes on 20,000 holed MNIST
     images here (experiments/results/miwae_defaults.md; 100 epochs took 199 s).
+    `warm_start=True`: the next `fit` starts from this fit's weights (e.g. pretrain on a
+    large image set, then fit a small one of the same width; see TrainedImputer).
     """
 
     _shuffle = True
@@ -79,8 +81,9 @@ class MIWAEImputer(TrainedImputer):
                  train_samples: int = 5, impute_samples: int = 1000, method: str = "importance",
                  gibbs_iters: int = 50, seed: int = 0, steps_per_call: int = 10,
                  jit_compile: bool = True, strategy: str = "default",
-                 logdir: Optional[str] = None, verbose: int = 0):
+                 logdir: Optional[str] = None, verbose: int = 0, warm_start: bool = False):
         self.latent_dim, self.hidden_dim, self.hidden_layers = latent_dim, hidden_dim, hidden_layers
+        self.warm_start = warm_start
         self.epochs, self.batch_size, self.learning_rate = epochs, batch_size, learning_rate
         self.train_samples, self.impute_samples = train_samples, impute_samples
         self.method, self.gibbs_iters, self.seed = method, gibbs_iters, seed
@@ -93,6 +96,8 @@ class MIWAEImputer(TrainedImputer):
                              ("train_samples", 5), ("impute_samples", 1000), ("gibbs_iters", 50)):
             check_int(name, arg, getattr(self, arg), example=example)
         check_choice(name, "method", self.method, METHODS)
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            check_choice(name, "warm_start", self.warm_start, (True, False))
 
     def _data(self, x, mask):
         return [np.where(mask, x, 0).astype(np.float32), mask.astype(np.float32)]

@@ -4,6 +4,9 @@ A subclass gives the data the engine feeds (`_data`), builds its objective insid
 strategy's scope (`_objective`), and keeps what it needs after training (`_after_fit`).
 `strategy` is a name ("default", "mirrored", "multi_worker"), so the estimator clones;
 `logdir` turns on the engine's checkpoints (a killed fit resumes), history and TensorBoard.
+A subclass with a `warm_start` parameter (scikit-learn's convention) starts each fit from
+the weights of the previous one when it is True (Adam's state starts afresh; a checkpoint
+in `logdir` still wins, since resuming restores it).
 """
 
 from typing import List, Optional
@@ -15,6 +18,7 @@ import tensorflow as tf
 from vae_tf import distribute
 from vae_tf.config import SEED_MAX, STRATEGIES
 from vae_tf.engine import Engine, Objective
+from vae_tf.errors import UserError
 from vae_tf.imputers.base import Imputer, check_array, check_choice, check_float, check_int
 from vae_tf.rundir import RunDir, claim_fit, fingerprint
 
@@ -68,8 +72,12 @@ class TrainedImputer(Imputer):
         strategy = distribute.make_strategy(s["strategy"])
         keras.utils.set_random_seed(s["seed"])
         data = self._data(x, mask)
+        previous = getattr(self, "_fitted_objective", None) if getattr(
+            self, "warm_start", False) else None
         with strategy.scope():
             objective = self._objective(x, mask, data)
+            if previous is not None:
+                _copy_weights(previous, objective, type(self).__name__, x.shape[1])
         run = RunDir(self.logdir, "logdir") if self.logdir else None
         try:
             if run is not None:  # resume only the same fit
@@ -87,6 +95,7 @@ class TrainedImputer(Imputer):
             if run is not None:
                 run.close()
         self.n_features_in_ = x.shape[1]
+        self._fitted_objective = objective  # what a warm-started fit begins from
         self._after_fit(objective)
         return self
 
@@ -95,3 +104,14 @@ class TrainedImputer(Imputer):
         x, mask = check_array(X, "X", unit=self._data_range == "unit")
         self._check_width(x)
         return x, mask
+
+
+def _copy_weights(previous: Objective, objective: Objective, owner: str, width: int) -> None:
+    """Start `objective` from the weights of the previous fit's (warm_start)."""
+    old, new = previous.trainable_variables, objective.trainable_variables
+    if [tuple(v.shape) for v in old] != [tuple(v.shape) for v in new]:
+        raise UserError(f"{owner}(warm_start=True): the previous fit's model does not fit "
+                        f"this one (data of {width} columns, or other sizes); fit data of the "
+                        "previous width with the same sizes, or set warm_start=False")
+    for target, value in zip(new, old):
+        target.assign(value)
