@@ -108,13 +108,18 @@ def describe(config: str) -> str:
     return f"{layers}x{hidden}, latent {latent}, K={k}"
 
 
+_PRETRAINED = {}  # (config, seed, images, epochs) -> the pretrained model (objective)
+
+
 def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
-               impute_samples: int):
+               impute_samples: int, pretrain=None):
     """Train one MIWAE, scoring validation at each checkpoint.
 
     Returns ({(epochs, kind): validation RMSE}, the imputer, {epochs: weights}); kind
     "single" is the model at that checkpoint, "mean" the mean of the imputations of the
-    models at every checkpoint up to it (a snapshot ensemble).
+    models at every checkpoint up to it (a snapshot ensemble). `pretrain` = (holed images
+    of the same width, epochs): train on them first and fit `train` from there (warm
+    start; the pretrained weights are kept for the next call with the same setting).
     """
     from vae_tf.imputers.miwae import MIWAEImputer
     layers, hidden, latent, k = parse(config)
@@ -122,6 +127,16 @@ def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
     imputer = MIWAEImputer(latent_dim=latent, hidden_dim=hidden, hidden_layers=layers,
                            batch_size=100, learning_rate=1e-3, train_samples=k,
                            impute_samples=impute_samples, seed=seed, logdir=folder)
+    if pretrain is not None:
+        images, epochs = pretrain
+        key = (config, seed, len(images), epochs)
+        if key not in _PRETRAINED:
+            logging.info("MIWAE %s: pretraining on %d images, %d epochs", config, len(images),
+                         epochs)
+            imputer.set_params(logdir=None, epochs=epochs).fit(images)
+            _PRETRAINED[key] = imputer._fitted_objective  # what a warm start copies from
+        imputer._fitted_objective = _PRETRAINED[key]
+        imputer.set_params(logdir=folder, warm_start=True)
     scores, snapshots, outs = {}, {}, []
     try:
         for epochs in checkpoints:
@@ -157,3 +172,12 @@ def paired_interval(truth, a, b, where, seed, draws=2000):
     diff = (np.sqrt(sq_a[picks].sum(1) / count[picks].sum(1))
             - np.sqrt(sq_b[picks].sum(1) / count[picks].sum(1)))
     return np.percentile(diff, 2.5), np.percentile(diff, 97.5)
+
+
+def pretraining_images(name: str, root, n: int, shape, scheme: str, seed: int,
+                       thirds: bool) -> np.ndarray:
+    """The first n training images of `name` (MNIST) with holes of `scheme`, seeded."""
+    from vae_tf import datasets
+    from vae_tf.missing import apply_mask, make_mask
+    x = datasets.load(name, datasets.data_dir_for(name, root)).train[:n]
+    return apply_mask(x, make_mask(len(x), shape, scheme, seed, third_rows=thirds))

@@ -21,7 +21,9 @@ the image; new borders are missing). All methods learn from the same pool:
   importance sampling (L draws); its size (--omniglot_configs, --face_configs), its
   epochs (--omniglot_epochs, --face_epochs: checkpoints scored as it trains) and whether
   to average the imputations of the checkpoints so far (a snapshot ensemble) are chosen
-  on validation.
+  on validation. On OMNIGLOT each MIWAE setting runs twice: from scratch, and pretrained
+  on holed MNIST images (--pretrain_epochs, --pretrain_images) then fitted on the pool
+  (warm start); validation picks between them too.
 The VAEs model the faces at a lower resolution (area means; a block with a hole is
 missing), and their imputations are upsampled bilinearly into the holes.
 
@@ -41,7 +43,8 @@ from absl import app, flags, logging  # noqa: E402
 
 from common import Row, output_dirs, write_table  # noqa: E402
 from small_data import (FACTOR, Split, describe, load_split, miwae_impute,  # noqa: E402
-                        miwae_path, paired_interval, parse, shifted, down, up)
+                        miwae_path, paired_interval, parse, pretraining_images, shifted,
+                        down, up)
 
 DATASETS = ("omniglot_en", "omniglot_gr", "orl_faces", "yale_faces")
 flags.DEFINE_bool("quick", False, "A tiny budget on a quarter of the images; a scratch folder.")
@@ -59,6 +62,9 @@ flags.DEFINE_list("omniglot_epochs", ["3", "6", "9", "12", "16", "20"],
                   "MIWAE epochs scored on validation (OMNIGLOT).")
 flags.DEFINE_list("face_epochs", ["100", "200", "300", "400"],
                   "MIWAE epochs scored on validation (faces).")
+flags.DEFINE_integer("pretrain_epochs", 10, "OMNIGLOT: each MIWAE setting also runs "
+                     "pretrained on holed MNIST images for this many epochs (0: no pretraining).")
+flags.DEFINE_integer("pretrain_images", 20000, "MNIST training images for the pretraining.")
 flags.DEFINE_integer("impute_samples", 2000, "Importance samples L of MIWAE's imputation.")
 flags.DEFINE_integer("vae_epochs", 200, "Epochs of the thesis's VAE algorithm (0: skip it).")
 flags.DEFINE_string("out_dir", None, "Where the table goes. (default experiments/results; "
@@ -87,6 +93,9 @@ flags.register_validator("datasets", lambda v: bool(v) and set(v) <= set(DATASET
                          f"--datasets takes a comma-separated subset of {', '.join(DATASETS)}")
 flags.register_validator("impute_samples", lambda v: v >= 1, "--impute_samples must be >= 1")
 flags.register_validator("vae_epochs", lambda v: v >= 0, "--vae_epochs must be >= 0")
+flags.register_validator("pretrain_epochs", lambda v: v >= 0, "--pretrain_epochs must be >= 0")
+flags.register_validator("pretrain_images", lambda v: v >= 100,
+                         "--pretrain_images must be at least 100")
 FLAGS = flags.FLAGS
 
 NAME = "small_data_imputation"
@@ -148,14 +157,25 @@ def compare(split: Split, scheme: str, rows, notes):
     omniglot = f == 1
     checkpoints = [int(e) for e in (FLAGS.omniglot_epochs if omniglot else FLAGS.face_epochs)]
     low_train, low_valid = down(train, shape, f), down(valid_holed, shape, f)
-    paths = {}
+    paths, names = {}, {}
+    starts = [None]
+    if omniglot and FLAGS.pretrain_epochs:
+        starts.append((pretraining_images("mnist_5k" if FLAGS.quick else "mnist",
+                                          FLAGS.data_root, FLAGS.pretrain_images, shape, scheme,
+                                          seed + 7, thirds), FLAGS.pretrain_epochs))
     for config in (FLAGS.omniglot_configs if omniglot else FLAGS.face_configs):
-        paths[config] = miwae_path(config, low_train, low_valid,
-                                   lambda low: on_valid(up(low, valid_holed, shape, f)),
-                                   checkpoints, seed, FLAGS.impute_samples)
-        notes.append(f"{label}: MIWAE {describe(config)} validation RMSE per epochs (snapshot mean): "
-                     + ", ".join(f"{e}: {paths[config][0][e, 'single']:.4f} "
-                                 f"({paths[config][0][e, 'mean']:.4f})" for e in checkpoints))
+        for start in starts:
+            key = config if start is None else f"{config}+mnist"
+            names[key] = describe(config) + ("" if start is None else
+                                             f", pretrained on {len(start[0]):,} holed MNIST "
+                                             f"images for {start[1]} epochs")
+            paths[key] = miwae_path(config, low_train, low_valid,
+                                    lambda low: on_valid(up(low, valid_holed, shape, f)),
+                                    checkpoints, seed, FLAGS.impute_samples, pretrain=start)
+            notes.append(f"{label}: MIWAE {names[key]} validation RMSE per epochs (snapshot "
+                         "mean): " + ", ".join(f"{e}: {paths[key][0][e, 'single']:.4f} "
+                                               f"({paths[key][0][e, 'mean']:.4f})"
+                                               for e in checkpoints))
     config, (epochs, kind) = min(((c, key) for c in paths for key in paths[c][0]),
                                  key=lambda choice: paths[choice[0]][0][choice[1]])
     scores, imputer, snapshots = paths[config]
@@ -163,7 +183,7 @@ def compare(split: Split, scheme: str, rows, notes):
     what = (f"{epochs} epochs" if kind == "single" else
             f"mean of the snapshots at {', '.join(str(e) for e in checkpoints if e <= epochs)} "
             "epochs")
-    miwae = add(f"MIWAE {describe(config)}, {what} (chosen on validation)",
+    miwae = add(f"MIWAE {names[config]}, {what} (chosen on validation)",
                 up(low, test_holed, shape, f),
                 f"validation {scores[epochs, kind]:.4f}; {time.perf_counter() - t0:.0f} s "
                 "for the grid")
@@ -180,6 +200,7 @@ def main(_):
         FLAGS.ks, FLAGS.vae_epochs = ["1", "10"], 2
         FLAGS.omniglot_configs = FLAGS.face_configs = ["1x64x8x2"]
         FLAGS.omniglot_epochs, FLAGS.face_epochs, FLAGS.impute_samples = ["1", "2"], ["1", "2"], 50
+        FLAGS.pretrain_epochs, FLAGS.pretrain_images = 1, 500
     unknown = sorted(set(FLAGS.datasets) - set(DATASETS))
     if unknown:
         raise SystemExit(f"--datasets={','.join(unknown)} is unknown; choose from "
@@ -204,6 +225,9 @@ def main(_):
               f"(layers x units x latent x K, Adam 1e-3, batch 100) "
               f"{FLAGS.omniglot_configs} at epochs {FLAGS.omniglot_epochs} (OMNIGLOT), "
               f"{FLAGS.face_configs} at {FLAGS.face_epochs} (faces), L={FLAGS.impute_samples}; "
+              + (f"OMNIGLOT settings also pretrained on {FLAGS.pretrain_images:,} holed "
+                 f"MNIST images for {FLAGS.pretrain_epochs} epochs; "
+                 if FLAGS.pretrain_epochs else "") +
               f"shifted copies for {FLAGS.augment}")
     notes += ["Holes: structured = a fifth of the images each lose the lower part (faces: "
               "from H/3 down), the upper, left or right half; one fifth stays whole. Seeds: "
