@@ -5,6 +5,7 @@ The protocol itself is described in small_data_imputation.py's docstring.
 """
 
 import dataclasses
+import hashlib
 import shutil
 import tempfile
 
@@ -108,7 +109,7 @@ def describe(config: str) -> str:
     return f"{layers}x{hidden}, latent {latent}, K={k}"
 
 
-_PRETRAINED = {}  # (config, seed, images, epochs) -> the pretrained model (objective)
+_PRETRAINED = {}  # (config, seed, images, their holes, epochs) -> the pretrained model
 
 
 def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
@@ -129,7 +130,8 @@ def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
                            impute_samples=impute_samples, seed=seed, logdir=folder)
     if pretrain is not None:
         images, epochs = pretrain
-        key = (config, seed, len(images), epochs)
+        holes = hashlib.sha1(np.packbits(np.isnan(images)).tobytes()).hexdigest()
+        key = (config, seed, len(images), holes, epochs)  # the same images with the same holes
         if key not in _PRETRAINED:
             logging.info("MIWAE %s: pretraining on %d images, %d epochs", config, len(images),
                          epochs)
