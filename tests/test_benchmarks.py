@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import sys
 
 import pytest
 
@@ -57,7 +58,15 @@ def test_matmul_bound_row_does_exactly_the_counted_flops(throughput, monkeypatch
     # The benchmark's "matmuls alone" row claims the launcher's FLOPs per example: its step,
     # run on shape-only stand-ins, must multiply exactly that many (and in valid shapes).
     monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmarks"))
-    import throughput_rows
+    names = ("common", "flops", "throughput_rows")  # experiments/ has a `common` too
+    saved = {name: sys.modules.pop(name, None) for name in names}
+    try:
+        import throughput_rows
+    finally:  # leave sys.modules as it was, for the tests that import experiments' common
+        for name in names:
+            sys.modules.pop(name, None)
+            if saved[name] is not None:
+                sys.modules[name] = saved[name]
     batch, count = 37, [0]
     shapes = {"x": (batch, 784), "w1": (784, 400), "wm": (400, 64), "wv": (400, 64),
               "w3": (64, 400), "w4": (400, 784)}
