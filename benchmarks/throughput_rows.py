@@ -142,53 +142,59 @@ def child_imputer(kind: str) -> dict:
     return {"per_second": examples / statistics.median(seconds[1:] or seconds)}
 
 
-def matmul_step(a):
+def matmul_step(a, t=lambda v: v.T):
     """One training step's matmuls of the 784-400-64 MLP VAE on arrays `a` (x, w1, wm, wv,
     w3, w4): the forward layers, every weight gradient, every input gradient but x's.
-    Stand-ins of the right shapes replace the activations' and loss's gradients."""
+    Stand-ins of the right shapes replace the activations' and loss's gradients; `t`
+    transposes (tf.transpose for TensorFlow tensors)."""
     h1 = a["x"] @ a["w1"]
     mean, log_var = h1 @ a["wm"], h1 @ a["wv"]
     h2 = mean @ a["w3"]
     out = h2 @ a["w4"]  # the output's gradient has its shape: reuse it
-    g_h2 = out @ a["w4"].T
-    g_z = g_h2 @ a["w3"].T
-    g_h1 = g_z @ a["wm"].T + log_var @ a["wv"].T
-    return (h2.T @ out, mean.T @ g_h2, h1.T @ g_z, h1.T @ log_var, a["x"].T @ g_h1)
+    g_h2 = out @ t(a["w4"])
+    g_z = g_h2 @ t(a["w3"])
+    g_h1 = g_z @ t(a["wm"]) + log_var @ t(a["wv"])
+    return (t(h2) @ out, t(mean) @ g_h2, t(h1) @ g_z, t(h1) @ log_var, t(a["x"]) @ g_h1)
 
 
-def child_matmuls() -> dict:
+MATMUL_LIBRARIES = ("numpy", "torch", "tensorflow")
+
+
+def child_matmuls(library: str) -> dict:
     """The step's matmuls alone (flops.py's count for the launcher's model), nothing else.
 
     Forward: x W1, h W_mean, h W_log_var, z W3, h2 W4; backward: each layer's weight
     gradient and every input gradient but the data's, on random float32 arrays of the
     batch's shapes, an epoch's worth of steps (55,000 / B; mnist_5k: 5,000 / B) per
-    repeat, with NumPy and torch (when installed). The faster library's figure: an upper
-    bound on any training loop of this model that does these matmuls with it.
+    repeat, with one library per child: NumPy or torch (one call per matmul), or
+    TensorFlow (the step as one XLA-compiled call, its results returned so none is
+    dropped). A reference for how fast these matmuls go on this machine, not a proof
+    that no loop can be faster (one could fuse the mean and log-variance heads).
     """
     n, b = len(train_images()), FLAGS.batch
     rng = np.random.default_rng(0)
     shapes = {"x": (b, D), "w1": (D, H), "wm": (H, L), "wv": (H, L), "w3": (L, H), "w4": (H, D)}
     arrays = {k: rng.standard_normal(v, dtype=np.float32) for k, v in shapes.items()}
-
-    libs = {"numpy": arrays}
-    try:
+    if library == "numpy":
+        step = lambda: matmul_step(arrays)  # noqa: E731
+    elif library == "torch":
         import torch
         torch.set_grad_enabled(False)
-        libs["torch"] = {k: torch.from_numpy(v) for k, v in arrays.items()}
-    except ImportError:
-        pass
-    rates = {}
-    for lib, a in libs.items():
-        seconds = []
-        for _ in range(max(2, FLAGS.epochs)):
-            t0 = time.perf_counter()
-            for _ in range(n // b):
-                matmul_step(a)
-            seconds.append(time.perf_counter() - t0)
-        rates[lib] = (n // b) * b / statistics.median(seconds[1:])
-    best = max(rates, key=rates.get)
-    return {"per_second": rates[best], "library": best,
-            "each_library": {k: round(v) for k, v in rates.items()}}
+        tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
+        step = lambda: matmul_step(tensors)  # noqa: E731
+    else:
+        from vae_tf.startup import import_tensorflow
+        tf = import_tensorflow()
+        constants = {k: tf.constant(v) for k, v in arrays.items()}
+        compiled = tf.function(lambda a: matmul_step(a, tf.transpose), jit_compile=True)
+        step = lambda: compiled(constants)  # noqa: E731
+    seconds = []
+    for _ in range(max(2, FLAGS.epochs)):
+        t0 = time.perf_counter()
+        for _ in range(n // b):
+            step()
+        seconds.append(time.perf_counter() - t0)
+    return {"per_second": (n // b) * b / statistics.median(seconds[1:])}
 
 
 def run_child():
@@ -197,8 +203,8 @@ def run_child():
         out = child_peak()
     elif kind == "pytorch":
         out = child_pytorch()
-    elif kind == "matmuls":
-        out = child_matmuls()
+    elif kind.startswith("matmuls-"):
+        out = child_matmuls(kind.split("-", 1)[1])
     else:
         out = child_imputer(kind)
     out["peak_mb"] = status_kb("VmHWM") / 1024

@@ -1,8 +1,9 @@
 """The 2-D latent space of a VAE on MNIST: the test digits' encodings and the decoded grid.
 
-The figures a VAE with a two-dimensional latent space is known for (Kingma & Welling
-2014, figure 4): `latent.png` scatters the posterior means of the 10,000 test digits,
-coloured by class; `manifold.png` decodes a 15 x 15 grid of z in [-2.5, 2.5]^2. The run
+The figures a VAE with a two-dimensional latent space is known for: `latent.png`, the
+usual scatter of the 10,000 test digits' posterior means, coloured by class, and
+`manifold.png`, the decoded grid of Kingma & Welling 2014 (their figure 4 maps the grid
+through the Gaussian's inverse CDF; ours is linear, 15 x 15 over [-2.5, 2.5]^2). The run
 is the launcher's (default preset, --latent_dim=2), which writes both figures whenever the
 latent space has two dimensions; the table gives its test -ELBO, KL and reconstruction
 errors. The thesis reports no number for it.
@@ -74,7 +75,7 @@ def main(_):
              "Two latent dimensions cost reconstruction quality: compare the default preset's "
              "32 dimensions in vae_reconstruction.md."]
     path = write_table(NAME, "A 2-D latent space on MNIST: encodings and the decoded manifold",
-                       "no thesis number (the latent figures of Kingma & Welling 2014)",
+                       "no thesis number (the 2-D latent figures: scatter and manifold)",
                        rows, budget, FLAGS.seed, figures, notes, FLAGS.out_dir)
     print(path)
 

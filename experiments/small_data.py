@@ -183,3 +183,11 @@ def pretraining_images(name: str, root, n: int, shape, scheme: str, seed: int,
     from vae_tf.missing import apply_mask, make_mask
     x = datasets.load(name, datasets.data_dir_for(name, root)).train[:n]
     return apply_mask(x, make_mask(len(x), shape, scheme, seed, third_rows=thirds))
+
+
+def check_pretraining_data(names, root) -> None:
+    """One line and exit when OMNIGLOT's MNIST pretraining has no MNIST under `root`."""
+    from vae_tf.datasets import data_dir_for
+    if any(n.startswith("omniglot") for n in names) and data_dir_for("mnist", root) is None:
+        raise SystemExit(f"--data_root={root} has no mnist/ folder for the OMNIGLOT "
+                         "pretraining; add it, or pass --pretrain_epochs=0")

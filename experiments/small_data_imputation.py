@@ -21,9 +21,7 @@ the image; new borders are missing). All methods learn from the same pool:
   importance sampling (L draws); its size (--omniglot_configs, --face_configs), its
   epochs (--omniglot_epochs, --face_epochs: checkpoints scored as it trains) and whether
   to average the imputations of the checkpoints so far (a snapshot ensemble) are chosen
-  on validation. On OMNIGLOT each MIWAE setting runs twice: from scratch, and pretrained
-  on holed MNIST images (--pretrain_epochs, --pretrain_images) then fitted on the pool
-  (warm start); validation picks between them too.
+  on validation; on OMNIGLOT so is pretraining on holed MNIST images first (warm start).
 The VAEs model the faces at a lower resolution (area means; a block with a hole is
 missing), and their imputations are upsampled bilinearly into the holes.
 
@@ -42,9 +40,9 @@ import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from common import Row, output_dirs, write_table  # noqa: E402
-from small_data import (FACTOR, Split, describe, load_split, miwae_impute,  # noqa: E402
-                        miwae_path, paired_interval, parse, pretraining_images, shifted,
-                        down, up)
+from small_data import (FACTOR, Split, check_pretraining_data, describe,  # noqa: E402
+                        load_split, miwae_impute, miwae_path, paired_interval, parse,
+                        pretraining_images, shifted, down, up)
 
 DATASETS = ("omniglot_en", "omniglot_gr", "orl_faces", "yale_faces")
 flags.DEFINE_bool("quick", False, "A tiny budget on a quarter of the images; a scratch folder.")
@@ -207,6 +205,8 @@ def main(_):
                          f"{', '.join(DATASETS)}")
     for config in FLAGS.omniglot_configs + FLAGS.face_configs:
         parse(config)
+    if FLAGS.pretrain_epochs and not FLAGS.quick:  # before hours of work, not after
+        check_pretraining_data(FLAGS.datasets, FLAGS.data_root)
     rows, notes = [], []
     for name in FLAGS.datasets:
         try:
@@ -232,7 +232,7 @@ def main(_):
     notes += ["Holes: structured = a fifth of the images each lose the lower part (faces: "
               "from H/3 down), the upper, left or right half; one fifth stays whole. Seeds: "
               "seed (target training images), +1 (other alphabets), +2 (validation), "
-              "+3 (test).",
+              "+3 (test), +7 (the MNIST pretraining images).",
               "The VAEs see the faces as 56x46 (ORL) and 48x42 (Yale) area means; their "
               "imputations are upsampled bilinearly. Column means and the K-NN work at "
               "full resolution.",

@@ -99,8 +99,9 @@ def test_small_data_imputation_quick_on_real_files(tmp_path):
                 "1: ") in table
     assert "Balinese, Early_Aramaic, Greek, Korean; validation drawers 13-15" in table
     for name in ("omniglot_en", "omniglot_gr"):  # OMNIGLOT's settings also run pretrained
-        assert (f"{name}, structured holes: MIWAE 1x64, latent 8, K=2, pretrained on 500 holed "
-                "MNIST images for 1 epochs validation RMSE per epochs (snapshot mean): 1: ") in table
+        assert (f"{name}, structured holes: MIWAE 1x64, latent 8, K=2, pretrained on 500 "
+                "holed MNIST images for 1 epochs validation RMSE per epochs (snapshot mean): "
+                "1: ") in table
     assert "orl_faces, structured holes: MIWAE 1x64, latent 8, K=2, pretrained" not in table
 
 
@@ -166,5 +167,6 @@ def test_latent_2d_quick(tmp_path):
     import matplotlib.image
     for fig in ("latent", "manifold"):  # the scatter of encodings and the decoded grid
         assert f"(latent_2d/{fig}.png)" in table
-        height, width = matplotlib.image.imread(str(tmp_path / "latent_2d" / f"{fig}.png")).shape[:2]
+        image = matplotlib.image.imread(str(tmp_path / "latent_2d" / f"{fig}.png"))
+        height, width = image.shape[:2]
         assert height > 300 and width > 300

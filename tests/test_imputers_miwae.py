@@ -156,23 +156,40 @@ def test_imputation_chunks_bound_the_draws_in_memory(monkeypatch):
     assert imputer.multiple_imputation(holed, m=2).shape == (2, 9, 12) and seen == [2, 2, 2, 2, 1]
 
 
-def test_warm_start_continues_from_the_previous_fit(fitted):
-    imputer, holed, _ = fitted
-    settings = {**imputer.get_params(), "epochs": 1}
-    cold = MIWAEImputer(**settings).fit(holed)
-    warm = MIWAEImputer(**{**settings, "warm_start": True})
-    warm.__dict__.update({k: v for k, v in imputer.__dict__.items() if k.endswith("_")})
-    warm._fitted_objective = imputer._fitted_objective  # as if warm had made the 40-epoch fit
-    before = [v.numpy() for v in imputer.model_.trainable_variables]
-    warm.fit(holed)
-    trained_40 = imputer.history_[-1]["train/loss"]
-    # One more epoch from the 40-epoch weights: near their loss, far below a cold epoch's.
-    assert warm.history_[0]["train/loss"] < cold.history_[0]["train/loss"] - 10
-    assert abs(warm.history_[0]["train/loss"] - trained_40) < 0.2 * abs(trained_40)
+def test_warm_start_continues_from_the_previous_fit(fitted, tiny_data):
+    _, holed, _ = fitted
+    settings = dict(latent_dim=4, hidden_dim=64, batch_size=50, learning_rate=3e-3,
+                    impute_samples=100, seed=0)
+    cold = MIWAEImputer(**settings, epochs=1).fit(holed)
+    warm = MIWAEImputer(**settings, epochs=20, warm_start=True).fit(holed)
+    trained_20 = warm.history_[-1]["train/loss"]
+    first = warm.model_
+    before = [v.numpy() for v in first.trainable_variables]
+    warm.set_params(epochs=1).fit(holed)  # one more epoch, from the 20-epoch weights
+    assert warm.history_[0]["train/loss"] < cold.history_[0]["train/loss"] - 5
+    assert abs(warm.history_[0]["train/loss"] - trained_20) < 0.2 * abs(trained_20)
     # The previous model is copied, not trained in place.
-    for v, old in zip(imputer.model_.trainable_variables, before):
+    assert warm.model_ is not first
+    for v, old in zip(first.trainable_variables, before):
         np.testing.assert_array_equal(v.numpy(), old)
-    assert warm.model_ is not imputer.model_
+
+
+def test_a_checkpoint_wins_over_warm_start(tmp_path, tiny_data):
+    # Refitting with warm_start and a logdir resumes the checkpoint: 1 epoch then "2 epochs"
+    # is 2 epochs in all (not 1 + 2), the same weights as one uninterrupted 2-epoch fit.
+    _, holed, _ = _holed(tiny_data)
+    settings = dict(latent_dim=4, hidden_dim=32, batch_size=50, impute_samples=10, seed=3)
+    steps = MIWAEImputer(**settings, epochs=1, warm_start=True, logdir=str(tmp_path / "a"))
+    steps.fit(holed).set_params(epochs=2).fit(holed)
+    straight = MIWAEImputer(**settings, epochs=2, logdir=str(tmp_path / "b")).fit(holed)
+    assert len(steps.history_) == 2
+    for a, b in zip(steps.model_.trainable_variables, straight.model_.trainable_variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _holed(data):
+    mask = make_mask(len(data.train), data.image_shape, "structured", 0)
+    return data.train, apply_mask(data.train, mask), mask
 
 
 def test_warm_start_refuses_data_of_another_width(fitted):

@@ -74,10 +74,12 @@ class TrainedImputer(Imputer):
         data = self._data(x, mask)
         previous = getattr(self, "_fitted_objective", None) if getattr(
             self, "warm_start", False) else None
+        # As arrays, read before the new strategy's scope (the old model may be mirrored).
+        weights = None if previous is None else [v.numpy() for v in previous.trainable_variables]
         with strategy.scope():
             objective = self._objective(x, mask, data)
-            if previous is not None:
-                _copy_weights(previous, objective, type(self).__name__, x.shape[1])
+            if weights is not None:
+                _copy_weights(weights, objective, type(self).__name__, x.shape[1])
         run = RunDir(self.logdir, "logdir") if self.logdir else None
         try:
             if run is not None:  # resume only the same fit
@@ -106,12 +108,13 @@ class TrainedImputer(Imputer):
         return x, mask
 
 
-def _copy_weights(previous: Objective, objective: Objective, owner: str, width: int) -> None:
-    """Start `objective` from the weights of the previous fit's (warm_start)."""
-    old, new = previous.trainable_variables, objective.trainable_variables
-    if [tuple(v.shape) for v in old] != [tuple(v.shape) for v in new]:
+def _copy_weights(weights: List[np.ndarray], objective: Objective, owner: str,
+                  width: int) -> None:
+    """Start `objective` from the previous fit's weights (warm_start)."""
+    new = objective.trainable_variables
+    if [tuple(w.shape) for w in weights] != [tuple(v.shape) for v in new]:
         raise UserError(f"{owner}(warm_start=True): the previous fit's model does not fit "
                         f"this one (data of {width} columns, or other sizes); fit data of the "
                         "previous width with the same sizes, or set warm_start=False")
-    for target, value in zip(new, old):
+    for target, value in zip(new, weights):
         target.assign(value)
