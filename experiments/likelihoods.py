@@ -77,29 +77,26 @@ def run_dataset(name: str, rows, panels, notes) -> None:
                         note=note))
         rows.append(Row(f"{name}, {label}", "test MAE", metrics["reconstruction_mae"]))
         rows.append(Row(f"{name}, {label}", "test -ELBO (own likelihood)", metrics["test_loss"]))
-        panels.append((name, label, os.path.join(logdir, "figures", "samples.png")))
+        panels.append((name, label, logdir, data.image_shape))
 
 
-def sample_sheet(panels, path: str) -> str:
-    """One figure: a row per data set, a column per likelihood, each the run's samples."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    names = sorted({p[0] for p in panels}, key=[p[0] for p in panels].index)
-    labels = [v[0] for v in VARIANTS]
-    fig, axes = plt.subplots(len(names), len(labels), figsize=(3 * len(labels), 3 * len(names)),
-                             squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for name, label, image in panels:
-        ax = axes[names.index(name), labels.index(label)]
-        ax.imshow(plt.imread(image))
-        ax.set_title(f"{name}\n{label}", fontsize=9)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+def sample_sheets(panels, folder: str, seed: int) -> list:
+    """A figure per data set: a labelled row of ten prior draws per likelihood (the same
+    z for every likelihood, each decoded to its likelihood's mean)."""
+    import numpy as np
+    from vae_tf import plots
+    from vae_tf.models import load_model
+    from vae_tf.train import sample
+    paths = []
+    for name in sorted({p[0] for p in panels}, key=[p[0] for p in panels].index):
+        rows = [p for p in panels if p[0] == name]
+        models = [load_model(logdir) for _, _, logdir, _ in rows]
+        z = np.random.default_rng(seed).standard_normal((10, models[0].latent_dim))
+        paths.append(plots.image_rows(
+            os.path.join(folder, f"samples_{name}.png"),
+            [sample(m, z.astype(np.float32)) for m in models], [p[1] for p in rows],
+            rows[0][3], f"{name}: the same ten prior draws decoded under each likelihood"))
+    return paths
 
 
 def main(_):
@@ -110,7 +107,7 @@ def main(_):
     for name in (["mnist"] if FLAGS.quick else FLAGS.datasets):
         logging.info("dataset %s", name)
         run_dataset(name, rows, panels, notes)
-    figures = [sample_sheet(panels, os.path.join(FLAGS.out_dir, NAME, "samples.png"))] if panels else []
+    figures = sample_sheets(panels, os.path.join(FLAGS.out_dir, NAME), FLAGS.seed)
     budget = ("quick: 2,000 / 500 images of mnist_5k, 2 epochs" if FLAGS.quick else
               f"{FLAGS.epochs} epochs (MNIST, OMNIGLOT), {FLAGS.face_epochs} (faces); default "
               "preset (MLP 400 hidden, latent 32, Adam 1e-3, batch 100)")

@@ -118,7 +118,9 @@ def test_likelihoods_quick(tmp_path):
     for label in ("Bernoulli", "continuous Bernoulli", "Gaussian, learned sigma",
                   "Gaussian, sigma 0.1"):
         assert 0.02 < float(_row(table, f"mnist, {label}", "test RMSE")[3]) < 0.5
-    assert os.path.exists(tmp_path / "likelihoods" / "samples.png")
+    # One figure per data set: a labelled row of ten prior draws per likelihood.
+    assert "(likelihoods/samples_mnist.png)" in table
+    _figure(tmp_path / "likelihoods" / "samples_mnist.png", rows=4)
 
 
 def test_miwae_vs_knn_quick(tmp_path):
