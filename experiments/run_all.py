@@ -40,7 +40,7 @@ SCRIPTS = (
     ("miwae_coverage", False, 36, 1),
     ("iwae_training", False, 100, 1),
     ("movielens", True, 15, 1),
-    ("movielens_nested", True, 45, 1),
+    ("movielens_nested", True, 76, 1),
     ("fidelity", False, 15, 1),
 )
 
