@@ -37,10 +37,30 @@ def latent_units_in_use(logdir: str, x_test) -> int:
     return int(np.sum(kl_per_unit > UNIT_KL))
 
 
-def collapse_flag(test_kl: float) -> str:
-    """The note a collapsed run carries beside its numbers ("" when it uses its latent space)."""
-    return (f"collapsed (test KL {test_kl:.2f} < {COLLAPSED_KL:g} nat)"
-            if test_kl < COLLAPSED_KL else "")
+SAME_RECONSTRUCTIONS = 0.25  # reconstructions' spread over the test images / the data's
+
+
+def reconstruction_spread(logdir: str, x_test) -> float:
+    """How much the reconstructions of the run in `logdir` differ from image to image:
+    the per-pixel standard deviation over x_test, averaged over pixels, over the same for
+    x_test itself (1: as varied as the data; near 0: one image for every input)."""
+    import numpy as np
+    from vae_tf.models import load_model
+    from vae_tf.train import reconstruct
+    recon = reconstruct(load_model(logdir), x_test)
+    return float(np.mean(np.std(recon, axis=0)) / max(np.mean(np.std(x_test, axis=0)), 1e-12))
+
+
+def collapse_flag(test_kl: float, spread: float = 1.0) -> str:
+    """The note a collapsed run carries beside its numbers ("" when it uses its latent
+    space): a test KL under COLLAPSED_KL, or reconstructions that barely differ from image
+    to image (spread under SAME_RECONSTRUCTIONS: the decoder ignores z, whatever the KL)."""
+    if test_kl < COLLAPSED_KL:
+        return f"collapsed (test KL {test_kl:.2f} < {COLLAPSED_KL:g} nat)"
+    if spread < SAME_RECONSTRUCTIONS:
+        return (f"collapsed (reconstructions nearly identical: spread {spread:.2f} of the "
+                f"data's < {SAME_RECONSTRUCTIONS:g})")
+    return ""
 
 
 @dataclasses.dataclass

@@ -34,8 +34,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from common import (COLLAPSED_KL, UNIT_KL, Row, collapse_flag, latent_units_in_use,  # noqa: E402
-                    output_dirs, thesis, write_table)
+from common import (COLLAPSED_KL, SAME_RECONSTRUCTIONS, UNIT_KL, Row,  # noqa: E402
+                    collapse_flag, latent_units_in_use, output_dirs,
+                    reconstruction_spread, thesis, write_table)
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "mnist_5k (2,000 / 500 images) 3 epochs, OMNIGLOT 10 epochs.")
@@ -99,7 +100,7 @@ def run_setting(tag: str, label: str, data, preset: str, overrides, epochs: int,
         rows.append(Row(experiment, "test RMSE", None, note=f"diverged: {e}"))
         return
     active, as_printed = analyse(logdir, data.test, data.train, printed)
-    flag = collapse_flag(m["test_kl"])
+    flag = collapse_flag(m["test_kl"], reconstruction_spread(logdir, data.test))
     rows.append(Row(experiment, "test RMSE, decode(z_mean) (ours)", m["reconstruction_rmse"],
                     note=flag))
     if printed is None:
@@ -199,7 +200,9 @@ def main(_):
         "images vs decode(z) at one z ~ q(z|x) each (metrics.json thesis_rmse), as the "
         "thesis's scripts printed it (they kept the last epoch's sampled training-step "
         "reconstructions; here one seeded draw from the trained model).",
-        f"collapsed: test KL < {COLLAPSED_KL:g} nat; units in use: latent dimensions whose "
+        f"collapsed: test KL < {COLLAPSED_KL:g} nat, or reconstructions nearly identical "
+        f"(per-pixel spread over the test images under {SAME_RECONSTRUCTIONS:g} of the "
+        "data's); units in use: latent dimensions whose "
         f"KL, averaged over the test images, exceeds {UNIT_KL:g} nat.",
         "Slide data (OMNIGLOT): our 28x28 Latin images (area-resized from 105x105) binarized "
         "with round(x + 0.3) as the thesis did, train + test merged, 'test' = all 520 merged "

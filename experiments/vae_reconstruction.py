@@ -23,8 +23,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from common import (COLLAPSED_KL, UNIT_KL, Row, collapse_flag,  # noqa: E402
-                    latent_units_in_use, output_dirs, thesis, write_table)
+from common import (COLLAPSED_KL, SAME_RECONSTRUCTIONS, UNIT_KL, Row,  # noqa: E402
+                    collapse_flag, latent_units_in_use, output_dirs,
+                    reconstruction_spread, thesis, write_table)
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A few-minute budget on small data (mnist_5k).")
@@ -104,7 +105,7 @@ def run_dataset(name: str, rows, figures, notes) -> None:
             continue
         label = f"{name} ({preset} preset)"
         # A reconstruction number means little if the model ignores its latent space.
-        flag = collapse_flag(metrics["test_kl"])
+        flag = collapse_flag(metrics["test_kl"], reconstruction_spread(logdir, data.test))
         units = (f"{latent_units_in_use(logdir, data.test)} of {config.latent_dim} latent "
                  "units in use")
         rows.append(Row(label, "test RMSE", metrics["reconstruction_rmse"], anchor[0], flag))
@@ -154,7 +155,9 @@ def main(_):
         "The thesis's OMNIGLOT is the 28x28 set of Burda et al.; ours is resized from the "
         "105x105 originals by area averaging (drawers 1-15 train, 16-20 test).",
         "The thesis's CIFAR-10 numbers came from the plain autoencoder, not a VAE.",
-        f"collapsed: test KL < {COLLAPSED_KL:g} nat; units in use: latent dimensions whose "
+        f"collapsed: test KL < {COLLAPSED_KL:g} nat, or reconstructions nearly identical "
+        "(their per-pixel spread over the test images under "
+        f"{SAME_RECONSTRUCTIONS:g} of the data's); units in use: latent dimensions whose "
         f"KL, averaged over the test images, exceeds {UNIT_KL:g} nat.",
     ]
     path = write_table(NAME, "VAE reconstruction (thesis slides: VAE on MNIST, OMNIGLOT, "

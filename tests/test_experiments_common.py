@@ -38,3 +38,11 @@ def test_quick_refuses_the_results_folder_and_below(monkeypatch, tmp_path, insid
     with pytest.raises(SystemExit, match="never writes into experiments/results"):
         common.write_table("t", "t", "-", [], "-", 0, out_dir=target)
     assert os.path.exists(common.write_table("t", "t", "-", [], "-", 0, out_dir=str(tmp_path)))
+
+
+def test_collapse_flag_catches_a_silent_kl_and_a_decoder_that_ignores_z():
+    assert common.collapse_flag(18.9, spread=0.8) == ""
+    assert common.collapse_flag(0.05, spread=0.8).startswith("collapsed (test KL 0.05 < 1 nat)")
+    # A large KL with one image for every input (the ORL thesis preset) is collapse too.
+    flag = common.collapse_flag(360.6, spread=0.04)
+    assert flag == "collapsed (reconstructions nearly identical: spread 0.04 of the data's < 0.25)"
