@@ -28,18 +28,18 @@ FLAGS = flags.FLAGS
 
 # (script, needs the data root even under --quick, expected minutes: full run, quick run)
 SCRIPTS = (
-    ("vae_reconstruction", False, 60, 1),
+    ("vae_reconstruction", False, 20, 1),
     ("training_budget", False, 12, 1),
     ("latent_2d", False, 5, 1),
-    ("likelihoods", False, 30, 1),
+    ("likelihoods", False, 20, 1),
     ("mnist_imputation", False, 25, 2),
     ("omniglot_imputation", True, 10, 1),
-    ("small_data_imputation", True, 25, 1),
+    ("small_data_imputation", True, 60, 1),
     ("miwae_vs_knn", False, 55, 2),
     ("miwae_defaults", False, 40, 2),
     ("miwae_coverage", False, 36, 1),
     ("iwae_training", False, 100, 1),
-    ("movielens", True, 15, 1),
+    ("movielens", True, 10, 1),
     ("movielens_nested", True, 76, 1),
     ("fidelity", False, 15, 1),
 )

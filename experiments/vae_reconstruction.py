@@ -113,6 +113,9 @@ def run_dataset(name: str, rows, figures, notes) -> None:
         rows.append(Row(label, "test -ELBO (nats)", metrics["test_loss"], note=flag))
         rows.append(Row(label, "test KL (nats)", metrics["test_kl"],
                         note=f"{flag}; {units}" if flag else units))
+        # The run's own training time (all of it, when the table is rewritten from a
+        # finished run folder).
+        rows.append(Row(label, "training seconds", metrics["train_seconds"]))
         for fig in ("reconstructions", "samples", "loss"):
             target = os.path.join(FLAGS.out_dir, NAME, f"{name}-{preset}-{fig}.png")
             os.makedirs(os.path.dirname(target), exist_ok=True)
