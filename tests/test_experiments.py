@@ -45,7 +45,13 @@ def test_vae_reconstruction_quick(tmp_path):
     assert float(_row(table, "mnist (default preset)", "test RMSE")[3]) < 0.5
     kl = _row(table, "mnist (default preset)", "test KL (nats)")  # beside every RMSE
     assert float(kl[3]) > 0 and "latent units in use" in kl[5]
-    assert ("collapsed" in kl[5]) == (float(kl[3]) < 1.0)
+    # A collapsed run (KL under 1 nat, or near-identical reconstructions) carries its flag
+    # on every row; 2 epochs may well be collapsed, which is what the flag is for.
+    flag = kl[5].split(";")[0] if kl[5].startswith("collapsed") else ""
+    if float(kl[3]) < 1.0:
+        assert flag.startswith("collapsed (test KL")
+    assert flag == "" or flag.startswith(("collapsed (test KL", "collapsed (reconstructions"))
+    assert _row(table, "mnist (default preset)", "test RMSE")[5] == flag
     assert os.path.exists(tmp_path / "vae_reconstruction" / "mnist-thesis-reconstructions.png")
     assert "(vae_reconstruction/mnist-thesis-elbo.png)" in table  # the slides' ELBO per epoch
     assert os.path.exists(tmp_path / "vae_reconstruction" / "mnist-thesis-elbo.png")
