@@ -41,7 +41,7 @@ SCRIPTS = (
     ("iwae_training", False, 100, 1),
     ("movielens", True, 10, 1),
     ("movielens_nested", True, 76, 1),
-    ("fidelity", False, 15, 1),
+    ("fidelity", False, 10, 1),
 )
 
 
