@@ -28,11 +28,10 @@ COLLAPSED_KL = 1.0  # nats: below it the posterior carries (almost) nothing abou
 UNIT_KL = 0.1  # nats: a latent unit is in use when its mean KL over the test images exceeds this
 
 
-def latent_units_in_use(logdir: str, x_test) -> int:
-    """Latent dimensions of the run in `logdir` whose KL, averaged over x_test, exceeds UNIT_KL."""
+def latent_units_in_use(vae, x_test) -> int:
+    """Latent dimensions of `vae` whose KL, averaged over x_test, exceeds UNIT_KL."""
     import numpy as np
-    from vae_tf.models import load_model
-    mu, log_var = (np.asarray(t, np.float64) for t in load_model(logdir).encode(x_test))
+    mu, log_var = (np.asarray(t, np.float64) for t in vae.encode(x_test))
     kl_per_unit = np.mean(0.5 * (mu ** 2 + np.exp(log_var) - 1 - log_var), axis=0)  # [L]
     return int(np.sum(kl_per_unit > UNIT_KL))
 
@@ -40,14 +39,13 @@ def latent_units_in_use(logdir: str, x_test) -> int:
 SAME_RECONSTRUCTIONS = 0.25  # reconstructions' spread over the test images / the data's
 
 
-def reconstruction_spread(logdir: str, x_test) -> float:
-    """How much the reconstructions of the run in `logdir` differ from image to image:
-    the per-pixel standard deviation over x_test, averaged over pixels, over the same for
-    x_test itself (1: as varied as the data; near 0: one image for every input)."""
+def reconstruction_spread(vae, x_test) -> float:
+    """How much the reconstructions of `vae` differ from image to image: the per-pixel
+    standard deviation over x_test, averaged over pixels, over the same for x_test itself
+    (1: as varied as the data; near 0: one image for every input)."""
     import numpy as np
-    from vae_tf.models import load_model
     from vae_tf.train import reconstruct
-    recon = reconstruct(load_model(logdir), x_test)
+    recon = reconstruct(vae, x_test)
     return float(np.mean(np.std(recon, axis=0)) / max(np.mean(np.std(x_test, axis=0)), 1e-12))
 
 

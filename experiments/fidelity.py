@@ -62,7 +62,8 @@ SLIDE_SETTINGS = (1, 2)  # OMNIGLOT on the slide's data: the TF and the PyTorch 
 
 
 def analyse(logdir: str, x_test, train, printed=None):
-    """(latent units in use, the thesis metric as printed) of the run in `logdir`.
+    """(latent units in use, reconstruction spread, the thesis metric as printed) of the
+    run in `logdir` (one load of its model).
 
     `printed` = (all images, how many were trained): the sampled reconstructions of the
     trained ones, zeros for the rest (as the thesis's loop left them), against all.
@@ -72,14 +73,14 @@ def analyse(logdir: str, x_test, train, printed=None):
     from vae_tf.metrics import rmse
     from vae_tf.models import load_model
     from vae_tf.run import sampled_reconstruction
-    active = latent_units_in_use(logdir, x_test)
+    vae = load_model(logdir)
+    active, spread = latent_units_in_use(vae, x_test), reconstruction_spread(vae, x_test)
     if printed is None:
-        return active, None
+        return active, spread, None
     images, trained = printed
     recon = np.zeros_like(images)
-    # as metrics.json
-    recon[:trained] = sampled_reconstruction(load_model(logdir), train, FLAGS.seed + 3)
-    return active, rmse(images, recon)
+    recon[:trained] = sampled_reconstruction(vae, train, FLAGS.seed + 3)  # as metrics.json
+    return active, spread, rmse(images, recon)
 
 
 def run_setting(tag: str, label: str, data, preset: str, overrides, epochs: int, rows, anchor,
@@ -99,8 +100,8 @@ def run_setting(tag: str, label: str, data, preset: str, overrides, epochs: int,
     except TrainingDiverged as e:
         rows.append(Row(experiment, "test RMSE", None, note=f"diverged: {e}"))
         return
-    active, as_printed = analyse(logdir, data.test, data.train, printed)
-    flag = collapse_flag(m["test_kl"], reconstruction_spread(logdir, data.test))
+    active, spread, as_printed = analyse(logdir, data.test, data.train, printed)
+    flag = collapse_flag(m["test_kl"], spread)
     rows.append(Row(experiment, "test RMSE, decode(z_mean) (ours)", m["reconstruction_rmse"],
                     note=flag))
     if printed is None:

@@ -77,6 +77,7 @@ def run_dataset(name: str, rows, figures, notes) -> None:
     from vae_tf import datasets
     from vae_tf.config import make_config
     from vae_tf.errors import TrainingDiverged, UserError
+    from vae_tf.models import load_model
     from vae_tf.run import run_train
 
     source = "mnist_5k" if FLAGS.quick else name
@@ -105,9 +106,9 @@ def run_dataset(name: str, rows, figures, notes) -> None:
             continue
         label = f"{name} ({preset} preset)"
         # A reconstruction number means little if the model ignores its latent space.
-        flag = collapse_flag(metrics["test_kl"], reconstruction_spread(logdir, data.test))
-        units = (f"{latent_units_in_use(logdir, data.test)} of {config.latent_dim} latent "
-                 "units in use")
+        vae = load_model(logdir)
+        flag = collapse_flag(metrics["test_kl"], reconstruction_spread(vae, data.test))
+        units = f"{latent_units_in_use(vae, data.test)} of {config.latent_dim} latent units in use"
         rows.append(Row(label, "test RMSE", metrics["reconstruction_rmse"], anchor[0], flag))
         rows.append(Row(label, "test MAE", metrics["reconstruction_mae"], anchor[1], flag))
         rows.append(Row(label, "test -ELBO (nats)", metrics["test_loss"], note=flag))
