@@ -116,3 +116,24 @@ def test_miwae_keeps_its_own_defaults_unless_a_setting_is_given(tmp_path):
         assert plain.get_params()[name] == defaults[name], name
     assert given.epochs == 3 and given.hidden_layers == 3
     assert given.latent_dim == defaults["latent_dim"]
+
+
+def test_miwae_takes_arch_conv_on_the_dataset_images_and_the_others_refuse_it(tmp_path):
+    from vae_tf.config import make_config
+    from vae_tf.errors import UserError
+    from vae_tf.impute_run import make_imputer
+    from vae_tf.rundir import RunDir
+    run = RunDir(str(tmp_path / "run"), "logdir")
+    try:
+        conv = make_imputer(make_config(mode="impute", imputer="miwae", arch="conv"), run,
+                            ratings=False, image_shape=(28, 28, 1))
+        mlp = make_imputer(make_config(mode="impute", imputer="miwae"), run, ratings=False,
+                           image_shape=(28, 28, 1))
+    finally:
+        run.close()
+    assert (conv.arch, conv.image_shape) == ("conv", (28, 28, 1))
+    assert (mlp.arch, mlp.image_shape) == ("mlp", None)
+    for imputer in ("vae", "knn"):
+        with pytest.raises(UserError, match=r"--arch=conv does not apply here \(it is a "
+                           r"--mode=train setting.*miwae takes it\)"):
+            make_config(mode="impute", imputer=imputer, arch="conv")

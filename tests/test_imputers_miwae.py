@@ -10,7 +10,7 @@ from test_main import launch
 from vae_tf import losses
 from vae_tf.errors import UserError
 from vae_tf.metrics import rmse
-from vae_tf.imputers.miwae import MIWAEImputer
+from vae_tf.imputers.miwae import MaskedBound, MIWAEImputer
 from vae_tf.missing import apply_mask, make_mask
 
 
@@ -201,3 +201,42 @@ def test_warm_start_refuses_data_of_another_width(fitted):
     assert "\n" not in str(error.value)
     with pytest.raises(UserError, match="warm_start"):
         MIWAEImputer(batch_size=2, warm_start="yes").fit(np.zeros((4, 3)))
+
+
+def test_conv_encoder_sees_each_pixel_beside_its_mask():
+    # arch="conv": the holed image and its mask reach the encoder as channels of one image.
+    seen = []
+    stub = lambda flat: seen.append(flat) or (flat[:, :1], flat[:, :1])  # noqa: E731
+    rng = np.random.default_rng(0)
+    for c in (1, 3):
+        x0 = rng.uniform(size=(2, 4 * 5 * c)).astype(np.float32)
+        mask = (rng.uniform(size=x0.shape) < 0.5).astype(np.float32)
+        MaskedBound(stub, None, None, 1, channels=c).encode(tf.constant(x0), tf.constant(mask))
+        image = seen[-1].numpy().reshape(2, 4, 5, 2 * c)
+        np.testing.assert_array_equal(image[..., :c], x0.reshape(2, 4, 5, c))
+        np.testing.assert_array_equal(image[..., c:], mask.reshape(2, 4, 5, c))
+
+
+def test_conv_miwae_trains_and_imputes(tiny_data):
+    truth, holed, mask = _holed(tiny_data)
+    imputer = MIWAEImputer(arch="conv", image_shape=(8, 8), latent_dim=4, hidden_dim=64,
+                           epochs=30, batch_size=50, learning_rate=3e-3, impute_samples=100,
+                           seed=0).fit(holed)
+    assert imputer._xla() is False  # XLA's CPU convolutions: never for conv
+    assert imputer.history_[-1]["train/loss"] < imputer.history_[0]["train/loss"]
+    means = np.where(mask, holed, np.nanmean(holed, 0))
+    for method in ("pseudo_gibbs", "importance"):
+        out = imputer.set_params(method=method).transform(holed)
+        assert np.array_equal(out[mask], holed[mask]) and not np.isnan(out).any()
+    assert rmse(truth, out, ~mask) < 0.8 * rmse(truth, means, ~mask)  # importance (0.68 here)
+    assert imputer.multiple_imputation(holed[:5], m=3).shape == (3, 5, 64)
+
+
+@pytest.mark.parametrize("shape", [None, (8, 9), (8, 8, 0), "8x8", (64,)])
+def test_conv_miwae_refuses_an_image_shape_that_does_not_fit_the_data(shape):
+    with pytest.raises(UserError, match=r"MIWAEImputer\(arch='conv'\) got image_shape=.* for "
+                       r"data of 64 columns; pass \(height, width\)") as error:
+        MIWAEImputer(arch="conv", image_shape=shape, batch_size=2).fit(np.zeros((4, 64)))
+    assert "\n" not in str(error.value)
+    with pytest.raises(UserError, match="unknown arch; choose one of: mlp, conv"):
+        MIWAEImputer(arch="cnn", batch_size=2).fit(np.zeros((4, 64)))

@@ -52,7 +52,7 @@ class Config:
     hidden_layers: int = _f(1, "Hidden Dense layers in the MLP encoder and in its decoder "
                             "(thesis: 1; --imputer=miwae: MIWAEImputer's 2 unless given).")
     arch: str = _f("mlp", "mlp: the thesis's Dense(hidden) encoder and decoder; conv: two "
-                   "strided convolutions each way.", ARCHS)
+                   "strided convolutions each way (--mode=train, and --imputer=miwae).", ARCHS)
     learning_rate: float = _f(1e-3, "Adam learning rate.")
     likelihood: str = _f("bernoulli", "p(x|z): bernoulli (the thesis's), cbernoulli "
                          "(continuous Bernoulli) or gaussian (see --sigma).", LIKELIHOODS)
@@ -179,9 +179,9 @@ def _check_applies(c: Config) -> None:
         if c.mode == "train" and name in ("imputer", "missing", "k"):
             refuse(name, "it is a --mode=impute setting")
         if c.mode == "impute":
-            if name in _TRAIN_ONLY:
+            if name in _TRAIN_ONLY and not (name == "arch" and c.imputer == "miwae"):
                 refuse(name, "it is a --mode=train setting; the imputers use the thesis's "
-                       "Bernoulli MLP at a constant learning rate")
+                       "Bernoulli MLP at a constant learning rate (--arch: miwae takes it)")
             if name in _TRAINED and c.imputer == "knn":
                 refuse(name, "--imputer=knn does not train")
             if name == "k" and c.imputer != "knn":

@@ -29,9 +29,10 @@ N_SHOW = 10
 FLAG_OF = {"n_neighbors": "k"}
 
 
-def make_imputer(config: Config, run: RunDir, ratings: bool):
+def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
     """The imputer `config.imputer` with the run's settings (miwae, rating_vae: their own
-    tuned defaults for the model and training settings the user did not give)."""
+    tuned defaults for the model and training settings the user did not give; miwae with
+    --arch=conv: on images of `image_shape`)."""
     from vae_tf import imputers
     engine = dict(seed=config.seed, steps_per_call=config.steps_per_call,
                   jit_compile=config.jit_compile, strategy=config.strategy, logdir=run.path,
@@ -49,6 +50,8 @@ def make_imputer(config: Config, run: RunDir, ratings: bool):
     # MIWAE and the rating VAE: their own tuned defaults, unless a setting is given.
     tuned = {k: v for k, v in model.items() if k in config.given}
     if config.imputer == "miwae":
+        if config.arch == "conv":
+            tuned.update(arch="conv", image_shape=tuple(image_shape))
         return imputers.MIWAEImputer(**tuned, **engine)
     return imputers.RatingVAE(**tuned, **engine)
 
@@ -60,7 +63,7 @@ def run_impute(config: Config, data=None) -> Dict:
     ratings = check_impute_data(config, data)
     run = RunDir.for_config(config, distribute.worker_subfolder(strategy))
     try:
-        imputer = make_imputer(config, run, ratings)
+        imputer = make_imputer(config, run, ratings, data.image_shape)
         if strategy.num_replicas_in_sync > 1:
             logging.info("training under --strategy=%s with %d replicas", config.strategy,
                          strategy.num_replicas_in_sync)

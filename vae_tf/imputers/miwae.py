@@ -2,7 +2,9 @@
 
 Training maximises the masked importance-weighted bound of `losses.masked_bound`
 (Mattei & Frellsen 2019; train_samples = 1 is the masked ELBO): the likelihood never sees
-a guessed value. The encoder reads the data with holes set to 0 and the mask, [B, 2D].
+a guessed value. The encoder reads the data with holes set to 0 and the mask, [B, 2D]:
+side by side for the MLP (`arch="mlp"`), as two channels of one image for the
+convolutional encoder and decoder of `conv.py` (`arch="conv"`, with `image_shape`).
 
 Imputation, leaving observed entries untouched (`method`):
 - `importance` (single imputation): E[x_mis | x_obs] by self-normalised importance
@@ -15,14 +17,17 @@ the m imputations are draws from the model's predictive p(x_mis | x_obs); `draw=
 keeps the decoder mean of z_l instead (only the latent part of the uncertainty).
 """
 
-from typing import Dict, Optional
+import math
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from vae_tf import losses
-from vae_tf.config import SEED_MAX
+from vae_tf.config import ARCHS, SEED_MAX
+from vae_tf.conv import ConvDecoder, ConvEncoder
 from vae_tf.engine import Objective
+from vae_tf.errors import UserError
 from vae_tf.imputers.base import check_choice, check_int
 from vae_tf.imputers.training import TrainedImputer
 from vae_tf.models import Decoder, Encoder, reparameterize
@@ -36,8 +41,9 @@ class MaskedBound(Objective):
     """-(the masked importance-weighted bound) of a batch (x with 0 in its holes, mask)."""
 
     def __init__(self, encoder: Encoder, decoder: Decoder, rng: tf.random.Generator,
-                 samples: int):
+                 samples: int, channels: Optional[int] = None):
         self.encoder, self.decoder, self.rng, self.samples = encoder, decoder, rng, samples
+        self.channels = channels  # the image's channels (conv), or None (MLP)
 
     @property
     def trainable_variables(self):
@@ -46,10 +52,18 @@ class MaskedBound(Objective):
     def trackables(self) -> Dict:
         return {"encoder": self.encoder, "decoder": self.decoder, "rng": self.rng}
 
+    def encode(self, x0, mask):
+        """q(z | x_obs) of x0 [B, D] (0 in the holes) and its mask: (z_mean, z_log_var)."""
+        if self.channels is None:
+            return self.encoder(tf.concat([x0, mask], axis=-1))
+        pixels = [tf.shape(x0)[0], -1, self.channels]  # each pixel's values, then its mask's
+        both = tf.concat([tf.reshape(x0, pixels), tf.reshape(mask, pixels)], axis=-1)
+        return self.encoder(tf.reshape(both, [tf.shape(x0)[0], -1]))
+
     def draws(self, x0, mask, k):
         """Encode [x0, mask], take k draws: (logits [k,B,D], z [k,B,L], z_mean, z_log_var)."""
         with tf.name_scope("encoder"):
-            z_mean, z_log_var = self.encoder(tf.concat([x0, mask], axis=-1))
+            z_mean, z_log_var = self.encode(x0, mask)
         with tf.name_scope("sampling"):
             z = reparameterize(z_mean, z_log_var, self.rng, samples=k)
         with tf.name_scope("decoder"):
@@ -72,6 +86,11 @@ class MIWAEImputer(TrainedImputer):
     images here (experiments/results/miwae_defaults.md; 100 epochs took 199 s).
     `warm_start=True`: the next `fit` starts from this fit's weights (e.g. pretrain on a
     large image set, then fit a small one of the same width; see TrainedImputer).
+    `arch="conv"`: the convolutional encoder and decoder of `conv.py` (one hidden Dense
+    layer each way, so `hidden_layers` is not used) on images of `image_shape` (H, W) or
+    (H, W, C), whose product is the number of columns; the encoder sees the holed image
+    and its mask as 2C channels. It trains without XLA whatever `jit_compile` says (as
+    `--arch=conv` in the launcher).
     """
 
     _shuffle = True
@@ -81,8 +100,10 @@ class MIWAEImputer(TrainedImputer):
                  train_samples: int = 5, impute_samples: int = 1000, method: str = "importance",
                  gibbs_iters: int = 50, seed: int = 0, steps_per_call: int = 10,
                  jit_compile: bool = True, strategy: str = "default",
-                 logdir: Optional[str] = None, verbose: int = 0, warm_start: bool = False):
+                 logdir: Optional[str] = None, verbose: int = 0, warm_start: bool = False,
+                 arch: str = "mlp", image_shape: Optional[Sequence[int]] = None):
         self.latent_dim, self.hidden_dim, self.hidden_layers = latent_dim, hidden_dim, hidden_layers
+        self.arch, self.image_shape = arch, image_shape
         self.warm_start = warm_start
         self.epochs, self.batch_size, self.learning_rate = epochs, batch_size, learning_rate
         self.train_samples, self.impute_samples = train_samples, impute_samples
@@ -96,21 +117,44 @@ class MIWAEImputer(TrainedImputer):
                              ("train_samples", 5), ("impute_samples", 1000), ("gibbs_iters", 50)):
             check_int(name, arg, getattr(self, arg), example=example)
         check_choice(name, "method", self.method, METHODS)
+        check_choice(name, "arch", self.arch, ARCHS)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             check_choice(name, "warm_start", self.warm_start, (True, False))
+
+    def _image_shape(self, d: int):
+        """(H, W, C) of the images of d columns for arch="conv" (one-line UserError)."""
+        shape = self.image_shape
+        ok = (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
+              and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
+                      for v in shape))
+        if not ok or math.prod(shape) != d:
+            raise UserError(f"{type(self).__name__}(arch='conv') got image_shape={shape!r} for "
+                            f"data of {d} columns; pass (height, width) or (height, width, "
+                            f"channels) whose product is {d}, e.g. (28, 28) for MNIST")
+        return (tuple(int(v) for v in shape) + (1,))[:3]
 
     def _data(self, x, mask):
         return [np.where(mask, x, 0).astype(np.float32), mask.astype(np.float32)]
 
     def _objective(self, x, mask, data) -> MaskedBound:
-        d = x.shape[1]
+        d, rng = x.shape[1], tf.random.Generator.from_seed(self.seed)
+        if self.arch == "conv":
+            h, w, c = self._image_shape(d)
+            encoder = ConvEncoder(self.latent_dim, self.hidden_dim, (h, w, 2 * c), seed=self.seed)
+            decoder = ConvDecoder(self.hidden_dim, (h, w, c), seed=self.seed)
+            encoder(tf.zeros((1, 2 * d)))  # conv layers build on a first call
+            decoder(tf.zeros((1, self.latent_dim)))
+            return MaskedBound(encoder, decoder, rng, self.train_samples, channels=c)
         encoder = Encoder(self.latent_dim, self.hidden_dim, seed=self.seed,
                           hidden_layers=self.hidden_layers)
         decoder = Decoder(d, self.hidden_dim, seed=self.seed, hidden_layers=self.hidden_layers)
         encoder.build((None, 2 * d))
         decoder.build((None, self.latent_dim))
-        return MaskedBound(encoder, decoder, tf.random.Generator.from_seed(self.seed),
-                           self.train_samples)
+        return MaskedBound(encoder, decoder, rng, self.train_samples)
+
+    def _xla(self) -> bool:
+        # As the launcher's --arch=conv (run.py): XLA's CPU convolutions are far slower.
+        return bool(self.jit_compile) and self.arch == "mlp"
 
     def _after_fit(self, objective: MaskedBound) -> None:
         self.model_ = objective
@@ -207,7 +251,7 @@ class MIWAEImputer(TrainedImputer):
         model = self.model_
         filled = np.where(mask, x, 0).astype(np.float32)
         for _ in range(self.gibbs_iters):
-            z_mean, z_log_var = model.encoder(tf.concat([filled, ones], axis=-1))
+            z_mean, z_log_var = model.encode(tf.constant(filled), ones)
             z = reparameterize(z_mean, z_log_var, self._draw_rng)
             filled = np.where(mask, x, tf.sigmoid(model.decoder(z)).numpy())
         return filled

@@ -47,6 +47,10 @@ class TrainedImputer(Imputer):
     def _after_fit(self, objective: Objective) -> None:
         """Keep what transform needs."""
 
+    def _xla(self) -> bool:
+        """Whether the engine compiles the step with XLA."""
+        return bool(self.jit_compile)
+
     # -- the shared fit ------------------------------------------------------------------
     def _settings(self, n: int) -> dict:
         name = type(self).__name__
@@ -88,7 +92,7 @@ class TrainedImputer(Imputer):
                 claim_fit(run.path, fingerprint(x, sorted(settings.items()), type(self).__name__))
             engine = Engine(objective, data, s["batch_size"], s["learning_rate"],
                             epsilon=getattr(self, "adam_epsilon", 1e-7), seed=s["seed"], shuffle=self._shuffle,
-                            steps_per_call=s["steps_per_call"], jit_compile=bool(self.jit_compile),
+                            steps_per_call=s["steps_per_call"], jit_compile=self._xla(),
                             strategy=None if s["strategy"] == "default" else strategy, run=run,
                             verbose=s["verbose"])
             # The rate of this fit, not the one a resumed checkpoint stored.
