@@ -73,3 +73,30 @@ def test_matmul_bound_row_does_exactly_the_counted_flops(throughput, monkeypatch
     grads = throughput_rows.matmul_step({k: _Counted(v, count) for k, v in shapes.items()})
     assert [g.shape for g in grads] == [(400, 784), (64, 400), (400, 64), (400, 64), (784, 400)]
     assert count[0] == batch * throughput.dense_flops(throughput.mlp_layers(784))
+
+
+def test_rating_profile_matmuls_do_exactly_the_counted_flops(monkeypatch):
+    # rating_profile's "matmuls alone" part claims flops.py's count for the rating model.
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmarks"))
+    names = ("common", "flops", "rating_profile")  # experiments/ has a `common` too
+    saved = {name: sys.modules.pop(name, None) for name in names}
+    try:
+        import rating_profile
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+            if saved[name] is not None:
+                sys.modules[name] = saved[name]
+    batch, count = 29, [0]
+
+    def mm(p, q, ta, tb):
+        (m, k), (k2, n) = p.shape[::-1] if ta else p.shape, q.shape[::-1] if tb else q.shape
+        assert k == k2, (p.shape, q.shape, ta, tb)
+        count[0] += 2 * m * k * n
+        return _Counted((m, n), count)
+
+    arrays = {k: _Counted(tuple(batch if v is None else v for v in shape), count)
+              for k, shape in rating_profile.SHAPES.items()}
+    grads = rating_profile.matmul_step(arrays, mm)
+    assert [g.shape for g in grads] == [(32, 943), (200, 32), (200, 32), (1886, 200)]
+    assert count[0] == batch * rating_profile.FLOPS
