@@ -38,6 +38,9 @@ flags.DEFINE_integer("miwae_hidden_dim", None, "Hidden units of MIWAE's MLP (def
                      "MIWAEImputer's).")
 flags.DEFINE_integer("miwae_latent_dim", None, "Latent dimensions of MIWAE (default: "
                      "MIWAEImputer's).")
+flags.DEFINE_enum("miwae_arch", None, ["mlp", "conv"], "MIWAE's encoder and decoder: "
+                  "the MLP, or conv.py's convolutions on the 28x28 image and its mask "
+                  "(default: MIWAEImputer's, the MLP).")
 flags.DEFINE_integer("train_samples", None, "Importance samples K of MIWAE's training bound "
                      "(default: MIWAEImputer's).")
 flags.DEFINE_integer("impute_samples", 1000, "Importance samples L of the imputation.")
@@ -115,7 +118,10 @@ def compare(data, scheme, rows, notes, quick):
 def miwae_settings() -> dict:
     """MIWAE's architecture: MIWAEImputer's defaults unless a flag sets them."""
     given = dict(hidden_layers=FLAGS.miwae_hidden_layers, hidden_dim=FLAGS.miwae_hidden_dim,
-                 latent_dim=FLAGS.miwae_latent_dim, train_samples=FLAGS.train_samples)
+                 latent_dim=FLAGS.miwae_latent_dim, train_samples=FLAGS.train_samples,
+                 arch=FLAGS.miwae_arch)
+    if FLAGS.miwae_arch == "conv":
+        given["image_shape"] = (28, 28)
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -144,8 +150,10 @@ def main(_):
     m = {**MIWAEImputer().get_params(), **miwae_settings()}
     budget = ("quick: mnist_5k, 2 epochs" if FLAGS.quick else
               f"full MNIST (55,000 holed training images, 10,000 test); thesis VAE "
-              f"{FLAGS.vae_epochs} epochs; MIWAE {FLAGS.miwae_epochs} epochs, MLP "
-              f"{m['hidden_layers']}x{m['hidden_dim']}, latent {m['latent_dim']}, "
+              f"{FLAGS.vae_epochs} epochs; MIWAE {FLAGS.miwae_epochs} epochs, "
+              + (f"conv (conv.py, hidden {m['hidden_dim']})" if m["arch"] == "conv" else
+                 f"MLP {m['hidden_layers']}x{m['hidden_dim']}")
+              + f", latent {m['latent_dim']}, "
               f"K={m['train_samples']}, Adam 1e-3, batch 100")
     notes.append("Holes as in experiments/mnist_imputation.py's sound protocol (same seeds): "
                  "structured = a fifth of the images each lose the lower, upper, left or "
