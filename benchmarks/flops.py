@@ -16,6 +16,13 @@ def dense_flops(layers) -> int:
     return total
 
 
+def rating_layers(users: int = 943, hidden: int = 200, latent: int = 32):
+    """RatingVAE's item model (its default sizes): [ratings, mask] of the users -> hidden ->
+    (mean, log-variance); a linear decoder back to the users."""
+    return [(2 * users, hidden, 1, True), (hidden, latent, 1, False),
+            (hidden, latent, 1, False), (latent, users, 1, False)]
+
+
 def mlp_layers(d_in: int, samples: int = 1):
     """The thesis MLP's layers: encoder d_in -> H -> (mean, log-variance); decoder per draw."""
     return [(d_in, H, 1, True), (H, L, 1, False), (H, L, 1, False),

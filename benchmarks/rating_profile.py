@@ -6,11 +6,12 @@ that row (a 943 x 1682 random rating matrix, 6 % rated; items are the examples; 
 default 200-32 model, XLA off as by default), each part a compiled tf.function timed as
 the median of `--repeats` calls after two warm-up calls:
 
-- one epoch through the engine (its Python loop included) and the compiled call alone
-  (every step of the epoch: at batch 1000, 1,682 items make two steps, the second padded
-  from 682 to 1,000 rows so that every call has one shape);
+- one epoch through the engine (its Python loop included) and the epoch's first compiled
+  call alone (at batch 1000 the whole epoch: 1,682 items make two steps, the second padded
+  from 682 to 1,000 rows so that every step has one shape);
 - one step on a full batch: the loss, its gradients and Adam; the same without Adam; the
-  forward pass (the loss terms) only;
+  forward pass (the loss terms) only; the engine's gather of the batch's rows out of the
+  data variables;
 - the step's matmuls alone (exactly benchmarks/flops.py's count for the model: forward,
   weight gradients, input gradients but the data's), on random arrays of its shapes;
 - the input dropout alone (a uniform draw over the whole [batch, users] mask and the
@@ -37,18 +38,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
-from flops import dense_flops  # noqa: E402
+from flops import dense_flops, rating_layers  # noqa: E402
 
-flags.DEFINE_bool("quick", False, "3 repeats; writes to a temporary folder.")
-flags.DEFINE_integer("repeats", 50, "Timed calls per part (after two warm-up calls).")
-flags.DEFINE_integer("batch", 1000, "Batch size (items per step).")
-flags.DEFINE_string("out_dir", None, "Where the table goes (default benchmarks/results).")
 FLAGS = flags.FLAGS
-
 USERS, ITEMS, RATED, HIDDEN, LATENT = 943, 1682, 0.06, 200, 32  # as train_throughput.py
-LAYERS = [(2 * USERS, HIDDEN, 1, True), (HIDDEN, LATENT, 1, False),
-          (HIDDEN, LATENT, 1, False), (LATENT, USERS, 1, False)]
-FLOPS = dense_flops(LAYERS)  # per example
+FLOPS = dense_flops(rating_layers(USERS, HIDDEN, LATENT))  # per example
+
+
+def define_flags() -> None:
+    """The flags, defined when run as a script (a test imports this module)."""
+    flags.DEFINE_bool("quick", False, "3 repeats; writes to a temporary folder.")
+    flags.DEFINE_integer("repeats", 50, "Timed calls per part (after two warm-up calls).")
+    flags.DEFINE_integer("batch", 1000, "Batch size (items per step), 1 to 1682.",
+                         lower_bound=1, upper_bound=ITEMS)
+    flags.DEFINE_string("out_dir", None, "Where the table goes (default benchmarks/results).")
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -143,7 +146,8 @@ def parts(b: int):
 
     zeros = [tf.zeros_like(v) for v in variables]
     epochs = iter(range(1, 10 ** 6))
-    computed = sum(r.size for r, _ in engine.epoch_rows(0))  # padded rows included
+    # Rows the steps that run compute (padding included; steps of size 0 do not run).
+    computed = sum(r.shape[1] * int(np.count_nonzero(n)) for r, n in engine.epoch_rows(0))
     dropout = tf.function(lambda: batch[1] * tf.cast(
         objective.rng.uniform(tf.shape(batch[1])) >= vae.input_dropout, tf.float32))
     adam = tf.function(lambda: optimizer.apply_gradients(zip(zeros, variables)))
@@ -152,10 +156,12 @@ def parts(b: int):
         ("one epoch through the engine (Python loop included)",
          lambda: engine._run_epoch(next(epochs), 10 ** 6), ITEMS, computed, True),
         ("the epoch's first compiled call alone", lambda: engine._multi(call_rows, call_sizes),
-         int(sizes.sum()), rows.size, True),
+         int(sizes.sum()), rows.shape[1] * int(np.count_nonzero(sizes)), True),
         ("one step: loss, gradients, Adam", step, b, b, True),
         ("one step without Adam: loss and gradients", gradients, b, b, True),
         ("forward only: the loss terms", tf.function(loss), b, b, False),
+        ("the batch's gather out of the data variables (the engine's)",
+         tf.function(lambda: [tf.gather(v, call_rows[0]) for v in engine.data]), b, b, False),
         ("the step's matmuls alone (flops.py's count)", step_matmuls(tf, b), b, b, True),
         ("the input dropout alone: a uniform draw over [batch, users], the kept mask",
          dropout, b, b, False),
@@ -208,4 +214,5 @@ def main(_):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -55,7 +55,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
-from flops import D, dense_flops, mlp_layers  # noqa: E402
+from flops import D, dense_flops, mlp_layers, rating_layers  # noqa: E402
 from throughput_rows import (ITEMS, MATMUL_LIBRARIES, USERS, dataset,  # noqa: E402
                              launcher_args, run_child)
 
@@ -86,8 +86,7 @@ FLOPS = {"launcher": dense_flops(mlp_layers(D)), "pytorch": dense_flops(mlp_laye
          "matmuls": dense_flops(mlp_layers(D)),
          "thesis imputer": dense_flops(mlp_layers(D)),
          "miwae": dense_flops(mlp_layers(2 * D, samples=5)),
-         "rating": dense_flops([(2 * USERS, RATING_H, 1, True), (RATING_H, RATING_L, 1, False),
-                                (RATING_H, RATING_L, 1, False), (RATING_L, USERS, 1, False)]),
+         "rating": dense_flops(rating_layers(USERS, RATING_H, RATING_L)),
          "mirrored": dense_flops(mlp_layers(D))}
 FLOPS["rating xla"] = FLOPS["rating"]
 

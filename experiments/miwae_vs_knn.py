@@ -7,7 +7,8 @@ the holed training images, imputes the test images with `transform`. MIWAE: trai
 the observed entries of the holed training images only, imputes by self-normalised
 importance sampling (the conditional mean) with L draws; its architecture is
 MIWAEImputer's default (chosen on validation images by experiments/miwae_defaults.py),
-so no choice is made on the test images. Column means of the training set as a floor.
+so no choice is made on the test images (`--miwae_arch=conv`: conv.py's convolutions
+instead, named in the rows; write such a run beside the committed table with --out_dir). Column means of the training set as a floor.
 The target: MIWAE's test RMSE at most 0.95x the K-NN's, on both schemes, and a lower MAE.
 
     python experiments/miwae_vs_knn.py --quick
@@ -101,7 +102,8 @@ def compare(data, scheme, rows, notes, quick):
                          impute_samples=100 if quick else FLAGS.impute_samples,
                          seed=FLAGS.seed, verbose=0 if quick else 2).fit(train_holed)
     fitted = time.perf_counter() - t0
-    method = f"MIWAE (importance-weighted, L={miwae.impute_samples})"
+    method = (f"MIWAE{' conv' if miwae.arch == 'conv' else ''} (importance-weighted, "
+              f"L={miwae.impute_samples})")
     miwae_out = miwae.transform(test_holed)
     add(method, miwae_out, time.perf_counter() - t0)
     ratio = rmse(data.test, miwae_out, ~test_mask) / rmse(data.test, knn_out, ~test_mask)
@@ -121,6 +123,9 @@ def miwae_settings() -> dict:
                  latent_dim=FLAGS.miwae_latent_dim, train_samples=FLAGS.train_samples,
                  arch=FLAGS.miwae_arch)
     if FLAGS.miwae_arch == "conv":
+        if FLAGS.miwae_hidden_layers is not None:
+            raise SystemExit("miwae_vs_knn: --miwae_hidden_layers sets the MLP's layers; "
+                             "drop it with --miwae_arch=conv (one hidden layer each way)")
         given["image_shape"] = (28, 28)
     return {k: v for k, v in given.items() if v is not None}
 

@@ -125,6 +125,9 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("an infinite --sigma", ["--likelihood=gaussian", "--sigma=inf"], "must be 0 (learned) or"),
     ("--lr_decay when imputing", ["--mode=impute", "--lr_decay=0.9"],
      "--lr_decay=0.9 does not apply here (it is a --mode=train setting"),
+    ("a convolutional thesis imputer", ["--mode=impute", "--arch=conv"],
+     "--arch=conv does not apply here (--imputer=vae has an MLP only; --mode=train and "
+     "--imputer=miwae take --arch); drop it"),
     ("--hidden_layers for the thesis's imputer", ["--mode=impute", "--hidden_layers=2"],
      "--hidden_layers=2 does not apply here (--imputer=vae has one hidden layer"),
     ("no draws for the bound", ["--train_samples=0"],

@@ -134,6 +134,7 @@ def test_miwae_takes_arch_conv_on_the_dataset_images_and_the_others_refuse_it(tm
     assert (conv.arch, conv.image_shape) == ("conv", (28, 28, 1))
     assert (mlp.arch, mlp.image_shape) == ("mlp", None)
     for imputer in ("vae", "knn"):
-        with pytest.raises(UserError, match=r"--arch=conv does not apply here \(it is a "
-                           r"--mode=train setting.*miwae takes it\)"):
+        with pytest.raises(UserError, match=rf"--arch=conv does not apply here \(--imputer="
+                           rf"{imputer} has an MLP only; --mode=train and --imputer=miwae "
+                           r"take --arch\); drop it"):
             make_config(mode="impute", imputer=imputer, arch="conv")

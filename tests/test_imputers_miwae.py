@@ -1,6 +1,7 @@
 """The masked (MIWAE) bound and imputation by inference."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from test_main import launch
 from vae_tf import losses
 from vae_tf.errors import UserError
 from vae_tf.metrics import rmse
-from vae_tf.imputers.miwae import MaskedBound, MIWAEImputer
+from vae_tf.imputers.masked_bound import MaskedBound
+from vae_tf.imputers.miwae import MIWAEImputer
 from vae_tf.missing import apply_mask, make_mask
 
 
@@ -217,12 +219,21 @@ def test_conv_encoder_sees_each_pixel_beside_its_mask():
         np.testing.assert_array_equal(image[..., c:], mask.reshape(2, 4, 5, c))
 
 
-def test_conv_miwae_trains_and_imputes(tiny_data):
+def test_conv_miwae_trains_and_imputes(tiny_data, monkeypatch):
+    from vae_tf.imputers import training
+    compiled = []
+
+    class Spy(training.Engine):
+        def __init__(self, *args, **kwargs):
+            compiled.append(kwargs["jit_compile"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(training, "Engine", Spy)
     truth, holed, mask = _holed(tiny_data)
     imputer = MIWAEImputer(arch="conv", image_shape=(8, 8), latent_dim=4, hidden_dim=64,
                            epochs=30, batch_size=50, learning_rate=3e-3, impute_samples=100,
-                           seed=0).fit(holed)
-    assert imputer._xla() is False  # XLA's CPU convolutions: never for conv
+                           seed=0, jit_compile=True).fit(holed)
+    assert compiled == [False]  # XLA's CPU convolutions: never for conv
     assert imputer.history_[-1]["train/loss"] < imputer.history_[0]["train/loss"]
     means = np.where(mask, holed, np.nanmean(holed, 0))
     for method in ("pseudo_gibbs", "importance"):
@@ -240,3 +251,36 @@ def test_conv_miwae_refuses_an_image_shape_that_does_not_fit_the_data(shape):
     assert "\n" not in str(error.value)
     with pytest.raises(UserError, match="unknown arch; choose one of: mlp, conv"):
         MIWAEImputer(arch="cnn", batch_size=2).fit(np.zeros((4, 64)))
+
+
+def test_conv_fits_resume_across_spellings_and_warm_starts_check_the_image(tmp_path, tiny_data):
+    _, holed, _ = _holed(tiny_data)
+    settings = dict(arch="conv", latent_dim=4, hidden_dim=16, batch_size=50, impute_samples=10)
+    logdir = str(tmp_path / "run")
+    MIWAEImputer(**settings, image_shape=(8, 8), epochs=1, logdir=logdir).fit(holed)
+    # (8, 8, 1) is the same model: the run folder resumes (1 epoch done, 1 more) instead of
+    # refusing a fit "of other settings".
+    resumed = MIWAEImputer(**settings, image_shape=(8, 8, 1), epochs=2, logdir=logdir)
+    assert [h["epoch"] for h in resumed.fit(holed).history_] == [1, 2]
+    # Same width and weight shapes, another image: a warm start refuses to copy the weights.
+    warm = MIWAEImputer(**settings, image_shape=(8, 8), epochs=1, warm_start=True).fit(holed)
+    for other, named in (({"image_shape": (4, 16)}, "arch='conv', image_shape=(4, 16, 1)"),
+                         ({"arch": "mlp"}, "arch='mlp'")):
+        with pytest.raises(UserError, match=re.escape(
+                "MIWAEImputer(warm_start=True): the previous fit's model (arch='conv', "
+                f"image_shape=(8, 8, 1)) is not this one ({named}); fit with the previous "
+                "settings, or set warm_start=False")) as error:
+            warm.set_params(**other).fit(holed)
+        assert "\n" not in str(error.value)
+        warm.set_params(arch="conv", image_shape=(8, 8))
+
+
+def test_launcher_path_gives_the_dataset_image_to_a_conv_miwae(tmp_path, tiny_data):
+    from vae_tf.config import make_config
+    from vae_tf.impute_run import run_impute
+    config = make_config(mode="impute", imputer="miwae", arch="conv", epochs=2, batch_size=50,
+                         latent_dim=4, hidden_dim=16, logdir=str(tmp_path / "run"))
+    metrics = run_impute(config, data=tiny_data)
+    assert "arch='conv'" in metrics["imputer_settings"]
+    assert "image_shape=(8, 8, 1)" in metrics["imputer_settings"]
+    assert 0 < metrics["rmse_missing"] < 0.5

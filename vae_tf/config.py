@@ -179,9 +179,12 @@ def _check_applies(c: Config) -> None:
         if c.mode == "train" and name in ("imputer", "missing", "k"):
             refuse(name, "it is a --mode=impute setting")
         if c.mode == "impute":
-            if name in _TRAIN_ONLY and not (name == "arch" and c.imputer == "miwae"):
+            if name == "arch" and c.imputer != "miwae":
+                refuse(name, f"--imputer={c.imputer} has an MLP only; --mode=train and "
+                       "--imputer=miwae take --arch")
+            if name in _TRAIN_ONLY and name != "arch":
                 refuse(name, "it is a --mode=train setting; the imputers use the thesis's "
-                       "Bernoulli MLP at a constant learning rate (--arch: miwae takes it)")
+                       "Bernoulli likelihood at a constant learning rate")
             if name in _TRAINED and c.imputer == "knn":
                 refuse(name, "--imputer=knn does not train")
             if name == "k" and c.imputer != "knn":

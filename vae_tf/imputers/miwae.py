@@ -3,8 +3,8 @@
 Training maximises the masked importance-weighted bound of `losses.masked_bound`
 (Mattei & Frellsen 2019; train_samples = 1 is the masked ELBO): the likelihood never sees
 a guessed value. The encoder reads the data with holes set to 0 and the mask, [B, 2D]:
-side by side for the MLP (`arch="mlp"`), as two channels of one image for the
-convolutional encoder and decoder of `conv.py` (`arch="conv"`, with `image_shape`).
+side by side for the MLP (`arch="mlp"`), as 2C channels of one image (C the image's) for
+the convolutional encoder and decoder of `conv.py` (`arch="conv"`, with `image_shape`).
 
 Imputation, leaving observed entries untouched (`method`):
 - `importance` (single imputation): E[x_mis | x_obs] by self-normalised importance
@@ -18,7 +18,7 @@ keeps the decoder mean of z_l instead (only the latent part of the uncertainty).
 """
 
 import math
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -26,54 +26,15 @@ import tensorflow as tf
 from vae_tf import losses
 from vae_tf.config import ARCHS, SEED_MAX
 from vae_tf.conv import ConvDecoder, ConvEncoder
-from vae_tf.engine import Objective
 from vae_tf.errors import UserError
 from vae_tf.imputers.base import check_choice, check_int
+from vae_tf.imputers.masked_bound import MaskedBound
 from vae_tf.imputers.training import TrainedImputer
 from vae_tf.models import Decoder, Encoder, reparameterize
 
 METHODS = ("importance", "pseudo_gibbs")
 DRAWS = ("sample", "mean")
 CHUNK_ENTRIES = 1 << 25  # L x rows x D floats per imputation chunk (128 MB a tensor)
-
-
-class MaskedBound(Objective):
-    """-(the masked importance-weighted bound) of a batch (x with 0 in its holes, mask)."""
-
-    def __init__(self, encoder: Encoder, decoder: Decoder, rng: tf.random.Generator,
-                 samples: int, channels: Optional[int] = None):
-        self.encoder, self.decoder, self.rng, self.samples = encoder, decoder, rng, samples
-        self.channels = channels  # the image's channels (conv), or None (MLP)
-
-    @property
-    def trainable_variables(self):
-        return self.encoder.trainable_variables + self.decoder.trainable_variables
-
-    def trackables(self) -> Dict:
-        return {"encoder": self.encoder, "decoder": self.decoder, "rng": self.rng}
-
-    def encode(self, x0, mask):
-        """q(z | x_obs) of x0 [B, D] (0 in the holes) and its mask: (z_mean, z_log_var)."""
-        if self.channels is None:
-            return self.encoder(tf.concat([x0, mask], axis=-1))
-        pixels = [tf.shape(x0)[0], -1, self.channels]  # each pixel's values, then its mask's
-        both = tf.concat([tf.reshape(x0, pixels), tf.reshape(mask, pixels)], axis=-1)
-        return self.encoder(tf.reshape(both, [tf.shape(x0)[0], -1]))
-
-    def draws(self, x0, mask, k):
-        """Encode [x0, mask], take k draws: (logits [k,B,D], z [k,B,L], z_mean, z_log_var)."""
-        with tf.name_scope("encoder"):
-            z_mean, z_log_var = self.encode(x0, mask)
-        with tf.name_scope("sampling"):
-            z = reparameterize(z_mean, z_log_var, self.rng, samples=k)
-        with tf.name_scope("decoder"):
-            flat = self.decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))
-        return tf.reshape(flat, [k, -1, tf.shape(x0)[-1]]), z, z_mean, z_log_var
-
-    def terms(self, batch):
-        x0, mask = batch
-        logits, z, z_mean, z_log_var = self.draws(x0, mask, self.samples)
-        return {"loss": -losses.masked_bound(x0, mask, logits, z, z_mean, z_log_var)["bound"]}
 
 
 class MIWAEImputer(TrainedImputer):
@@ -87,10 +48,9 @@ class MIWAEImputer(TrainedImputer):
     `warm_start=True`: the next `fit` starts from this fit's weights (e.g. pretrain on a
     large image set, then fit a small one of the same width; see TrainedImputer).
     `arch="conv"`: the convolutional encoder and decoder of `conv.py` (one hidden Dense
-    layer each way, so `hidden_layers` is not used) on images of `image_shape` (H, W) or
-    (H, W, C), whose product is the number of columns; the encoder sees the holed image
-    and its mask as 2C channels. It trains without XLA whatever `jit_compile` says (as
-    `--arch=conv` in the launcher).
+    layer each way: `hidden_layers` is not used) on images of `image_shape` (H, W) or
+    (H, W, C) whose rows are flattened channels-last (`images.reshape(N, -1)`); the encoder
+    sees the holed image and its mask as 2C channels. Never XLA (as `--arch=conv`).
     """
 
     _shuffle = True
@@ -121,13 +81,25 @@ class MIWAEImputer(TrainedImputer):
         if not isinstance(self.warm_start, (bool, np.bool_)):
             check_choice(name, "warm_start", self.warm_start, (True, False))
 
-    def _image_shape(self, d: int):
-        """(H, W, C) of the images of d columns for arch="conv" (one-line UserError)."""
+    def _fit_settings(self) -> dict:
+        settings = super()._fit_settings()
+        if self.arch == "mlp":  # as before arch existed: earlier run folders still resume
+            del settings["arch"], settings["image_shape"]
+        else:
+            settings["image_shape"], settings["hidden_layers"] = self._image_shape(None), None
+        return settings
+
+    def _structure(self, d: int):
+        return "arch='mlp'" if self.arch == "mlp" else \
+            f"arch='conv', image_shape={self._image_shape(d)}"
+
+    def _image_shape(self, d: Optional[int]):
+        """(H, W, C) of the images of d columns (None: any) for arch="conv"; UserError."""
         shape = self.image_shape
         ok = (isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
               and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
                       for v in shape))
-        if not ok or math.prod(shape) != d:
+        if not ok or d is not None and math.prod(shape) != d:
             raise UserError(f"{type(self).__name__}(arch='conv') got image_shape={shape!r} for "
                             f"data of {d} columns; pass (height, width) or (height, width, "
                             f"channels) whose product is {d}, e.g. (28, 28) for MNIST")
@@ -180,7 +152,12 @@ class MIWAEImputer(TrainedImputer):
         return (w.numpy(), means.numpy()) if numpy else (w, means)
 
     def _chunk(self, d: int) -> int:
-        """Rows per imputation chunk: L x rows x D stays under CHUNK_ENTRIES (at least 1)."""
+        """Rows per imputation chunk: L x rows x (the decoder's widest activation per draw:
+        D for the MLP, conv.py's 2x-downsampled 32-channel map for conv) stays under
+        CHUNK_ENTRIES (at least 1 row)."""
+        if self.arch == "conv":
+            h, w, _ = self._image_shape(d)
+            d = max(d, math.ceil(h / 2) * math.ceil(w / 2) * 32)
         return int(max(1, min(256, CHUNK_ENTRIES // (self.impute_samples * d))))
 
     def transform(self, X) -> np.ndarray:

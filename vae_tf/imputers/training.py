@@ -51,6 +51,15 @@ class TrainedImputer(Imputer):
         """Whether the engine compiles the step with XLA."""
         return bool(self.jit_compile)
 
+    def _fit_settings(self) -> dict:
+        """The settings a run folder's fit is keyed by (resume only the same fit)."""
+        return {k: v for k, v in self.get_params().items()
+                if k not in ("logdir", "verbose", "epochs")}
+
+    def _structure(self, d: int):
+        """What a warm start must match beyond the weights' shapes (None: nothing)."""
+        return None
+
     # -- the shared fit ------------------------------------------------------------------
     def _settings(self, n: int) -> dict:
         name = type(self).__name__
@@ -78,6 +87,11 @@ class TrainedImputer(Imputer):
         data = self._data(x, mask)
         previous = getattr(self, "_fitted_objective", None) if getattr(
             self, "warm_start", False) else None
+        structure = self._structure(x.shape[1])
+        if previous is not None and structure != self._fitted_structure:
+            raise UserError(f"{type(self).__name__}(warm_start=True): the previous fit's model "
+                            f"({self._fitted_structure}) is not this one ({structure}); fit "
+                            "with the previous settings, or set warm_start=False")
         # As arrays, read before the new strategy's scope (the old model may be mirrored).
         weights = None if previous is None else [v.numpy() for v in previous.trainable_variables]
         with strategy.scope():
@@ -87,9 +101,8 @@ class TrainedImputer(Imputer):
         run = RunDir(self.logdir, "logdir") if self.logdir else None
         try:
             if run is not None:  # resume only the same fit
-                settings = {k: v for k, v in self.get_params().items()
-                            if k not in ("logdir", "verbose", "epochs")}
-                claim_fit(run.path, fingerprint(x, sorted(settings.items()), type(self).__name__))
+                claim_fit(run.path, fingerprint(x, sorted(self._fit_settings().items()),
+                                                type(self).__name__))
             engine = Engine(objective, data, s["batch_size"], s["learning_rate"],
                             epsilon=getattr(self, "adam_epsilon", 1e-7), seed=s["seed"], shuffle=self._shuffle,
                             steps_per_call=s["steps_per_call"], jit_compile=self._xla(),
@@ -102,6 +115,7 @@ class TrainedImputer(Imputer):
                 run.close()
         self.n_features_in_ = x.shape[1]
         self._fitted_objective = objective  # what a warm-started fit begins from
+        self._fitted_structure = structure
         self._after_fit(objective)
         return self
 
