@@ -136,8 +136,9 @@ def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
             logging.info("MIWAE %s: pretraining on %d images, %d epochs", config, len(images),
                          epochs)
             imputer.set_params(logdir=None, epochs=epochs).fit(images)
-            _PRETRAINED[key] = imputer._fitted_objective  # what a warm start copies from
-        imputer._fitted_objective = _PRETRAINED[key]
+            # What a warm start copies from, and the model it must match.
+            _PRETRAINED[key] = imputer._fitted_objective, imputer._fitted_structure
+        imputer._fitted_objective, imputer._fitted_structure = _PRETRAINED[key]
         imputer.set_params(logdir=folder, warm_start=True)
     scores, snapshots, outs = {}, {}, []
     try:

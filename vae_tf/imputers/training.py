@@ -88,9 +88,10 @@ class TrainedImputer(Imputer):
         previous = getattr(self, "_fitted_objective", None) if getattr(
             self, "warm_start", False) else None
         structure = self._structure(x.shape[1])
-        if previous is not None and structure != self._fitted_structure:
+        fitted = getattr(self, "_fitted_structure", None)
+        if previous is not None and structure != fitted:
             raise UserError(f"{type(self).__name__}(warm_start=True): the previous fit's model "
-                            f"({self._fitted_structure}) is not this one ({structure}); fit "
+                            f"({fitted}) is not this one ({structure}); fit "
                             "with the previous settings, or set warm_start=False")
         # As arrays, read before the new strategy's scope (the old model may be mirrored).
         weights = None if previous is None else [v.numpy() for v in previous.trainable_variables]
