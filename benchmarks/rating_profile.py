@@ -17,9 +17,10 @@ the median of `--repeats` calls after two warm-up calls:
 - the input dropout alone (a uniform draw over the whole [batch, users] mask and the
   comparison that keeps a rating), and Adam's update alone.
 
-The peak is a 4096 x 4096 float32 matmul (NumPy and TensorFlow, the best median of 5),
-measured in the same run. Writes benchmarks/results/rating_profile.md (--quick: a
-temporary folder, never benchmarks/results/).
+The peak is a 4096 x 4096 float32 matmul measured in the same run (train_throughput's:
+NumPy, TensorFlow and torch if installed, the best median of 5). Writes
+benchmarks/results/rating_profile.md (--quick: a temporary folder, never
+benchmarks/results/).
 
     python benchmarks/rating_profile.py
     python benchmarks/rating_profile.py --quick
@@ -39,9 +40,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
 from flops import dense_flops, rating_layers  # noqa: E402
+from throughput_rows import ITEMS, RATED, USERS, child_peak  # noqa: E402  (train_throughput's)
 
 FLAGS = flags.FLAGS
-USERS, ITEMS, RATED, HIDDEN, LATENT = 943, 1682, 0.06, 200, 32  # as train_throughput.py
+HIDDEN, LATENT = 200, 32  # RatingVAE's defaults
 FLOPS = dense_flops(rating_layers(USERS, HIDDEN, LATENT))  # per example
 
 
@@ -63,15 +65,6 @@ def median_ms(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return 1000 * statistics.median(times)
-
-
-def peak(tf) -> dict:
-    n = 4096
-    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    ta = tf.constant(a)
-    matmul = tf.function(lambda: tf.matmul(ta, ta))
-    return {name: 2 * n ** 3 / median_ms(fn, 5) / 1e6
-            for name, fn in (("numpy", lambda: a @ a), ("tensorflow", lambda: matmul().numpy()))}
 
 
 def matmul_step(a: dict, mm):
@@ -178,7 +171,7 @@ def main(_):
     repeats = 3 if FLAGS.quick else FLAGS.repeats
     t_start, load_start = time.perf_counter(), machine()
     tf, timed = parts(FLAGS.batch)
-    peaks = peak(tf)
+    peaks = child_peak()  # GFLOP/s of NumPy, torch (if installed) and TensorFlow
     best = max(peaks.values())
     step_ms, lines = None, []
     for name, fn, examples, computed, trains in timed:

@@ -78,7 +78,7 @@ def test_matmul_bound_row_does_exactly_the_counted_flops(throughput, monkeypatch
 def test_rating_profile_matmuls_do_exactly_the_counted_flops(monkeypatch):
     # rating_profile's "matmuls alone" part claims flops.py's count for the rating model.
     monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmarks"))
-    names = ("common", "flops", "rating_profile")  # experiments/ has a `common` too
+    names = ("common", "flops", "throughput_rows", "rating_profile")  # experiments/ has one
     saved = {name: sys.modules.pop(name, None) for name in names}
     try:
         import rating_profile
