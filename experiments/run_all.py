@@ -36,6 +36,7 @@ SCRIPTS = (
     ("omniglot_imputation", True, 10, 1),
     ("small_data_imputation", True, 60, 1),
     ("miwae_vs_knn", False, 55, 2),
+    ("miwae_vs_knn_conv", False, 100, 1),
     ("miwae_defaults", False, 40, 2),
     ("miwae_coverage", False, 36, 1),
     ("iwae_training", False, 100, 1),
@@ -43,6 +44,12 @@ SCRIPTS = (
     ("movielens_nested", True, 76, 1),
     ("fidelity", False, 10, 1),
 )
+# Tables written by another script with flags: name -> (script, its flags).
+VARIANTS = {
+    "miwae_vs_knn_conv": ("miwae_vs_knn", [
+        "--table=miwae_vs_knn_conv", "--schemes=structured", "--vae_epochs=0",
+        "--miwae_arch=conv", "--miwae_epochs=30", "--miwae_seeds=3"]),
+}
 
 
 def main(_):
@@ -62,7 +69,8 @@ def main(_):
             skipped.append(name)
             print(f"[{i}/{len(chosen)}] {name}: skipped (needs the data root)", flush=True)
             continue
-        args = [sys.executable, os.path.join(here, f"{name}.py")]
+        script, flags_of = VARIANTS.get(name, (name, []))
+        args = [sys.executable, os.path.join(here, f"{script}.py"), *flags_of]
         args += [f"--data_root={FLAGS.data_root}"] if FLAGS.data_root else []
         args += ["--quick", f"--out_dir={scratch}"] if FLAGS.quick else []
         print(f"[{i}/{len(chosen)}] {name}: about {quick_min if FLAGS.quick else full_min} min",
