@@ -4,7 +4,8 @@
     python experiments/run_all.py --quick         # every script's --quick, in a scratch folder
     python experiments/run_all.py --only=movielens_nested,iwae_training
 
-Every script runs with its committed budget and seed (its defaults) and writes its table
+Every script runs with its committed budget and seed (its defaults; a table written by a
+script with flags, such as miwae_vs_knn_conv, gets them from VARIANTS) and writes its table
 (command, seed, budget, wall time, commit, cores) and figures to experiments/results/.
 `--quick` gives every script its --quick flag and one scratch folder, printed at the end:
 it never writes into experiments/results/. Without a data root, --quick runs the scripts
