@@ -155,6 +155,10 @@ def figure(scheme, data, holed, fills):
 
 
 def main(_):
+    if not FLAGS.table or not all(c.isalnum() or c in "_-." for c in FLAGS.table) \
+            or FLAGS.table.startswith("."):
+        raise SystemExit(f"miwae_vs_knn: --table={FLAGS.table!r} is not a plain file name; "
+                         "use letters, digits, '_', '-' or '.', e.g. --table=miwae_vs_knn_conv")
     FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
     from vae_tf import datasets
     logging.set_verbosity(logging.INFO)

@@ -162,6 +162,16 @@ def test_miwae_vs_knn_seed_ensemble_quick(tmp_path):
     assert not os.path.exists(tmp_path / "miwae_vs_knn.md")
 
 
+def test_miwae_vs_knn_refuses_a_table_path(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "miwae_vs_knn.py"),
+                             "--quick", f"--out_dir={tmp_path}", "--table=../elsewhere"],
+                            capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("miwae_vs_knn: --table='../elsewhere' is not a plain file name")
+    assert not os.listdir(tmp_path)  # nothing written
+
+
 def test_training_budget_quick(tmp_path):
     table = run("training_budget.py", tmp_path, f"--log_root={tmp_path}/logs")
     first = float(_row(table, "mnist_5k, 1 epochs", "test -ELBO (nats)")[3])
