@@ -184,8 +184,10 @@ def test_training_budget_quick(tmp_path):
 def test_miwae_defaults_quick(tmp_path):
     table = run("miwae_defaults.py", tmp_path)
     errors = {}
-    for label in ("MLP 2x400, latent 32, K=5", "MLP 2x600, latent 64, K=5"):
-        for epochs in (2, 4):
+    for label, schedule in (("MLP 2x400, latent 32, K=5", (2, 4)),
+                            ("MLP 2x600, latent 64, K=5", (2, 4)),
+                            ("conv (hidden 400), latent 32, K=5", (1, 2))):
+        for epochs in schedule:
             cells = _row(table, f"{label}, {epochs} epochs",
                          "validation RMSE missing (mean of structured)")
             errors[label, epochs] = float(cells[3])
