@@ -137,6 +137,13 @@ def _refuse_quick_into_results(*paths: Optional[str]) -> None:
                          "pass a folder outside it")
 
 
+def check_table_name(script: str, name: str, example: str) -> None:
+    """A --table value must be a plain file name (no folder, not hidden); else one line."""
+    if not name or not all(c.isalnum() or c in "_-." for c in name) or name.startswith("."):
+        raise SystemExit(f"{script}: --table={name!r} is not a plain file name; use letters, "
+                         f"digits, '_', '-' or '.', e.g. --table={example}")
+
+
 def write_table(name: str, title: str, reproduces: str, rows: Sequence[Row], budget: str,
                 seed: int, figures: Sequence[str] = (), notes: Sequence[str] = (),
                 out_dir: str = RESULTS) -> str:

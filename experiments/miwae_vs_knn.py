@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from common import Row, output_dirs, write_table  # noqa: E402
+from common import Row, check_table_name, output_dirs, write_table  # noqa: E402
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "A few-minute budget on mnist_5k.")
@@ -155,10 +155,7 @@ def figure(scheme, data, holed, fills):
 
 
 def main(_):
-    if not FLAGS.table or not all(c.isalnum() or c in "_-." for c in FLAGS.table) \
-            or FLAGS.table.startswith("."):
-        raise SystemExit(f"miwae_vs_knn: --table={FLAGS.table!r} is not a plain file name; "
-                         "use letters, digits, '_', '-' or '.', e.g. --table=miwae_vs_knn_conv")
+    check_table_name("miwae_vs_knn", FLAGS.table, "miwae_vs_knn_conv")
     FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
     from vae_tf import datasets
     logging.set_verbosity(logging.INFO)
@@ -171,8 +168,10 @@ def main(_):
     from vae_tf.imputers.miwae import MIWAEImputer
     m = {**MIWAEImputer().get_params(), **miwae_settings()}
     budget = ("quick: mnist_5k, 2 epochs" if FLAGS.quick else
-              f"full MNIST (55,000 holed training images, 10,000 test); thesis VAE "
-              f"{FLAGS.vae_epochs} epochs; MIWAE {FLAGS.miwae_epochs} epochs, "
+              "full MNIST (55,000 holed training images, 10,000 test); "
+              + (f"thesis VAE {FLAGS.vae_epochs} epochs; " if FLAGS.vae_epochs else
+                 "no thesis VAE (--vae_epochs=0); ")
+              + f"MIWAE {FLAGS.miwae_epochs} epochs, "
               + (f"conv (conv.py, hidden {m['hidden_dim']})" if m["arch"] == "conv" else
                  f"MLP {m['hidden_layers']}x{m['hidden_dim']}")
               + f", latent {m['latent_dim']}, K={m['train_samples']}, Adam 1e-3, batch 100")

@@ -95,39 +95,47 @@ def up(low: np.ndarray, holed: np.ndarray, shape, f: int) -> np.ndarray:
 
 
 def parse(config: str):
-    """'2x256x16x20' -> (hidden layers, units, latent dimensions, training samples K)."""
+    """'2x256x16x20' -> ("mlp", hidden layers, units, latent dimensions, training samples K);
+    'cx400x32x5' -> ("conv", 1, units, latent, K): conv.py's encoder and decoder, one hidden
+    Dense layer of `units` each way."""
+    parts = config.split("x")
+    arch = "conv" if parts[0] == "c" else "mlp"
     try:
-        layers, hidden, latent, k = (int(v) for v in config.split("x"))
+        layers, hidden, latent, k = (int(v) for v in (["1"] + parts[1:] if arch == "conv"
+                                                         else parts))
     except ValueError:
-        raise SystemExit(f"MIWAE setting {config!r}: expected layers x units x latent x K, "
-                         "e.g. 2x256x16x20") from None
-    return layers, hidden, latent, k
+        raise SystemExit(f"MIWAE setting {config!r}: expected layers x units x latent x K "
+                         "(e.g. 2x256x16x20), or c x units x latent x K for the "
+                         "convolutions (e.g. cx400x32x5)") from None
+    return arch, layers, hidden, latent, k
 
 
 def describe(config: str) -> str:
-    layers, hidden, latent, k = parse(config)
-    return f"{layers}x{hidden}, latent {latent}, K={k}"
+    arch, layers, hidden, latent, k = parse(config)
+    net = f"conv (hidden {hidden})" if arch == "conv" else f"{layers}x{hidden}"
+    return f"{net}, latent {latent}, K={k}"
 
 
 _PRETRAINED = {}  # (config, seed, images, their holes, epochs) -> the pretrained model
 
 
 def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
-               impute_samples: int, pretrain=None):
-    """Train one MIWAE, scoring validation at each checkpoint.
+               impute_samples: int, shape, pretrain=None):
+    """Train one MIWAE on images of `shape` (H, W, C), scoring validation at each checkpoint.
 
-    Returns ({(epochs, kind): validation RMSE}, the imputer, {epochs: weights}); kind
+    Returns ({(epochs, kind): validation imputation}, the imputer, {epochs: weights}); kind
     "single" is the model at that checkpoint, "mean" the mean of the imputations of the
     models at every checkpoint up to it (a snapshot ensemble). `pretrain` = (holed images
     of the same width, epochs): train on them first and fit `train` from there (warm
     start; the pretrained weights are kept for the next call with the same setting).
     """
     from vae_tf.imputers.miwae import MIWAEImputer
-    layers, hidden, latent, k = parse(config)
+    arch, layers, hidden, latent, k = parse(config)
     folder = tempfile.mkdtemp(prefix="miwae_")  # the fit resumes from checkpoint to checkpoint
+    net = dict(arch="conv", image_shape=tuple(shape)) if arch == "conv" else {}
     imputer = MIWAEImputer(latent_dim=latent, hidden_dim=hidden, hidden_layers=layers,
                            batch_size=100, learning_rate=1e-3, train_samples=k,
-                           impute_samples=impute_samples, seed=seed, logdir=folder)
+                           impute_samples=impute_samples, seed=seed, logdir=folder, **net)
     if pretrain is not None:
         images, epochs = pretrain
         holes = hashlib.sha1(np.packbits(np.isnan(images)).tobytes()).hexdigest()
@@ -140,19 +148,20 @@ def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
             _PRETRAINED[key] = imputer._fitted_objective, imputer._fitted_structure
         imputer._fitted_objective, imputer._fitted_structure = _PRETRAINED[key]
         imputer.set_params(logdir=folder, warm_start=True)
-    scores, snapshots, outs = {}, {}, []
+    imputations, snapshots, outs = {}, {}, []
     try:
         for epochs in checkpoints:
             imputer.set_params(epochs=epochs).fit(train)
             snapshots[epochs] = [v.numpy() for v in imputer.model_.trainable_variables]
             outs.append(imputer.transform(valid_holed))
-            scores[epochs, "single"] = score(outs[-1])
-            scores[epochs, "mean"] = score(np.mean(outs, axis=0))
-            logging.info("MIWAE %s, %d epochs: validation RMSE %.4f (snapshot mean %.4f)",
-                         config, epochs, scores[epochs, "single"], scores[epochs, "mean"])
+            imputations[epochs, "single"] = outs[-1]
+            imputations[epochs, "mean"] = np.mean(outs, axis=0)
+            logging.info("MIWAE %s, seed %d, %d epochs: validation RMSE %.4f (snapshot mean "
+                         "%.4f)", config, seed, epochs, score(outs[-1]),
+                         score(imputations[epochs, "mean"]))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return scores, imputer, snapshots
+    return imputations, imputer, snapshots
 
 
 def miwae_impute(imputer, snapshots, epochs: int, kind: str, holed) -> np.ndarray:

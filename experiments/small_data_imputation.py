@@ -39,7 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from common import Row, output_dirs, write_table  # noqa: E402
+from common import Row, check_table_name, output_dirs, write_table  # noqa: E402
 from small_data import (FACTOR, Split, check_pretraining_data, describe,  # noqa: E402
                         load_split, miwae_impute, miwae_path, paired_interval, parse,
                         pretraining_images, shifted, down, up)
@@ -54,7 +54,8 @@ flags.DEFINE_list("augment", ["omniglot_en", "omniglot_gr", "orl_faces"],
                   "Datasets whose pool gains the shifted copies.")
 flags.DEFINE_list("omniglot_configs", ["2x256x16x20", "2x512x32x20"],
                   "MIWAE grid on OMNIGLOT: hidden layers x units x latent x training "
-                  "importance samples K.")
+                  "importance samples K (an MLP), or c x units x latent x K (conv.py's "
+                  "convolutions, one hidden Dense layer each way).")
 flags.DEFINE_list("face_configs", ["2x256x16x5"], "MIWAE grid on the faces (as above).")
 flags.DEFINE_list("omniglot_epochs", ["3", "6", "9", "12", "16", "20"],
                   "MIWAE epochs scored on validation (OMNIGLOT).")
@@ -63,11 +64,16 @@ flags.DEFINE_list("face_epochs", ["100", "200", "300", "400"],
 flags.DEFINE_integer("pretrain_epochs", 10, "OMNIGLOT: each MIWAE setting also runs "
                      "pretrained on holed MNIST images for this many epochs (0: no pretraining).")
 flags.DEFINE_integer("pretrain_images", 20000, "MNIST training images for the pretraining.")
+flags.DEFINE_integer("miwae_seeds", 1, "Each MIWAE setting is trained with seeds seed, "
+                     "seed+1, ...; their imputations are averaged (an ensemble of seeds), on "
+                     "validation as on test.", lower_bound=1)
 flags.DEFINE_integer("impute_samples", 2000, "Importance samples L of MIWAE's imputation.")
 flags.DEFINE_integer("vae_epochs", 200, "Epochs of the thesis's VAE algorithm (0: skip it).")
 flags.DEFINE_string("out_dir", None, "Where the table goes. (default experiments/results; "
                     "--quick: a temporary folder).")
 flags.DEFINE_integer("seed", 0, "Seed of the holes, the splits' masks and the models.")
+flags.DEFINE_string("table", "small_data_imputation", "Name of the table "
+                    "(<out_dir>/<table>.md), so a variant's run sits beside the default's.")
 
 
 def _ints(values, ascending=False) -> bool:
@@ -81,10 +87,17 @@ flags.register_validator("ks", _ints, "--ks takes positive integers, e.g. 1,10,1
 for _name in ("omniglot_epochs", "face_epochs"):
     flags.register_validator(_name, lambda v: _ints(v, ascending=True),
                              f"--{_name} takes ascending positive integers, e.g. 100,200,300")
+def _config(c: str) -> bool:
+    """layers x units x latent x K, or c x units x latent x K (the convolutions)."""
+    parts = c.split("x")
+    return len(parts) == 4 and _ints(parts[1:] if parts[0] == "c" else parts)
+
+
 for _name in ("omniglot_configs", "face_configs"):
-    flags.register_validator(_name, lambda v: bool(v) and all(
-        len(c.split("x")) == 4 and _ints(c.split("x")) for c in v),
-        f"--{_name} takes layers x units x latent x K settings, e.g. 2x256x16x5")
+    flags.register_validator(_name, lambda v: bool(v) and all(map(_config, v)),
+                             f"--{_name} takes layers x units x latent x K settings (e.g. "
+                             "2x256x16x5), or cx units x latent x K for the convolutions "
+                             "(e.g. cx400x32x5)")
 flags.register_validator("schemes", lambda v: bool(v) and set(v) <= {"structured", "random"},
                          "--schemes takes a comma-separated subset of structured, random")
 flags.register_validator("datasets", lambda v: bool(v) and set(v) <= set(DATASETS),
@@ -96,7 +109,6 @@ flags.register_validator("pretrain_images", lambda v: v >= 100,
                          "--pretrain_images must be at least 100")
 FLAGS = flags.FLAGS
 
-NAME = "small_data_imputation"
 
 
 def compare(split: Split, scheme: str, rows, notes):
@@ -155,7 +167,8 @@ def compare(split: Split, scheme: str, rows, notes):
     omniglot = f == 1
     checkpoints = [int(e) for e in (FLAGS.omniglot_epochs if omniglot else FLAGS.face_epochs)]
     low_train, low_valid = down(train, shape, f), down(valid_holed, shape, f)
-    paths, names = {}, {}
+    paths, names = {}, {}  # key -> ({(epochs, kind): validation RMSE}, members); its name
+    low_shape = (shape[0] // f, shape[1] // f, shape[2])
     starts = [None]
     if omniglot and FLAGS.pretrain_epochs:
         starts.append((pretraining_images("mnist_5k" if FLAGS.quick else "mnist",
@@ -166,18 +179,33 @@ def compare(split: Split, scheme: str, rows, notes):
             key = config if start is None else f"{config}+mnist"
             names[key] = describe(config) + ("" if start is None else
                                              f", pretrained on {len(start[0]):,} holed MNIST "
-                                             f"images for {start[1]} epochs")
-            paths[key] = miwae_path(config, low_train, low_valid,
-                                    lambda low: on_valid(up(low, valid_holed, shape, f)),
-                                    checkpoints, seed, FLAGS.impute_samples, pretrain=start)
+                                             f"images for {start[1]} epochs") + (
+                f", mean of {FLAGS.miwae_seeds} seeds" if FLAGS.miwae_seeds > 1 else "")
+
+            def score(low):
+                return on_valid(up(low, valid_holed, shape, f))
+
+            members = [miwae_path(config, low_train, low_valid, score, checkpoints, seed + j,
+                                  FLAGS.impute_samples, low_shape, pretrain=start)
+                       for j in range(FLAGS.miwae_seeds)]
+            paths[key] = ({choice: score(np.mean([m[0][choice] for m in members], axis=0))
+                           for choice in members[0][0]}, members)
             notes.append(f"{label}: MIWAE {names[key]} validation RMSE per epochs (snapshot "
                          "mean): " + ", ".join(f"{e}: {paths[key][0][e, 'single']:.4f} "
                                                f"({paths[key][0][e, 'mean']:.4f})"
                                                for e in checkpoints))
+            if FLAGS.miwae_seeds > 1:  # what each seed alone scores at the last checkpoint
+                last = checkpoints[-1]
+                notes.append(f"{label}: MIWAE {names[key]}: each seed alone at {last} epochs "
+                             "(snapshot mean): " + ", ".join(
+                                 f"seed {seed + j}: {score(m[0][last, 'mean']):.4f}"
+                                 for j, m in enumerate(members)))
     config, (epochs, kind) = min(((c, key) for c in paths for key in paths[c][0]),
                                  key=lambda choice: paths[choice[0]][0][choice[1]])
-    scores, imputer, snapshots = paths[config]
-    low = miwae_impute(imputer, snapshots, epochs, kind, down(test_holed, shape, f))
+    scores, members = paths[config]
+    low_test = down(test_holed, shape, f)
+    low = np.mean([miwae_impute(imputer, snapshots, epochs, kind, low_test)
+                   for _, imputer, snapshots in members], axis=0)
     what = (f"{epochs} epochs" if kind == "single" else
             f"mean of the snapshots at {', '.join(str(e) for e in checkpoints if e <= epochs)} "
             "epochs")
@@ -192,13 +220,18 @@ def compare(split: Split, scheme: str, rows, notes):
 
 
 def main(_):
+    check_table_name("small_data_imputation", FLAGS.table, "small_data_imputation_conv")
     FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
     logging.set_verbosity(logging.INFO)
     if FLAGS.quick:
         FLAGS.ks, FLAGS.vae_epochs = ["1", "10"], 2
-        FLAGS.omniglot_configs = FLAGS.face_configs = ["1x64x8x2"]
+        for name in ("omniglot_configs", "face_configs"):  # unless given: a tiny MLP
+            if not FLAGS[name].present:
+                FLAGS[name].value = ["1x64x8x2"]
         FLAGS.omniglot_epochs, FLAGS.face_epochs, FLAGS.impute_samples = ["1", "2"], ["1", "2"], 50
-        FLAGS.pretrain_epochs, FLAGS.pretrain_images = 1, 500
+        if not FLAGS["pretrain_epochs"].present:  # --pretrain_epochs=0 still skips it
+            FLAGS.pretrain_epochs = 1
+        FLAGS.pretrain_images = 500
     unknown = sorted(set(FLAGS.datasets) - set(DATASETS))
     if unknown:
         raise SystemExit(f"--datasets={','.join(unknown)} is unknown; choose from "
@@ -222,9 +255,11 @@ def main(_):
             compare(split, scheme, rows, notes)
     budget = (f"{'quick: a quarter of the images, ' if FLAGS.quick else ''}K in {FLAGS.ks}; "
               f"thesis VAE {FLAGS.vae_epochs} epochs (one batch, Adam 0.01); MIWAE "
-              f"(layers x units x latent x K, Adam 1e-3, batch 100) "
+              f"(layers x units x latent x K, c = conv; Adam 1e-3, batch 100) "
               f"{FLAGS.omniglot_configs} at epochs {FLAGS.omniglot_epochs} (OMNIGLOT), "
               f"{FLAGS.face_configs} at {FLAGS.face_epochs} (faces), L={FLAGS.impute_samples}; "
+              + (f"each MIWAE setting the mean of {FLAGS.miwae_seeds} seeds; "
+                 if FLAGS.miwae_seeds > 1 else "")
               + (f"OMNIGLOT settings also pretrained on {FLAGS.pretrain_images:,} holed "
                  f"MNIST images for {FLAGS.pretrain_epochs} epochs; "
                  if FLAGS.pretrain_epochs else "") +
@@ -239,7 +274,7 @@ def main(_):
               "The fixed settings (the MIWAE grids, the resolutions, which pools gain the "
               "shifted copies: not Yale's, 994 images, for time) were set in pilots scored "
               "on the validation images."]
-    print(write_table(NAME, "Small data sets: VAE imputers against column means and K-NN",
+    print(write_table(FLAGS.table, "Small data sets: VAE imputers against column means and K-NN",
                       "nothing in the thesis (issue 14, target 2): extends the thesis's "
                       "OMNIGLOT imputation slides (English, Greek) to a sound protocol, "
                       "and adds the ORL and Yale faces", rows, budget, FLAGS.seed, notes=notes,

@@ -1,6 +1,7 @@
 """Each experiment script's --quick path writes its table, with the thesis's numbers."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -109,6 +110,36 @@ def test_small_data_imputation_quick_on_real_files(tmp_path):
                 "holed MNIST images for 1 epochs validation RMSE per epochs (snapshot mean): "
                 "1: ") in table
     assert "orl_faces, structured holes: MIWAE 1x64, latent 8, K=2, pretrained" not in table
+
+
+def test_small_data_conv_seed_ensemble_quick_on_real_files(tmp_path):
+    table = run("small_data_imputation.py", tmp_path, f"--data_root={_data_root()}",
+                "--datasets=omniglot_en", "--omniglot_configs=cx32x4x2", "--miwae_seeds=2",
+                "--pretrain_epochs=0", "--table=small_conv", table="small_conv")
+    label = "omniglot_en, structured holes"
+    name = "MIWAE conv (hidden 32), latent 4, K=2, mean of 2 seeds"
+    rows = [line for line in table.splitlines()
+            if line.startswith(f"| {label}, {name}, ") and "| RMSE missing |" in line]
+    assert len(rows) == 1 and "(chosen on validation)" in rows[0]
+    assert "each MIWAE setting the mean of 2 seeds" in table
+    ensemble = re.search(re.escape(f"{label}: {name} validation RMSE per epochs (snapshot mean): ")
+                         + r"1: [0-9.]+ \([0-9.]+\), 2: [0-9.]+ \(([0-9.]+)\)", table)
+    seeds = re.search(re.escape(f"{label}: {name}: each seed alone at 2 epochs (snapshot mean): ")
+                      + r"seed 0: ([0-9.]+), seed 1: ([0-9.]+)", table)
+    assert ensemble and seeds, table
+    # RMSE is a norm: the averaged imputation's is at most the mean of the two seeds'.
+    assert float(ensemble.group(1)) <= (float(seeds.group(1)) + float(seeds.group(2))) / 2 + 1e-4
+
+
+def test_small_data_refuses_a_table_path(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments",
+                                                          "small_data_imputation.py"),
+                             "--quick", f"--out_dir={tmp_path}", "--table=a/b"],
+                            capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("small_data_imputation: --table='a/b' is not a plain file name")
+    assert not os.listdir(tmp_path)
 
 
 def test_movielens_quick_on_real_files(tmp_path):
