@@ -38,7 +38,7 @@ SCRIPTS = (
     ("small_data_imputation", True, 60, 1),
     ("miwae_vs_knn", False, 55, 2),
     ("miwae_vs_knn_conv", False, 100, 1),
-    ("miwae_defaults", False, 40, 2),
+    ("miwae_defaults", False, 58, 1),
     ("miwae_coverage", False, 36, 1),
     ("iwae_training", False, 100, 1),
     ("movielens", True, 10, 1),

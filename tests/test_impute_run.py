@@ -107,7 +107,7 @@ def test_miwae_keeps_its_own_defaults_unless_a_setting_is_given(tmp_path):
         plain = make_imputer(make_config("thesis", mode="impute", imputer="miwae"), run,
                              ratings=False)
         given = make_imputer(make_config(mode="impute", imputer="miwae", epochs=3,
-                                         hidden_layers=3), run, ratings=False)
+                                         hidden_layers=3, arch="mlp"), run, ratings=False)
     finally:
         run.close()
     defaults = MIWAEImputer().get_params()
@@ -118,21 +118,30 @@ def test_miwae_keeps_its_own_defaults_unless_a_setting_is_given(tmp_path):
     assert given.latent_dim == defaults["latent_dim"]
 
 
-def test_miwae_takes_arch_conv_on_the_dataset_images_and_the_others_refuse_it(tmp_path):
+def test_miwae_fits_conv_on_the_dataset_images_unless_arch_mlp_and_the_others_refuse_it(
+        tmp_path):
     from vae_tf.config import make_config
     from vae_tf.errors import UserError
     from vae_tf.impute_run import make_imputer
+    from vae_tf.imputers.miwae import DEFAULT_EPOCHS
     from vae_tf.rundir import RunDir
     run = RunDir(str(tmp_path / "run"), "logdir")
     try:
+        plain = make_imputer(make_config(mode="impute", imputer="miwae"), run, ratings=False,
+                             image_shape=(28, 28, 1))
         conv = make_imputer(make_config(mode="impute", imputer="miwae", arch="conv"), run,
                             ratings=False, image_shape=(28, 28, 1))
-        mlp = make_imputer(make_config(mode="impute", imputer="miwae"), run, ratings=False,
-                           image_shape=(28, 28, 1))
+        mlp = make_imputer(make_config(mode="impute", imputer="miwae", arch="mlp"), run,
+                           ratings=False, image_shape=(28, 28, 1))
     finally:
         run.close()
-    assert (conv.arch, conv.image_shape) == ("conv", (28, 28, 1))
-    assert (mlp.arch, mlp.image_shape) == ("mlp", None)
+    assert plain._arch() == conv._arch() == "conv" and mlp._arch() == "mlp"
+    assert plain.image_shape == conv.image_shape == (28, 28, 1)
+    assert (plain._epochs(), mlp._epochs()) == (DEFAULT_EPOCHS["conv"], DEFAULT_EPOCHS["mlp"])
+    with pytest.raises(UserError, match=r"^--hidden_layers=3 sets the MLP's layers, but "
+                       r"--imputer=miwae fits conv.py's convolutions on images unless "
+                       r"--arch=mlp is given; add --arch=mlp$"):
+        make_config(mode="impute", imputer="miwae", hidden_layers=3)
     for imputer in ("vae", "knn"):
         with pytest.raises(UserError, match=rf"--arch=conv does not apply here \(--imputer="
                            rf"{imputer} has an MLP only; --mode=train and --imputer=miwae "

@@ -121,7 +121,10 @@ def test_bad_use():
 @pytest.mark.slow
 def test_launcher_miwae_and_its_one_line_refusal_on_ratings(tmp_path):
     logdir = str(tmp_path / "run")
-    result = launch("--mode=impute", "--imputer=miwae", "--epochs=2", f"--logdir={logdir}")
+    # The MLP for time (imputing mnist_5k's test images with conv takes minutes here); the
+    # default conv path of the launcher: test_launcher_path_gives_the_dataset_image_...
+    result = launch("--mode=impute", "--imputer=miwae", "--arch=mlp", "--epochs=2",
+                    f"--logdir={logdir}")
     assert result.returncode == 0, result.stderr[-2000:]
     import fixtures
     fixtures.write_movielens(tmp_path / "data")
@@ -249,7 +252,7 @@ def test_conv_miwae_refuses_an_image_shape_that_does_not_fit_the_data(shape):
                        r"data of 64 columns; pass \(height, width\)") as error:
         MIWAEImputer(arch="conv", image_shape=shape, batch_size=2).fit(np.zeros((4, 64)))
     assert "\n" not in str(error.value)
-    with pytest.raises(UserError, match="unknown arch; choose one of: mlp, conv"):
+    with pytest.raises(UserError, match="unknown arch; choose one of: auto, mlp, conv"):
         MIWAEImputer(arch="cnn", batch_size=2).fit(np.zeros((4, 64)))
 
 
@@ -275,12 +278,30 @@ def test_conv_fits_resume_across_spellings_and_warm_starts_check_the_image(tmp_p
         warm.set_params(arch="conv", image_shape=(8, 8))
 
 
+def test_auto_arch_is_conv_on_images_and_the_mlp_on_tables(tmp_path, tiny_data):
+    from vae_tf.imputers.miwae import DEFAULT_EPOCHS
+    table, images = MIWAEImputer(), MIWAEImputer(image_shape=(28, 28))
+    assert (table._arch(), table._epochs()) == ("mlp", DEFAULT_EPOCHS["mlp"])
+    assert (images._arch(), images._epochs()) == ("conv", DEFAULT_EPOCHS["conv"])
+    assert MIWAEImputer(arch="mlp", image_shape=(28, 28))._arch() == "mlp"
+    assert MIWAEImputer(image_shape=(28, 28), epochs=7)._epochs() == 7
+    # "auto" on an image is the same fit as arch="conv": its run folder resumes.
+    _, holed, _ = _holed(tiny_data)
+    settings = dict(latent_dim=4, hidden_dim=16, batch_size=50, impute_samples=10,
+                    image_shape=(8, 8))
+    logdir = str(tmp_path / "run")
+    MIWAEImputer(**settings, arch="conv", epochs=1, logdir=logdir).fit(holed)
+    resumed = MIWAEImputer(**settings, epochs=2, logdir=logdir).fit(holed)
+    assert [h["epoch"] for h in resumed.history_] == [1, 2]
+
+
 def test_launcher_path_gives_the_dataset_image_to_a_conv_miwae(tmp_path, tiny_data):
     from vae_tf.config import make_config
     from vae_tf.impute_run import run_impute
-    config = make_config(mode="impute", imputer="miwae", arch="conv", epochs=2, batch_size=50,
+    config = make_config(mode="impute", imputer="miwae", epochs=2, batch_size=50,
                          latent_dim=4, hidden_dim=16, logdir=str(tmp_path / "run"))
-    metrics = run_impute(config, data=tiny_data)
+    metrics = run_impute(config, data=tiny_data)  # no --arch: the convolutions on images
     assert "arch='conv'" in metrics["imputer_settings"]
+    assert "epochs=2" in metrics["imputer_settings"]
     assert "image_shape=(8, 8, 1)" in metrics["imputer_settings"]
     assert 0 < metrics["rmse_missing"] < 0.5

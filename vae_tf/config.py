@@ -50,9 +50,11 @@ class Config:
     latent_dim: int = _f(32, "Latent dimensions.")
     hidden_dim: int = _f(400, "Hidden units per layer.")
     hidden_layers: int = _f(1, "Hidden Dense layers in the MLP encoder and in its decoder "
-                            "(thesis: 1; --imputer=miwae: MIWAEImputer's 2 unless given).")
+                            "(thesis: 1; --imputer=miwae --arch=mlp: MIWAEImputer's 2 unless "
+                            "given).")
     arch: str = _f("mlp", "mlp: the thesis's Dense(hidden) encoder and decoder; conv: two "
-                   "strided convolutions each way (--mode=train, and --imputer=miwae).", ARCHS)
+                   "strided convolutions each way (--mode=train; --imputer=miwae fits conv "
+                   "unless --arch=mlp is given).", ARCHS)
     learning_rate: float = _f(1e-3, "Adam learning rate.")
     likelihood: str = _f("bernoulli", "p(x|z): bernoulli (the thesis's), cbernoulli "
                          "(continuous Bernoulli) or gaussian (see --sigma).", LIKELIHOODS)
@@ -191,6 +193,10 @@ def _check_applies(c: Config) -> None:
                 refuse(name, f"it sets the K-NN's neighbours, not --imputer={c.imputer}'s")
             if name == "hidden_layers" and c.imputer not in ("miwae",):
                 refuse(name, f"--imputer={c.imputer} has one hidden layer; miwae takes more")
+            if name == "hidden_layers" and c.imputer == "miwae" and "arch" not in c.given:
+                raise UserError(f"--hidden_layers={c.hidden_layers} sets the MLP's layers, but "
+                                "--imputer=miwae fits conv.py's convolutions on images unless "
+                                "--arch=mlp is given; add --arch=mlp")
             if name == "missing" and _holds_ratings(c.dataset):
                 refuse(name, f"{c.dataset}'s missing cells are the unrated ones")
             if name == "init_stddev" and c.imputer != "vae":

@@ -31,8 +31,8 @@ FLAG_OF = {"n_neighbors": "k"}
 
 def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
     """The imputer `config.imputer` with the run's settings (miwae, rating_vae: their own
-    tuned defaults for the model and training settings the user did not give; miwae with
-    --arch=conv: on images of `image_shape`)."""
+    tuned defaults for the model and training settings the user did not give; miwae: the
+    convolutions on images of `image_shape`, or the MLP with --arch=mlp)."""
     from vae_tf import imputers
     engine = dict(seed=config.seed, steps_per_call=config.steps_per_call,
                   jit_compile=config.jit_compile, strategy=config.strategy, logdir=run.path,
@@ -49,10 +49,11 @@ def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
     model["hidden_layers"] = config.hidden_layers
     # MIWAE and the rating VAE: their own tuned defaults, unless a setting is given.
     tuned = {k: v for k, v in model.items() if k in config.given}
-    if config.imputer == "miwae":
-        if config.arch == "conv":
-            tuned.update(arch="conv", image_shape=tuple(image_shape))
-        return imputers.MIWAEImputer(**tuned, **engine)
+    if config.imputer == "miwae":  # the convolutions on images unless --arch=mlp
+        if "arch" in config.given:
+            tuned["arch"] = config.arch
+        shape = None if image_shape is None else tuple(image_shape)
+        return imputers.MIWAEImputer(**tuned, image_shape=shape, **engine)
     return imputers.RatingVAE(**tuned, **engine)
 
 
@@ -137,6 +138,10 @@ def _ratings(config: Config, data, imputer) -> Tuple[Dict, Callable]:
 def settings(config: Config, imputer) -> Dict:
     params = imputer.get_params()
     shown = {k: v for k, v in params.items() if k not in ("logdir", "verbose")}
+    for name in ("arch", "epochs"):  # MIWAE's "auto" and None, as the fit resolved them
+        resolved = getattr(imputer, f"_{name}", None)
+        if callable(resolved):
+            shown[name] = resolved()
     return {"dataset": config.dataset, "imputer": config.imputer, "missing": config.missing,
             "seed": config.seed, "imputer_settings": f"{type(imputer).__name__}"
             f"({', '.join(f'{k}={v!r}' for k, v in sorted(shown.items()))})"}

@@ -33,6 +33,10 @@ from vae_tf.imputers.training import TrainedImputer
 from vae_tf.models import Decoder, Encoder, reparameterize
 
 METHODS = ("importance", "pseudo_gibbs")
+ARCH_CHOICES = ("auto",) + ARCHS
+# Epochs when `epochs` is None, per architecture fitted: the best of each within a 20-minute
+# fit on 20,000 holed MNIST images here (experiments/results/miwae_defaults.md).
+DEFAULT_EPOCHS = {"mlp": 100, "conv": 80}
 DRAWS = ("sample", "mean")
 CHUNK_ENTRIES = 1 << 25  # L x rows x D floats per imputation chunk (128 MB a tensor)
 
@@ -42,26 +46,32 @@ class MIWAEImputer(TrainedImputer):
 
     batch_size None trains on all rows as one batch; the engine's settings
     (steps_per_call, jit_compile, strategy, logdir, verbose) are those of VAEImputer.
-    The defaults (MLP 2x400, latent 32, K = 5, 100 epochs, L = 1000) are the setting with
-    the lowest validation RMSE among those that fit in 20 minutes on 20,000 holed MNIST
-    images here (experiments/results/miwae_defaults.md; 100 epochs took 199 s).
+    `arch="auto"` (default): conv.py's convolutions when `image_shape` is given, else the
+    MLP (2x400: tables have no image). The defaults (latent 32, K = 5, L = 1000; on images
+    conv, hidden 400, 80 epochs) are the setting with the lowest validation RMSE among
+    those that fit in 20 minutes on 20,000 holed MNIST images here
+    (experiments/results/miwae_defaults.md: 80 conv epochs took 1,069 s, validation RMSE
+    0.1924; the best MLP, 2x400 for 100 epochs in 207 s, 0.2019). `epochs=None` takes the
+    fitted architecture's tuned count (DEFAULT_EPOCHS: conv 80, MLP 100).
     `warm_start=True`: the next `fit` starts from this fit's weights (e.g. pretrain on a
     large image set, then fit a small one of the same width; see TrainedImputer).
-    `arch="conv"`: the convolutional encoder and decoder of `conv.py` (one hidden Dense
-    layer each way: `hidden_layers` is not used) on images of `image_shape` (H, W) or
-    (H, W, C) whose rows are flattened channels-last (`images.reshape(N, -1)`); the encoder
-    sees the holed image and its mask as 2C channels. Never XLA (as `--arch=conv`).
+    `arch="conv"` (or "auto" with `image_shape`): the convolutional encoder and decoder of
+    `conv.py` (one hidden Dense layer each way: `hidden_layers` is the MLP's only) on
+    images of `image_shape` (H, W) or (H, W, C) whose rows are flattened channels-last
+    (`images.reshape(N, -1)`); the encoder sees the holed image and its mask as 2C
+    channels. Never XLA (as `--arch=conv`).
     """
 
     _shuffle = True
 
     def __init__(self, latent_dim: int = 32, hidden_dim: int = 400, hidden_layers: int = 2,
-                 epochs: int = 100, batch_size: int = 100, learning_rate: float = 1e-3,
+                 epochs: Optional[int] = None, batch_size: int = 100,
+                 learning_rate: float = 1e-3,
                  train_samples: int = 5, impute_samples: int = 1000, method: str = "importance",
                  gibbs_iters: int = 50, seed: int = 0, steps_per_call: int = 10,
                  jit_compile: bool = True, strategy: str = "default",
                  logdir: Optional[str] = None, verbose: int = 0, warm_start: bool = False,
-                 arch: str = "mlp", image_shape: Optional[Sequence[int]] = None):
+                 arch: str = "auto", image_shape: Optional[Sequence[int]] = None):
         self.latent_dim, self.hidden_dim, self.hidden_layers = latent_dim, hidden_dim, hidden_layers
         self.arch, self.image_shape = arch, image_shape
         self.warm_start = warm_start
@@ -77,20 +87,30 @@ class MIWAEImputer(TrainedImputer):
                              ("train_samples", 5), ("impute_samples", 1000), ("gibbs_iters", 50)):
             check_int(name, arg, getattr(self, arg), example=example)
         check_choice(name, "method", self.method, METHODS)
-        check_choice(name, "arch", self.arch, ARCHS)
+        check_choice(name, "arch", self.arch, ARCH_CHOICES)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             check_choice(name, "warm_start", self.warm_start, (True, False))
 
     def _fit_settings(self) -> dict:
-        settings = super()._fit_settings()
-        if self.arch == "mlp":  # as before arch existed: earlier run folders still resume
+        settings = {**super()._fit_settings(), "arch": self._arch()}  # "auto" as resolved
+        if settings["arch"] == "mlp":  # as before arch existed: earlier run folders resume
             del settings["arch"], settings["image_shape"]
         else:
             settings["image_shape"], settings["hidden_layers"] = self._image_shape(None), None
         return settings
 
+    def _arch(self) -> str:
+        """The architecture fitted: `arch`, or for "auto" conv when `image_shape` is given."""
+        if self.arch == "auto":
+            return "mlp" if self.image_shape is None else "conv"
+        return self.arch
+
+    def _epochs(self):
+        check_choice(type(self).__name__, "arch", self.arch, ARCH_CHOICES)
+        return DEFAULT_EPOCHS[self._arch()] if self.epochs is None else self.epochs
+
     def _structure(self, d: int):
-        return "arch='mlp'" if self.arch == "mlp" else \
+        return "arch='mlp'" if self._arch() == "mlp" else \
             f"arch='conv', image_shape={self._image_shape(d)}"
 
     def _image_shape(self, d: Optional[int]):
@@ -110,7 +130,7 @@ class MIWAEImputer(TrainedImputer):
 
     def _objective(self, x, mask, data) -> MaskedBound:
         d, rng = x.shape[1], tf.random.Generator.from_seed(self.seed)
-        if self.arch == "conv":
+        if self._arch() == "conv":
             h, w, c = self._image_shape(d)
             encoder = ConvEncoder(self.latent_dim, self.hidden_dim, (h, w, 2 * c), seed=self.seed)
             decoder = ConvDecoder(self.hidden_dim, (h, w, c), seed=self.seed)
@@ -126,7 +146,7 @@ class MIWAEImputer(TrainedImputer):
 
     def _xla(self) -> bool:
         # As the launcher's --arch=conv (run.py): XLA's CPU convolutions are far slower.
-        return bool(self.jit_compile) and self.arch == "mlp"
+        return bool(self.jit_compile) and self._arch() == "mlp"
 
     def _after_fit(self, objective: MaskedBound) -> None:
         self.model_ = objective
@@ -155,7 +175,7 @@ class MIWAEImputer(TrainedImputer):
         """Rows per imputation chunk: L x rows x (the decoder's widest activation per draw:
         D for the MLP, conv.py's 2x-downsampled 32-channel map for conv) stays under
         CHUNK_ENTRIES (at least 1 row)."""
-        if self.arch == "conv":
+        if self._arch() == "conv":
             h, w, _ = self._image_shape(d)
             d = max(d, math.ceil(h / 2) * math.ceil(w / 2) * 32)
         return int(max(1, min(256, CHUNK_ENTRIES // (self.impute_samples * d))))

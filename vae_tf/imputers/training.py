@@ -51,6 +51,10 @@ class TrainedImputer(Imputer):
         """Whether the engine compiles the step with XLA."""
         return bool(self.jit_compile)
 
+    def _epochs(self):
+        """The epochs a fit trains for (subclasses may resolve a default of None)."""
+        return self.epochs
+
     def _fit_settings(self) -> dict:
         """The settings a run folder's fit is keyed by (resume only the same fit)."""
         return {k: v for k, v in self.get_params().items()
@@ -66,7 +70,7 @@ class TrainedImputer(Imputer):
         batch = n if self.batch_size is None else check_int(
             name, "batch_size", self.batch_size, high=n, example=min(n, 100))
         out = dict(
-            epochs=check_int(name, "epochs", self.epochs, example=30),
+            epochs=check_int(name, "epochs", self._epochs(), example=30),
             batch_size=batch,
             learning_rate=check_float(name, "learning_rate", self.learning_rate, example=0.001),
             seed=check_int(name, "seed", self.seed, low=0, high=SEED_MAX, example=0),
