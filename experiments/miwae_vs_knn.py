@@ -43,7 +43,7 @@ flags.DEFINE_integer("miwae_latent_dim", None, "Latent dimensions of MIWAE (defa
                      "MIWAEImputer's).")
 flags.DEFINE_enum("miwae_arch", None, ["mlp", "conv"], "MIWAE's encoder and decoder: "
                   "the MLP, or conv.py's convolutions on the 28x28 image and its mask "
-                  "(default: MIWAEImputer's, the MLP).")
+                  "(default: the MLP; MIWAEImputer's own default on images is conv).")
 flags.DEFINE_integer("train_samples", None, "Importance samples K of MIWAE's training bound "
                      "(default: MIWAEImputer's).")
 flags.DEFINE_integer("impute_samples", 1000, "Importance samples L of the imputation.")
