@@ -36,6 +36,7 @@ SCRIPTS = (
     ("mnist_imputation", False, 25, 2),
     ("omniglot_imputation", True, 10, 1),
     ("small_data_imputation", True, 60, 1),
+    ("small_data_imputation_conv", True, 60, 1),
     ("miwae_vs_knn", False, 55, 2),
     ("miwae_vs_knn_conv", False, 100, 1),
     ("miwae_defaults", False, 58, 1),
@@ -50,6 +51,10 @@ VARIANTS = {
     "miwae_vs_knn_conv": ("miwae_vs_knn", [
         "--table=miwae_vs_knn_conv", "--schemes=structured", "--vae_epochs=0",
         "--miwae_arch=conv", "--miwae_epochs=30", "--miwae_seeds=3"]),
+    "small_data_imputation_conv": ("small_data_imputation", [
+        "--table=small_data_imputation_conv", "--datasets=omniglot_en,omniglot_gr",
+        "--omniglot_configs=cx400x32x5", "--omniglot_epochs=5,10,15,20,30", "--miwae_seeds=3",
+        "--pretrain_epochs=0", "--vae_epochs=0"]),
 }
 
 
