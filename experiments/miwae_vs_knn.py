@@ -6,9 +6,10 @@ with holes, K chosen on 1,000 validation images. The thesis's VAE algorithm: tra
 the holed training images, imputes the test images with `transform`. MIWAE: trained on
 the observed entries of the holed training images only, imputes by self-normalised
 importance sampling (the conditional mean) with L draws; its architecture is
-MIWAEImputer's default (chosen on validation images by experiments/miwae_defaults.py),
-so no choice is made on the test images (`--miwae_arch=conv`: conv.py's convolutions
-instead, named in the rows; write such a run beside the committed table with --table;
+MIWAEImputer's MLP default (2x400, chosen on validation images by
+experiments/miwae_defaults.py among MLPs before the conv candidate joined it), so no
+choice is made on the test images (`--miwae_arch=conv`: conv.py's convolutions instead,
+named in the rows; write such a run beside the committed table with --table;
 `--miwae_seeds=N`: N models of seeds seed..seed+N-1 whose fills are averaged).
 Column means of the training set as a floor.
 The target: MIWAE's test RMSE at most 0.95x the K-NN's, on both schemes, and a lower MAE.

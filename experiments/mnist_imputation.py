@@ -151,7 +151,7 @@ def sound_protocol(data, scheme, rows, quick):
     from vae_tf.imputers.miwae import MIWAEImputer
     t0 = time.perf_counter()
     # Pinned to the model of the committed table (MIWAEImputer's default before issue 14's
-    # tuning); experiments/miwae_vs_knn.py runs the tuned default.
+    # tuning); experiments/miwae_vs_knn.py runs the tuned MLP and its conv variant.
     miwae = MIWAEImputer(hidden_layers=1, epochs=2 if quick else FLAGS.miwae_epochs,
                          impute_samples=100, seed=FLAGS.seed).fit(train_holed)
     for method in ("importance", "pseudo_gibbs"):

@@ -87,6 +87,8 @@ flags.register_validator("ks", _ints, "--ks takes positive integers, e.g. 1,10,1
 for _name in ("omniglot_epochs", "face_epochs"):
     flags.register_validator(_name, lambda v: _ints(v, ascending=True),
                              f"--{_name} takes ascending positive integers, e.g. 100,200,300")
+
+
 def _config(c: str) -> bool:
     """layers x units x latent x K, or c x units x latent x K (the convolutions)."""
     parts = c.split("x")
@@ -108,7 +110,6 @@ flags.register_validator("pretrain_epochs", lambda v: v >= 0, "--pretrain_epochs
 flags.register_validator("pretrain_images", lambda v: v >= 100,
                          "--pretrain_images must be at least 100")
 FLAGS = flags.FLAGS
-
 
 
 def compare(split: Split, scheme: str, rows, notes):

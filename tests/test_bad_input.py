@@ -130,6 +130,10 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
      "--imputer=miwae take --arch); drop it"),
     ("--hidden_layers for the thesis's imputer", ["--mode=impute", "--hidden_layers=2"],
      "--hidden_layers=2 does not apply here (--imputer=vae has one hidden layer"),
+    ("--hidden_layers for MIWAE's default conv", ["--mode=impute", "--imputer=miwae",
+                                                  "--hidden_layers=3"],
+     "--hidden_layers=3 sets the MLP's layers, but --imputer=miwae fits conv.py's "
+     "convolutions on images unless --arch=mlp is given; add --arch=mlp"),
     ("no draws for the bound", ["--train_samples=0"],
      "--train_samples=0 must be 1 (the ELBO) to 5000 (the IWAE bound)"),
     ("too many draws for the bound", ["--train_samples=5001"],

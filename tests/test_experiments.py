@@ -127,6 +127,7 @@ def test_small_data_conv_seed_ensemble_quick_on_real_files(tmp_path):
     seeds = re.search(re.escape(f"{label}: {name}: each seed alone at 2 epochs (snapshot mean): ")
                       + r"seed 0: ([0-9.]+), seed 1: ([0-9.]+)", table)
     assert ensemble and seeds, table
+    assert seeds.group(1) != seeds.group(2)  # two models, not one seed twice
     # RMSE is a norm: the averaged imputation's is at most the mean of the two seeds'.
     assert float(ensemble.group(1)) <= (float(seeds.group(1)) + float(seeds.group(2))) / 2 + 1e-4
 

@@ -136,6 +136,13 @@ def test_miwae_fits_conv_on_the_dataset_images_unless_arch_mlp_and_the_others_re
     finally:
         run.close()
     assert plain._arch() == conv._arch() == "conv" and mlp._arch() == "mlp"
+    # The run folder records what is fitted: a default run and --arch=conv resume each other.
+    assert make_config(mode="impute", imputer="miwae").arch == "conv"
+    assert make_config(mode="impute", imputer="vae").arch == "mlp"
+    assert mlp.image_shape is None  # --arch=mlp: no image in its settings
+    from vae_tf.impute_run import settings
+    shown = settings(make_config(mode="impute", imputer="miwae"), plain)["imputer_settings"]
+    assert f"epochs={DEFAULT_EPOCHS['conv']}" in shown and "arch='conv'" in shown
     assert plain.image_shape == conv.image_shape == (28, 28, 1)
     assert (plain._epochs(), mlp._epochs()) == (DEFAULT_EPOCHS["conv"], DEFAULT_EPOCHS["mlp"])
     with pytest.raises(UserError, match=r"^--hidden_layers=3 sets the MLP's layers, but "

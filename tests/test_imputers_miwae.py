@@ -159,6 +159,10 @@ def test_imputation_chunks_bound_the_draws_in_memory(monkeypatch):
     assert np.all((out >= 0) & (out <= 1))
     seen.clear()
     assert imputer.multiple_imputation(holed, m=2).shape == (2, 9, 12) and seen == [2, 2, 2, 2, 1]
+    seen.clear()  # an image_shape set after the fit ("auto" would now mean conv) changes
+    imputer.set_params(image_shape=(3, 4))  # neither the model nor its chunks
+    imputer.transform(holed)
+    assert seen == [2, 2, 2, 2, 1]
 
 
 def test_warm_start_continues_from_the_previous_fit(fitted, tiny_data):

@@ -161,6 +161,10 @@ def _check_values(c: Config) -> None:
     if c.sigma > 0 and c.likelihood != "gaussian":
         raise UserError(f"--sigma={c.sigma:g} applies to --likelihood=gaussian only "
                         f"(got --likelihood={c.likelihood}); drop --sigma")
+    if c.arch == "conv" and c.hidden_layers != 1 and "arch" not in c.given:  # MIWAE's default
+        raise UserError(f"--hidden_layers={c.hidden_layers} sets the MLP's layers, but "
+                        "--imputer=miwae fits conv.py's convolutions on images unless "
+                        "--arch=mlp is given; add --arch=mlp")
     if c.arch == "conv" and c.hidden_layers != 1:
         raise UserError(f"--hidden_layers={c.hidden_layers} applies to --arch=mlp only; "
                         "drop it or pass --arch=mlp")
@@ -192,11 +196,8 @@ def _check_applies(c: Config) -> None:
             if name == "k" and c.imputer != "knn":
                 refuse(name, f"it sets the K-NN's neighbours, not --imputer={c.imputer}'s")
             if name == "hidden_layers" and c.imputer not in ("miwae",):
-                refuse(name, f"--imputer={c.imputer} has one hidden layer; miwae takes more")
-            if name == "hidden_layers" and c.imputer == "miwae" and "arch" not in c.given:
-                raise UserError(f"--hidden_layers={c.hidden_layers} sets the MLP's layers, but "
-                                "--imputer=miwae fits conv.py's convolutions on images unless "
-                                "--arch=mlp is given; add --arch=mlp")
+                refuse(name, f"--imputer={c.imputer} has one hidden layer; miwae --arch=mlp "
+                       "takes more")
             if name == "missing" and _holds_ratings(c.dataset):
                 refuse(name, f"{c.dataset}'s missing cells are the unrated ones")
             if name == "init_stddev" and c.imputer != "vae":
@@ -240,4 +241,7 @@ def make_config(preset: str = "default", **given: Any) -> Config:
     if given.get("init") == "thesis_pytorch" and "init_stddev" not in given:
         values.pop("init_stddev", None)  # the PyTorch initialiser replaces the preset's
     values.update(given)
+    if values.get("mode") == "impute" and values.get("imputer") == "miwae" \
+            and "arch" not in given:
+        values["arch"] = "conv"  # MIWAE's default on images (the run folder records it)
     return Config(preset=preset, given=tuple(sorted(given)), **values)

@@ -49,11 +49,9 @@ def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
     model["hidden_layers"] = config.hidden_layers
     # MIWAE and the rating VAE: their own tuned defaults, unless a setting is given.
     tuned = {k: v for k, v in model.items() if k in config.given}
-    if config.imputer == "miwae":  # the convolutions on images unless --arch=mlp
-        if "arch" in config.given:
-            tuned["arch"] = config.arch
-        shape = None if image_shape is None else tuple(image_shape)
-        return imputers.MIWAEImputer(**tuned, image_shape=shape, **engine)
+    if config.imputer == "miwae":  # config.arch: conv unless --arch=mlp (make_config)
+        shape = None if config.arch == "mlp" or image_shape is None else tuple(image_shape)
+        return imputers.MIWAEImputer(**tuned, arch=config.arch, image_shape=shape, **engine)
     return imputers.RatingVAE(**tuned, **engine)
 
 

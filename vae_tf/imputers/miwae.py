@@ -150,6 +150,9 @@ class MIWAEImputer(TrainedImputer):
 
     def _after_fit(self, objective: MaskedBound) -> None:
         self.model_ = objective
+        # What was fitted, so that set_params(arch=..., image_shape=...) after the fit
+        # cannot change how transform sizes its chunks.
+        self._fitted_image = self._image_shape(None) if self._arch() == "conv" else None
         self._draw_rng = tf.random.Generator.from_seed(self.seed + 1)
 
     # -- imputation ----------------------------------------------------------------------
@@ -175,8 +178,9 @@ class MIWAEImputer(TrainedImputer):
         """Rows per imputation chunk: L x rows x (the decoder's widest activation per draw:
         D for the MLP, conv.py's 2x-downsampled 32-channel map for conv) stays under
         CHUNK_ENTRIES (at least 1 row)."""
-        if self._arch() == "conv":
-            h, w, _ = self._image_shape(d)
+        image = getattr(self, "_fitted_image", None)
+        if image is not None:
+            h, w, _ = image
             d = max(d, math.ceil(h / 2) * math.ceil(w / 2) * 32)
         return int(max(1, min(256, CHUNK_ENTRIES // (self.impute_samples * d))))
 
