@@ -113,7 +113,6 @@ def main(_):
         train, valid = data.train[:FLAGS.n_train], data.validation[:1000]
         schedule = {"mlp": (FLAGS.max_epochs, FLAGS.eval_every),
                     "conv": (FLAGS.conv_max_epochs, FLAGS.conv_eval_every)}
-    candidates = CANDIDATES
     budget_s = FLAGS.budget_minutes * 60
     # A fresh folder per run: a checkpoint of an earlier run would make its "50 epochs"
     # the earlier run's last model, trained in no time.
@@ -125,13 +124,13 @@ def main(_):
         train_holed = apply_mask(train, make_mask(len(train), (28, 28, 1), scheme, FLAGS.seed + 4))
         valid_mask = make_mask(len(valid), (28, 28, 1), scheme, FLAGS.seed + 6)
         valid_holed = apply_mask(valid, valid_mask)
-        for i, candidate in enumerate(candidates):
+        for i, candidate in enumerate(CANDIDATES):
             logdir = os.path.join(run_root, f"{scheme}-{i}")
             curves[candidate, scheme] = curve(candidate, train_holed, valid, valid_holed,
                                               valid_mask, logdir, *schedule[candidate[0]],
                                               budget_s)
     rows, best = [], None
-    for candidate in candidates:
+    for candidate in CANDIDATES:
         points_per_scheme = min(len(curves[candidate, s]) for s in FLAGS.missing)
         for j in range(points_per_scheme):
             epochs = curves[candidate, FLAGS.missing[0]][j][0]
