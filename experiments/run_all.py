@@ -40,6 +40,7 @@ SCRIPTS = (
     ("miwae_vs_knn", False, 55, 2),
     ("miwae_vs_knn_conv", False, 100, 1),
     ("miwae_defaults", False, 58, 1),
+    ("miwae_defaults_random", False, 58, 1),
     ("miwae_coverage", False, 36, 1),
     ("iwae_training", False, 100, 1),
     ("movielens", True, 10, 1),
@@ -51,6 +52,8 @@ VARIANTS = {
     "miwae_vs_knn_conv": ("miwae_vs_knn", [
         "--table=miwae_vs_knn_conv", "--schemes=structured", "--vae_epochs=0",
         "--miwae_arch=conv", "--miwae_epochs=30", "--miwae_seeds=3"]),
+    "miwae_defaults_random": ("miwae_defaults", [
+        "--missing=random", "--table=miwae_defaults_random"]),
     "small_data_imputation_conv": ("small_data_imputation", [
         "--table=small_data_imputation_conv", "--datasets=omniglot_en,omniglot_gr",
         "--omniglot_configs=cx400x32x5", "--omniglot_epochs=5,10,15,20,30", "--miwae_seeds=3",
