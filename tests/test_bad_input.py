@@ -147,6 +147,10 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("--adam_epsilon for the MIWAE", ["--mode=impute", "--imputer=miwae", "--adam_epsilon=1e-8"],
      "--adam_epsilon=1e-08 does not apply here (--imputer=miwae keeps Keras's Adam epsilon"),
     ("unknown initialiser", ["--init=he"], "value should be one of <auto|thesis_pytorch>"),
+    ("seeds for the K-NN", ["--mode=impute", "--imputer=knn", "--imputer_seeds=3"],
+     "--imputer_seeds=3 does not apply here (--imputer=knn has no seed"),
+    ("too many imputer seeds", ["--mode=impute", "--imputer=miwae", "--imputer_seeds=101"],
+     "--imputer_seeds=101 must be 0 (the imputer's own count) to 100"),
 ]
 
 

@@ -90,7 +90,8 @@ def test_rating_model_follows_the_conventions_too():
 def test_the_package_lists_every_imputer_without_loading_tensorflow():
     import subprocess
     import sys
-    for name in ("KNNImputer", "VAEImputer", "MIWAEImputer", "RatingVAE", "load_model"):
+    for name in ("KNNImputer", "VAEImputer", "MIWAEImputer", "RatingVAE", "SeedEnsemble",
+                 "load_model"):
         assert name in dir(vae_tf)
     code = ("import sys, vae_tf; dir(vae_tf); assert 'tensorflow' not in sys.modules; "
             "vae_tf.KNNImputer; assert 'tensorflow' not in sys.modules")

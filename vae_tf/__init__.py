@@ -1,7 +1,7 @@
 """vae_tf: the thesis "Variational Autoencoders & Applications" in TensorFlow 2 / Keras 3.
 
-The imputers (`KNNImputer`, `VAEImputer`, `MIWAEImputer`, `RatingVAE`) and `load_model`
-load on first use, so importing the package stays light (TensorFlow loads with the VAE).
+The imputers (`KNNImputer`, `VAEImputer`, `MIWAEImputer`, `RatingVAE`, `SeedEnsemble`) and
+`load_model` load on first use, so importing the package stays light (TensorFlow loads with the VAE).
 """
 
 import importlib
@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 _LAZY = {"KNNImputer": "vae_tf.imputers.knn", "VAEImputer": "vae_tf.imputers.vae",
          "MIWAEImputer": "vae_tf.imputers.miwae", "RatingVAE": "vae_tf.imputers.ratings",
-         "load_model": "vae_tf.models"}
+         "SeedEnsemble": "vae_tf.imputers.ensemble", "load_model": "vae_tf.models"}
 
 
 def __getattr__(name):

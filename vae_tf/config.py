@@ -24,6 +24,7 @@ INITS = ("auto", "thesis_pytorch")
 SEED_MAX = 2 ** 32 - 1
 MAX_IWAE_SAMPLES = 100_000  # 20x the IWAE papers' 5,000; more only costs hours
 MAX_TRAIN_SAMPLES = 5000  # 100x the IWAE paper's largest training K (50); memory grows with K
+MAX_IMPUTER_SEEDS = 100  # each is a whole fit; more only costs hours
 MAX_CPU_DEVICES = 64  # logical devices of one CPU (each brings its own threads)
 SIGMA_MIN = 1e-3  # below it a Gaussian on grey levels makes the loss overflow float32
 
@@ -98,6 +99,9 @@ class Config:
                       IMPUTERS)
     missing: str = _f("structured", "Missing-data scheme (images).", MISSING)
     k: int = _f(10, "Neighbours of the K-NN imputer.")
+    imputer_seeds: int = _f(0, "Models a trained imputer fits, from seeds seed, seed+1, ...; "
+                            "their imputations are averaged (N times the fit time). 0: the "
+                            "imputer's own count (vae, miwae: 1; rating_vae: 3).")
     given: Tuple[str, ...] = dataclasses.field(default=(), metadata={"flag": False})
 
     def __post_init__(self):
@@ -120,9 +124,16 @@ def _check_values(c: Config) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise UserError(f"--{name}={value!r} must be a positive integer; "
                             f"pass e.g. --{name}={_DEFAULTS[name]}")
+    if not (isinstance(c.imputer_seeds, int) and not isinstance(c.imputer_seeds, bool)
+            and 0 <= c.imputer_seeds <= MAX_IMPUTER_SEEDS):
+        raise UserError(f"--imputer_seeds={c.imputer_seeds!r} must be 0 (the imputer's own "
+                        f"count) to {MAX_IMPUTER_SEEDS}; pass e.g. --imputer_seeds=3")
     if not (isinstance(c.seed, int) and 0 <= c.seed <= SEED_MAX):
         raise UserError(f"--seed={c.seed!r} is outside 0 .. {SEED_MAX} (2**32 - 1); "
                         "pass e.g. --seed=0")
+    if c.imputer_seeds > 1 and c.seed + c.imputer_seeds - 1 > SEED_MAX:
+        raise UserError(f"--seed={c.seed} with --imputer_seeds={c.imputer_seeds} runs past "
+                        f"the last seed {SEED_MAX}; pass a smaller --seed, e.g. --seed=0")
     for name, top in (("iwae_samples", MAX_IWAE_SAMPLES), ("cpu_devices", MAX_CPU_DEVICES)):
         if not 0 <= getattr(c, name) <= top:
             raise UserError(f"--{name}={getattr(c, name)} must be 0 (off) to {top}; "
@@ -182,7 +193,7 @@ def _check_applies(c: Config) -> None:
         raise UserError(f"--{name}={getattr(c, name)} does not apply here ({why}); drop it")
 
     for name in c.given:
-        if c.mode == "train" and name in ("imputer", "missing", "k"):
+        if c.mode == "train" and name in ("imputer", "missing", "k", "imputer_seeds"):
             refuse(name, "it is a --mode=impute setting")
         if c.mode == "impute":
             if name == "arch" and c.imputer != "miwae":
@@ -193,6 +204,8 @@ def _check_applies(c: Config) -> None:
                        "Bernoulli likelihood at a constant learning rate")
             if name in _TRAINED and c.imputer == "knn":
                 refuse(name, "--imputer=knn does not train")
+            if name == "imputer_seeds" and c.imputer == "knn":
+                refuse(name, "--imputer=knn has no seed: it gives the same fill every time")
             if name == "k" and c.imputer != "knn":
                 refuse(name, f"it sets the K-NN's neighbours, not --imputer={c.imputer}'s")
             if name == "hidden_layers" and c.imputer not in ("miwae",):

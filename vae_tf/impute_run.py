@@ -26,7 +26,7 @@ from vae_tf.rundir import RunDir
 
 N_SHOW = 10
 # The launcher's flag for each imputer argument (library errors speak in argument names).
-FLAG_OF = {"n_neighbors": "k"}
+FLAG_OF = {"n_neighbors": "k", "n_seeds": "imputer_seeds"}
 
 
 def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
@@ -43,16 +43,23 @@ def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
     if config.imputer == "knn":  # the thesis: marker 0 on ratings; no user is its own neighbour
         return imputers.KNNImputer(config.k, marker=0.0 if ratings else 0.5,
                                    exclude_self=ratings)
+    if config.imputer == "rating_vae":  # its own tuned defaults, unless a setting is given
+        tuned = {k: v for k, v in model.items() if k in config.given}
+        if config.imputer_seeds:  # RatingVAE averages its own ensemble
+            tuned["n_seeds"] = config.imputer_seeds
+        return imputers.RatingVAE(**tuned, **engine)
     if config.imputer == "vae":
-        return imputers.VAEImputer(init_stddev=config.init_stddev,
-                                   adam_epsilon=config.adam_epsilon, **model, **engine)
-    model["hidden_layers"] = config.hidden_layers
-    # MIWAE and the rating VAE: their own tuned defaults, unless a setting is given.
-    tuned = {k: v for k, v in model.items() if k in config.given}
-    if config.imputer == "miwae":  # config.arch: conv unless --arch=mlp (make_config)
+        imputer = imputers.VAEImputer(init_stddev=config.init_stddev,
+                                      adam_epsilon=config.adam_epsilon, **model, **engine)
+    else:  # MIWAE: its own tuned defaults, unless a setting is given
+        model["hidden_layers"] = config.hidden_layers
+        tuned = {k: v for k, v in model.items() if k in config.given}
         shape = None if config.arch == "mlp" or image_shape is None else tuple(image_shape)
-        return imputers.MIWAEImputer(**tuned, arch=config.arch, image_shape=shape, **engine)
-    return imputers.RatingVAE(**tuned, **engine)
+        # config.arch: conv unless --arch=mlp (make_config)
+        imputer = imputers.MIWAEImputer(**tuned, arch=config.arch, image_shape=shape, **engine)
+    if config.imputer_seeds > 1:  # members in <run>/seed-<k>; one model stays in <run>
+        return imputers.SeedEnsemble(imputer, n_seeds=config.imputer_seeds)
+    return imputer
 
 
 def run_impute(config: Config, data=None) -> Dict:
@@ -104,6 +111,8 @@ def _images(config: Config, data, imputer) -> Tuple[Dict, Callable]:
         for tag, row in zip(("originals", "with_holes", "imputed"), rows):
             run.writer.image(f"images/{tag}", summaries.image_grid([row], data.image_shape), 0)
         label = config.imputer.upper() + (f" (K={config.k})" if config.imputer == "knn" else "")
+        if config.imputer_seeds > 1:
+            label += f", {config.imputer_seeds} seeds"
         plots.image_rows(run.file("figures", "imputation.png"), rows,
                          ["original test data", "test data with\nmissing values (grey)",
                           f"predicted by\n{label}"], data.image_shape,
@@ -134,15 +143,21 @@ def _ratings(config: Config, data, imputer) -> Tuple[Dict, Callable]:
 
 
 def settings(config: Config, imputer) -> Dict:
-    params = imputer.get_params()
+    return {"dataset": config.dataset, "imputer": config.imputer, "missing": config.missing,
+            "seed": config.seed, "imputer_settings": describe(imputer)}
+
+
+def describe(imputer) -> str:
+    """`Name(setting=value, ...)`: every setting, as the fit resolved MIWAE's "auto" and None."""
+    params = imputer.get_params(deep=False)
     shown = {k: v for k, v in params.items() if k not in ("logdir", "verbose")}
-    for name in ("arch", "epochs"):  # MIWAE's "auto" and None, as the fit resolved them
+    for name in ("arch", "epochs"):
         resolved = getattr(imputer, f"_{name}", None)
         if callable(resolved):
             shown[name] = resolved()
-    return {"dataset": config.dataset, "imputer": config.imputer, "missing": config.missing,
-            "seed": config.seed, "imputer_settings": f"{type(imputer).__name__}"
-            f"({', '.join(f'{k}={v!r}' for k, v in sorted(shown.items()))})"}
+    text = {k: describe(v) if k == "imputer" and v is not None else repr(v)
+            for k, v in shown.items()}  # SeedEnsemble's member, resolved alike
+    return f"{type(imputer).__name__}({', '.join(f'{k}={v}' for k, v in sorted(text.items()))})"
 
 
 def _errors(truth, pred, mask, prefix="") -> Dict[str, float]:

@@ -22,9 +22,9 @@ from vae_tf.errors import UserError
 # Settings that shape the model: a checkpoint cannot be resumed if they change.
 _MODEL_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_layers",
                  "likelihood", "sigma", "imputer", "missing", "train_samples", "adam_epsilon",
-                 "init", "init_stddev")
+                 "init", "init_stddev", "imputer_seeds")
 # What a config.json written before a field existed meant by its absence.
-_BEFORE = {"train_samples": 1, "adam_epsilon": 1e-7, "init": "auto"}
+_BEFORE = {"train_samples": 1, "adam_epsilon": 1e-7, "init": "auto", "imputer_seeds": 0}
 LOCK = ".lock"
 _HELD: Dict[str, list] = {}  # lock file -> [descriptor, runs of this process using it]
 

@@ -42,7 +42,8 @@ class Imputer:
     def __repr__(self) -> str:
         defaults = {p.name: p.default for p in
                     inspect.signature(type(self).__init__).parameters.values()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k) is not v
+        changed = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items()
+                   if defaults.get(k) is not v
                    and not _same(defaults.get(k), v)]
         return f"{type(self).__name__}({', '.join(changed)})"
 
