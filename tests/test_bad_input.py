@@ -151,6 +151,9 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
      "--imputer_seeds=3 does not apply here (--imputer=knn has no seed"),
     ("too many imputer seeds", ["--mode=impute", "--imputer=miwae", "--imputer_seeds=101"],
      "--imputer_seeds=101 must be 0 (the imputer's own count) to 100"),
+    ("imputer seeds past the last seed", ["--mode=impute", "--imputer=miwae",
+                                          "--imputer_seeds=3", "--seed=4294967294"],
+     "--seed=4294967294: --imputer=miwae fits 3 models from seeds seed .. seed+2, past the"),
 ]
 
 

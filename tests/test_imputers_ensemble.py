@@ -2,13 +2,13 @@
 
 import dataclasses
 import os
+import re
 
 import numpy as np
 import pytest
 
 from vae_tf.errors import UserError
 from vae_tf.imputers import KNNImputer, MIWAEImputer, SeedEnsemble
-from vae_tf.metrics import rmse
 from vae_tf.missing import apply_mask, make_mask
 
 SMALL = dict(arch="mlp", latent_dim=4, hidden_dim=32, hidden_layers=1, epochs=8,
@@ -26,8 +26,7 @@ def ensemble(holed):
     return SeedEnsemble(MIWAEImputer(**SMALL, seed=3), n_seeds=2).fit(holed[0])
 
 
-def test_the_fill_is_the_mean_of_members_trained_from_consecutive_seeds(ensemble, holed,
-                                                                         tiny_data):
+def test_the_fill_is_the_mean_of_members_trained_from_consecutive_seeds(ensemble, holed):
     x, mask = holed
     alone = [MIWAEImputer(**SMALL, seed=s).fit(x).transform(x) for s in (3, 4)]
     assert [m.seed for m in ensemble.imputers_] == [3, 4]
@@ -35,9 +34,6 @@ def test_the_fill_is_the_mean_of_members_trained_from_consecutive_seeds(ensemble
     out = ensemble.transform(x)
     np.testing.assert_allclose(out, np.mean(alone, axis=0), atol=1e-5)
     assert np.array_equal(out[mask], x[mask]) and not np.isnan(out).any()
-    # the average is at least as close to the truth as the worse member
-    worst = max(rmse(tiny_data.train, a, ~mask) for a in alone)
-    assert rmse(tiny_data.train, out, ~mask) <= worst
 
 
 def test_history_is_the_members_mean_per_epoch(ensemble):
@@ -92,6 +88,13 @@ def test_bad_use_gets_one_line(holed):
         assert "\n" not in str(error.value)
     with pytest.raises(UserError, match="not fitted"):
         SeedEnsemble().transform(x)
+    # refused before any member trains (a late refusal would waste whole fits)
+    for member, message in ((MIWAEImputer(**SMALL, seed=2 ** 32 - 2), "seed must be an integer"),
+                            (MIWAEImputer(**SMALL, seed="0"), "seed must be an integer"),
+                            (MIWAEImputer(**SMALL, warm_start=True), "set warm_start=False")):
+        with pytest.raises(UserError, match=message) as error:
+            SeedEnsemble(member, n_seeds=3).fit(np.full((4, 4), np.nan))  # no member could fit
+        assert "\n" not in str(error.value)
     with pytest.raises(UserError, match="X has 3 columns"):
         one = MIWAEImputer(**dict(SMALL, batch_size=10, epochs=1))
         SeedEnsemble(one, n_seeds=1).fit(x).transform(x[:, :3])
@@ -117,11 +120,12 @@ def test_launcher_imputer_seeds_averages_members_in_the_run_folder(tmp_path, tin
     (dict(imputer="knn", imputer_seeds=3), "--imputer_seeds=3 does not apply here"),
     (dict(imputer="miwae", imputer_seeds=-1), "--imputer_seeds=-1 must be 0"),
     (dict(imputer="miwae", imputer_seeds=101), "--imputer_seeds=101 must be 0"),
-    (dict(imputer="miwae", imputer_seeds=3, seed=2 ** 32 - 2), "runs past the last seed"),
+    (dict(imputer="miwae", imputer_seeds=3, seed=2 ** 32 - 2), "past the last seed"),
+    (dict(imputer="rating_vae", seed=2 ** 32 - 2), "fits 3 models from seeds seed .. seed+2"),
 ])
 def test_launcher_refuses_a_bad_imputer_seeds(given, needle):
     from vae_tf.config import make_config
-    with pytest.raises(UserError, match=needle.replace("(", "\\(")):
+    with pytest.raises(UserError, match=re.escape(needle)):
         make_config(mode="impute", **given)
     with pytest.raises(UserError, match="it is a --mode=impute setting"):
         make_config(mode="train", imputer_seeds=2)
@@ -153,3 +157,26 @@ def test_the_thesis_imputer_averages_too(holed):
     alone = [VAEImputer(**settings, seed=s).fit(x).transform(x) for s in (1, 2)]
     np.testing.assert_allclose(pair.transform(x), np.mean(alone, axis=0), atol=1e-5)
     assert len(pair.history_) == 3
+    # fit_transform gives the thesis's own fill of X (filled_), averaged, as VAEImputer's does
+    own = [VAEImputer(**settings, seed=s).fit(x).filled_ for s in (1, 2)]
+    filled = SeedEnsemble(VAEImputer(**settings, seed=1), n_seeds=2).fit_transform(x)
+    np.testing.assert_allclose(filled, np.mean(own, axis=0), atol=1e-5)
+    assert not np.allclose(filled[~mask], pair.transform(x)[~mask], atol=1e-3)
+
+
+def test_a_run_folder_resumes_under_any_spelling_of_the_same_count(tmp_path):
+    from vae_tf.config import make_config
+    from vae_tf.rundir import RunDir
+
+    def open_run(**given):
+        RunDir.for_config(make_config(mode="impute", logdir=str(tmp_path / "run"),
+                                      **given)).close()
+
+    open_run(imputer="miwae")  # 0: MIWAE's own count, one model
+    open_run(imputer="miwae", imputer_seeds=1)
+    with pytest.raises(UserError, match="different imputer_seeds"):
+        open_run(imputer="miwae", imputer_seeds=2)
+    RunDir.for_config(make_config(mode="impute", imputer="rating_vae",
+                                  logdir=str(tmp_path / "ratings"))).close()
+    RunDir.for_config(make_config(mode="impute", imputer="rating_vae", imputer_seeds=3,
+                                  logdir=str(tmp_path / "ratings"))).close()

@@ -118,6 +118,13 @@ _POSITIVE = ("epochs", "batch_size", "latent_dim", "hidden_dim", "hidden_layers"
              "k", "steps_per_call")
 
 
+def imputer_models(imputer: str, imputer_seeds: int) -> int:
+    """The models `--imputer` fits for `--imputer_seeds` (0: its own count)."""
+    if imputer_seeds:
+        return imputer_seeds
+    return 3 if imputer == "rating_vae" else 1  # RatingVAE's default ensemble
+
+
 def _check_values(c: Config) -> None:
     for name in _POSITIVE:
         value = getattr(c, name)
@@ -131,9 +138,11 @@ def _check_values(c: Config) -> None:
     if not (isinstance(c.seed, int) and 0 <= c.seed <= SEED_MAX):
         raise UserError(f"--seed={c.seed!r} is outside 0 .. {SEED_MAX} (2**32 - 1); "
                         "pass e.g. --seed=0")
-    if c.imputer_seeds > 1 and c.seed + c.imputer_seeds - 1 > SEED_MAX:
-        raise UserError(f"--seed={c.seed} with --imputer_seeds={c.imputer_seeds} runs past "
-                        f"the last seed {SEED_MAX}; pass a smaller --seed, e.g. --seed=0")
+    models = imputer_models(c.imputer, c.imputer_seeds)
+    if c.mode == "impute" and c.seed + models - 1 > SEED_MAX:
+        raise UserError(f"--seed={c.seed}: --imputer={c.imputer} fits {models} models from "
+                        f"seeds seed .. seed+{models - 1}, past the last seed {SEED_MAX}; pass "
+                        "a smaller --seed, e.g. --seed=0")
     for name, top in (("iwae_samples", MAX_IWAE_SAMPLES), ("cpu_devices", MAX_CPU_DEVICES)):
         if not 0 <= getattr(c, name) <= top:
             raise UserError(f"--{name}={getattr(c, name)} must be 0 (off) to {top}; "

@@ -29,6 +29,16 @@ LOCK = ".lock"
 _HELD: Dict[str, list] = {}  # lock file -> [descriptor, runs of this process using it]
 
 
+def _same_model(field: str, old: Dict, config) -> bool:
+    """Whether the earlier run's `field` gives the model `config` gives (a seed count of 0
+    means the imputer's own count)."""
+    if field == "imputer_seeds":
+        from vae_tf.config import imputer_models
+        return imputer_models(old.get("imputer"), old[field]) == \
+            imputer_models(config.imputer, config.imputer_seeds)
+    return old[field] == getattr(config, field)
+
+
 def default_logdir(config) -> str:
     return os.path.join("logs", f"{config.dataset}-{config.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
 
@@ -63,7 +73,7 @@ class RunDir:
         if os.path.exists(previous):
             old = run._read_config(previous)
             old = {**_BEFORE, **old}
-            changed = [k for k in _MODEL_FIELDS if k in old and old[k] != getattr(config, k)]
+            changed = [k for k in _MODEL_FIELDS if k in old and not _same_model(k, old, config)]
             if changed:
                 run.close()
                 raise UserError(f"--logdir={logdir} holds a run with different "

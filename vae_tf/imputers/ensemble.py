@@ -3,9 +3,9 @@
 The imputers that train (MIWAEImputer, VAEImputer) end in a different model from each
 seed; the mean of their imputations has a lower error than a typical member's (the
 variance of the members averages out). On half-image MNIST holes three conv MIWAE seeds
-averaged reached 0.941x the tuned K-NN's test RMSE, where one model was 0.973-0.975x it on
-validation images (experiments/results/miwae_vs_knn_conv.md; that script averages its
-seeds' fills the same way).
+averaged were 0.937x the tuned K-NN's RMSE on validation images, where each alone was
+0.973-0.975x (experiments/results/miwae_vs_knn_conv.md; that script averages its seeds'
+fills the same way).
 
     SeedEnsemble(MIWAEImputer(image_shape=(28, 28)), n_seeds=3).fit(X).transform(X_new)
 
@@ -19,6 +19,7 @@ from typing import Optional
 
 import numpy as np
 
+from vae_tf.config import SEED_MAX
 from vae_tf.errors import UserError
 from vae_tf.imputers.base import Imputer, check_array, check_int
 
@@ -67,32 +68,63 @@ class SeedEnsemble(Imputer):
 
     def fit(self, X, y=None) -> "SeedEnsemble":
         """Train the members on X [N, D] (NaN = missing), one after another; returns self."""
-        check_int("SeedEnsemble", "n_seeds", self.n_seeds, example=3)
+        n = check_int("SeedEnsemble", "n_seeds", self.n_seeds, example=3)
         base = self._base()
-        check_array(X, "X")  # a bad X fails before any member trains
         params = base.get_params()
+        # Checked before any member trains: a late refusal would waste whole fits.
+        check_int(type(base).__name__, "seed", params["seed"], low=0, high=SEED_MAX - n + 1,
+                  example=0)
+        if params.get("warm_start"):
+            raise UserError(f"SeedEnsemble(imputer={type(base).__name__}(warm_start=True)): "
+                            "each member starts afresh from its own seed; set warm_start=False")
+        x, observed = check_array(X, "X")  # a bad X fails before any member trains
+        for stale in ("imputers_", "n_features_in_", "history_", "filled_"):
+            self.__dict__.pop(stale, None)
         members = []
-        for k in range(self.n_seeds):
+        for k in range(n):
             own = dict(params, seed=params["seed"] + k)
             if params.get("logdir"):
                 own["logdir"] = os.path.join(params["logdir"], f"seed-{k}")
             if params.get("verbose"):  # the members' epoch lines follow this one
-                print(f"SeedEnsemble: model {k + 1}/{self.n_seeds} (seed {own['seed']})",
-                      flush=True)
+                print(f"SeedEnsemble: model {k + 1}/{n} (seed {own['seed']})", flush=True)
             members.append(type(base)(**own).fit(X))
         self.imputers_ = members
         self.n_features_in_ = members[0].n_features_in_
         histories = [getattr(m, "history_", None) for m in members]
         if all(histories) and len({len(h) for h in histories}) == 1:
-            self.history_ = [{key: (row[key] if key == "epoch" else
-                                    float(np.mean([h[e][key] for h in histories])))
-                              for key in row} for e, row in enumerate(histories[0])]
+            self.history_ = [_mean_row([h[e] for h in histories])
+                             for e in range(len(histories[0]))]
+        filled = [getattr(m, "filled_", None) for m in members]
+        if all(f is not None for f in filled):  # the thesis's VAE: its fill of X itself
+            self.filled_ = np.where(observed, x, _mean(filled)).astype(np.float32)
         return self
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        """fit(X), then X filled: the members' own fills of X where they make one (the thesis's
+        VAEImputer, as its fit_transform), else transform(X)."""
+        self.fit(X)
+        return self.filled_ if hasattr(self, "filled_") else self.transform(X)
 
     def transform(self, X) -> np.ndarray:
         """X [N, D] with every NaN replaced by the members' mean imputation."""
         self._check_fitted()
         x, observed = check_array(X, "X")
         self._check_width(x)
-        mean = np.mean([m.transform(X) for m in self.imputers_], axis=0)
+        mean = _mean(m.transform(X) for m in self.imputers_)
         return np.where(observed, x, mean).astype(np.float32)
+
+
+def _mean(arrays) -> np.ndarray:
+    """The mean of equally shaped arrays, one held at a time beside the running sum."""
+    total, n = None, 0
+    for a in arrays:
+        total = a.astype(np.float64) if total is None else total + a
+        n += 1
+    return total / n
+
+
+def _mean_row(rows) -> dict:
+    """One epoch's history row: the members' mean of each figure all of them record."""
+    keys = [k for k in rows[0] if all(k in r for r in rows)]
+    return {k: rows[0][k] if k == "epoch" else float(np.mean([r[k] for r in rows]))
+            for k in keys}

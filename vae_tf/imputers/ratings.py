@@ -137,7 +137,8 @@ class RatingVAE(Imputer):
                              ("n_seeds", 3), ("steps_per_call", 10)):
             check_int(name, arg, getattr(self, arg), example=example)
         check_int(name, "batch_size", self.batch_size, example=64)  # at most all items
-        check_int(name, "seed", self.seed, low=0, high=SEED_MAX - self.n_seeds, example=0)
+        check_int(name, "seed", self.seed, low=0, high=SEED_MAX - self.n_seeds + 1,
+                  example=0)
         check_int(name, "verbose", self.verbose, low=0, high=2, example=0)
         for arg, example in (("learning_rate", 1e-3), ("sigma", 0.5)):
             check_float(name, arg, getattr(self, arg), example=example)
