@@ -17,6 +17,7 @@ import socket
 import time
 from typing import Dict, List, Optional
 
+from vae_tf.config import imputer_models
 from vae_tf.errors import UserError
 
 # Settings that shape the model: a checkpoint cannot be resumed if they change.
@@ -33,7 +34,6 @@ def _same_model(field: str, old: Dict, config) -> bool:
     """Whether the earlier run's `field` gives the model `config` gives (a seed count of 0
     means the imputer's own count)."""
     if field == "imputer_seeds":
-        from vae_tf.config import imputer_models
         return imputer_models(old.get("imputer"), old[field]) == \
             imputer_models(config.imputer, config.imputer_seeds)
     return old[field] == getattr(config, field)

@@ -67,6 +67,17 @@ class Imputer:
                             f"fitted on {self.n_features_in_}; impute data of the same width")
 
 
+def mean_history(histories) -> list:
+    """Per epoch, the mean over several fits' histories of each figure all of them record
+    (the epoch number kept). Histories of one length, one dict per epoch."""
+    out = []
+    for rows in zip(*histories):
+        keys = [k for k in rows[0] if all(k in r for r in rows)]
+        out.append({k: rows[0][k] if k == "epoch" else float(np.mean([r[k] for r in rows]))
+                    for k in keys})
+    return out
+
+
 def _same(a, b) -> bool:
     try:
         return bool(a == b)

@@ -21,7 +21,7 @@ import numpy as np
 
 from vae_tf.config import SEED_MAX
 from vae_tf.errors import UserError
-from vae_tf.imputers.base import Imputer, check_array, check_int
+from vae_tf.imputers.base import Imputer, check_array, check_int, mean_history
 
 
 class SeedEnsemble(Imputer):
@@ -92,8 +92,7 @@ class SeedEnsemble(Imputer):
         self.n_features_in_ = members[0].n_features_in_
         histories = [getattr(m, "history_", None) for m in members]
         if all(histories) and len({len(h) for h in histories}) == 1:
-            self.history_ = [_mean_row([h[e] for h in histories])
-                             for e in range(len(histories[0]))]
+            self.history_ = mean_history(histories)
         filled = [getattr(m, "filled_", None) for m in members]
         if all(f is not None for f in filled):  # the thesis's VAE: its fill of X itself
             self.filled_ = np.where(observed, x, _mean(filled)).astype(np.float32)
@@ -122,9 +121,3 @@ def _mean(arrays) -> np.ndarray:
         n += 1
     return total / n
 
-
-def _mean_row(rows) -> dict:
-    """One epoch's history row: the members' mean of each figure all of them record."""
-    keys = [k for k in rows[0] if all(k in r for r in rows)]
-    return {k: rows[0][k] if k == "epoch" else float(np.mean([r[k] for r in rows]))
-            for k in keys}

@@ -31,7 +31,8 @@ from vae_tf import distribute, losses
 from vae_tf.config import SEED_MAX, STRATEGIES
 from vae_tf.engine import Engine, Objective
 from vae_tf.errors import UserError
-from vae_tf.imputers.base import Imputer, check_array, check_choice, check_float, check_int
+from vae_tf.imputers.base import (Imputer, check_array, check_choice, check_float,
+                                  check_int, mean_history)
 from vae_tf.models import reparameterize
 from vae_tf.rundir import RunDir, claim_fit, fingerprint
 
@@ -170,9 +171,7 @@ class RatingVAE(Imputer):
             model, history = self._fit_one(self.seed + k, x, m, k)
             self.models_.append(model)
             histories.append(history)
-        self.history_ = [{key: (h0[key] if key == "epoch" else
-                                float(np.mean([h[e][key] for h in histories])))
-                          for key in h0} for e, h0 in enumerate(histories[0])]
+        self.history_ = mean_history(histories)
         self.n_features_in_ = train.shape[1]
         self._x, self._m = x, m
         return self
