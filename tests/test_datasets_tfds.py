@@ -130,13 +130,18 @@ def test_movielens_from_tfds_rejects_out_of_range_ids():
             load("movielens_100k")
 
 
-def test_download_failure_is_one_line(monkeypatch):
+def test_download_failure_is_one_line_naming_both_ways_to_give_the_files(monkeypatch, caplog):
     monkeypatch.setattr(tfds_source, "_online", lambda host: False)
     with pytest.raises(UserError, match="cifar10_rgb: TensorFlow Datasets could not download or "
                                         "prepare 'cifar10' .* pass --data_dir=<folder with "
-                                        "cifar-10-batches-py/") as err:
+                                        "cifar-10-batches-py/ .*> or set VAE_TF_DATA_DIR=<data "
+                                        "root laid out like shared/data, with cifar10/ in it>$"
+                       ) as err:
         tfds_source.load_tfds("cifar10_rgb")
     assert len(str(err.value).splitlines()) == 1
+    # tfds warns that no prepared copy exists ("Variant folder ... has no dataset_info.json")
+    # before the download is tried: not a line for the user before the error.
+    assert not [r for r in caplog.records if "Variant folder" in r.getMessage()]
 
 
 def test_a_proxy_skips_the_name_lookup(monkeypatch):

@@ -210,9 +210,26 @@ def test_colour_images_train_and_render_in_colour(tmp_path):
 def test_console_script_help_lists_our_flags():
     script = os.path.join(os.path.dirname(sys.executable), "vae-tf")
     result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
-    assert "Traceback" not in result.stderr  # absl's --help exits 1 by design
+    assert result.returncode == 0 and result.stderr == ""  # absl's own --help exits 1
     for flag in ("--dataset", "--mode", "--imputer", "--strategy", "--seed", "--likelihood"):
         assert flag in result.stdout, flag
+    assert "--log_dir:" not in result.stdout  # absl's flags only in --helpfull
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h", "--helpshort", "--helpfull"])
+def test_help_exits_0_and_its_first_line_says_what_the_program_does(flag):
+    result = launch(flag)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.splitlines()[0] == ("vae-tf: train a variational autoencoder on an "
+                                             "image dataset, or impute missing values with one.")
+    assert "--logdir:" in result.stdout
+    assert ("--log_dir:" in result.stdout) == (flag == "--helpfull")
+
+
+def test_absl_look_alikes_of_our_flags_are_the_ones_the_docstring_names():
+    from vae_tf import main as launcher
+    assert launcher._LOOK_ALIKES == {"log_dir": "logdir"}
+    assert "--log_dir (a look-alike of our\n--logdir" in launcher.__doc__
 
 
 def test_help_shows_both_presets_values_for_every_setting_the_thesis_preset_sets():

@@ -1,10 +1,13 @@
-"""Launcher: absl flags -> one frozen Config -> the library.
+"""vae-tf: train a variational autoencoder on an image dataset, or impute missing values with one.
 
-    python -m vae_tf.main                      # default preset on the bundled mnist_5k
-    python -m vae_tf.main --preset=thesis --dataset=mnist --data_dir=DIR
-    python -m vae_tf.main --mode=impute --imputer=knn --missing=random --k=10
+    vae-tf                                     # default preset on the bundled mnist_5k
+    vae-tf --preset=thesis --dataset=mnist --data_dir=DIR
+    vae-tf --mode=impute --imputer=knn --missing=random --k=10
 
-Bad input ends with one line on stderr and a non-zero exit, never a traceback.
+(`python -m vae_tf.main` is the same program.) --help lists this program's flags and
+exits 0; --helpfull adds absl's. absl's logging flag --log_dir (a look-alike of our
+--logdir, where the run goes) is refused with "did you mean --logdir". Bad input ends
+with one line on stderr and a non-zero exit, never a traceback.
 """
 
 import errno
@@ -69,11 +72,36 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+_HELP = {"-h": False, "--h": False, "-?": False, "--help": False, "-help": False,
+         "--helpshort": False, "-helpshort": False, "--helpfull": True, "-helpfull": True}
+# absl's own flags a user would take for ours (the name without '_' is one of ours): name -> ours.
+_LOOK_ALIKES = {name: ours for name in FLAGS for ours in (f.name for f in config_lib.FLAG_FIELDS)
+                if name != ours and name.replace("_", "") == ours.replace("_", "")}
+
+
+def _help(full: bool) -> None:
+    """What the program does, then our flags (with `full`, every flag); exit 0."""
+    text = FLAGS.get_help() if full else FLAGS.main_module_help()
+    print(f"{__doc__.strip()}\n\nflags:\n{text}\n")
+    if not full:
+        print("Try --helpfull to get a list of all flags.")
+    sys.exit(0)
+
+
 def _parse(argv):
+    asked = [_HELP[a] for a in argv[1:] if a in _HELP]
+    if asked:
+        _help(full=any(asked))
     try:
-        return FLAGS(argv)
+        rest = FLAGS(argv)
     except flags.Error as e:
         _fail(f"{e}; see --helpfull for the valid flags and values")
+    for name, ours in _LOOK_ALIKES.items():
+        if FLAGS[name].present:
+            value = FLAGS[name].value
+            _fail(f"--{name}={value} is absl's own flag ({FLAGS[name].help}), not this "
+                  f"program's; did you mean --{ours}={value}?")
+    return rest
 
 
 def main(argv) -> None:

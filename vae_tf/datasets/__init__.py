@@ -62,6 +62,13 @@ def resolve_data_dir(name: str, data_dir: Optional[str] = None) -> Optional[str]
     return path
 
 
+def where_to_put_files(name: str) -> str:
+    """The two ways to give `name`'s original files, as the errors name them."""
+    known = entry(name)
+    return (f"pass --data_dir=<folder with {known.files}> or set {DATA_DIR_VAR}=<data root "
+            f"laid out like shared/data, with {known.folder}/ in it>")
+
+
 def third_rows(name: str) -> bool:
     """Whether the thesis's structured-hole experiment also ran the H/3 variant on `name`."""
     return entry(name).third_rows
@@ -79,4 +86,4 @@ def load(name: str, data_dir: Optional[str] = None) -> Dataset:
 
 __all__ = ["ALLOW_SMALL_VAR", "BERNOULLI", "DATA_DIR_VAR", "ENTRIES", "NAMES", "RATINGS",
            "Dataset", "Entry", "check_finite_unit", "data_dir_for", "entry", "load",
-           "resolve_data_dir", "third_rows"]
+           "resolve_data_dir", "third_rows", "where_to_put_files"]

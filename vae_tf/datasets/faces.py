@@ -31,6 +31,7 @@ import numpy as np
 from absl import logging
 from PIL import Image
 
+from vae_tf.datasets import where_to_put_files
 from vae_tf.datasets.base import Dataset
 from vae_tf.datasets.files import (ALLOW_SMALL_VAR, check_folder, list_folder, one_line,
                                    read_raw, small_data_allowed)
@@ -67,7 +68,7 @@ def load_orl_files(data_dir) -> Dataset:
     """400 ORL faces: images 1-9 of each subject train, image 10 test."""
     if not data_dir:
         raise UserError(f"orl_faces is not in TensorFlow Datasets: download it from {ORL_URL} "
-                        "and pass --data_dir=<folder with s1 .. s40, each holding 1.pgm .. 10.pgm>")
+                        f"and {where_to_put_files('orl_faces')}")
     check_folder(data_dir, "orl_faces", "s1 .. s40, each holding 1.pgm .. 10.pgm")
     folder = next((c for c in (data_dir, os.path.join(data_dir, "orl_faces"),
                                os.path.join(data_dir, "att_faces"))
@@ -139,7 +140,7 @@ def load_yale_files(data_dir) -> Dataset:
     """Every valid Cropped Yale B image; every fifth of a subject held out for test."""
     if not data_dir:
         raise UserError(f"yale_faces is not in TensorFlow Datasets: download it from {YALE_URL} "
-                        "and pass --data_dir=<folder with CroppedYale/yaleBxx/*.pgm>")
+                        f"and {where_to_put_files('yale_faces')}")
     check_folder(data_dir, "yale_faces", "CroppedYale/yaleBxx/*.pgm")
     root = next((c for c in (os.path.join(data_dir, "CroppedYale"), data_dir)
                  if os.path.isdir(c) and _yale_subjects(c)), None)

@@ -13,12 +13,14 @@ Where tfds cannot give exactly what the original files give:
 Each name's builder, download host and the files its errors name come from registry.py.
 """
 
+import contextlib
+import logging
 import os
 from typing import Dict, Sequence
 
 import numpy as np
 
-from vae_tf.datasets import cifar, mnist, movielens, omniglot
+from vae_tf.datasets import cifar, mnist, movielens, omniglot, where_to_put_files
 from vae_tf.datasets.base import RATINGS, Dataset
 from vae_tf.datasets.files import one_line
 from vae_tf.datasets.registry import entry
@@ -40,23 +42,40 @@ def _online(host: str) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _no_missing_copy_warning():
+    """Drop tfds's warning that a dataset has no prepared copy yet (`Variant folder ...
+    has no dataset_info.json`): expected before the first download, and noise before the
+    one-line error when the download fails."""
+    def keep(record: logging.LogRecord) -> bool:
+        return not ("tensorflow_datasets" in record.pathname
+                    and str(record.msg).startswith("Variant folder"))
+    absl_logger = logging.getLogger("absl")
+    absl_logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        absl_logger.removeFilter(keep)
+
+
 def _splits(name: str, split):
     """tfds's tf.data split(s), downloading on first use; a failure is one UserError line."""
     import tensorflow_datasets as tfds
     known = entry(name)
     builder = known.tfds_builder
-    try:
-        return tfds.load(builder, split=split, download=False)
-    except Exception:  # not prepared yet: download it below
-        pass
-    try:
-        if not _online(known.tfds_host):
-            raise OSError(f"cannot resolve {known.tfds_host}: no network")
-        return tfds.load(builder, split=split)
-    except Exception as e:  # download and preparation errors come in many types
-        raise UserError(f"{name}: TensorFlow Datasets could not download or prepare "
-                        f"'{builder}' ({one_line(e)[:160]}); pass --data_dir=<folder with "
-                        f"{known.files}> instead") from None
+    with _no_missing_copy_warning():
+        try:
+            return tfds.load(builder, split=split, download=False)
+        except Exception:  # not prepared yet: download it below
+            pass
+        try:
+            if not _online(known.tfds_host):
+                raise OSError(f"cannot resolve {known.tfds_host}: no network")
+            return tfds.load(builder, split=split)
+        except Exception as e:  # download and preparation errors come in many types
+            raise UserError(f"{name}: TensorFlow Datasets could not download or prepare "
+                            f"'{builder}' ({one_line(e)[:160]}); "
+                            f"{where_to_put_files(name)}") from None
 
 
 def _arrays(name: str, ds, keys: Sequence[str], keep=None) -> Dict[str, np.ndarray]:
@@ -75,7 +94,7 @@ def _arrays(name: str, ds, keys: Sequence[str], keep=None) -> Dict[str, np.ndarr
                         "~/tensorflow_datasets and load again") from None
     if not parts:
         raise UserError(f"{name}: TensorFlow Datasets' '{known.tfds_builder}' gave no examples; "
-                        f"pass --data_dir=<folder with {known.files}> instead")
+                        f"{where_to_put_files(name)}")
     return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
@@ -83,8 +102,7 @@ def load_tfds(name: str) -> Dataset:
     """Dataset `name` from TensorFlow Datasets, split as the original-file loaders split it."""
     known = entry(name)
     if known.tfds_builder is None:
-        raise UserError(f"{name} is not in TensorFlow Datasets; pass --data_dir=<folder with "
-                        f"{known.files}>")
+        raise UserError(f"{name} is not in TensorFlow Datasets; {where_to_put_files(name)}")
     if name == "mnist":
         train, test = (_arrays(name, ds, ("image", "label"))
                        for ds in _splits(name, ["train", "test"]))
