@@ -1,4 +1,8 @@
-"""Shared helpers of the experiment scripts: result tables beside the thesis's numbers."""
+"""Shared helpers of the experiment scripts: result tables beside the thesis's numbers.
+
+Every script imports this module before anything that loads TensorFlow, so importing it
+starts TensorFlow as quietly as the launcher does (vae_tf.startup).
+"""
 
 import dataclasses
 import math
@@ -7,6 +11,11 @@ import sys
 import tempfile
 import time
 from typing import List, Optional, Sequence, Tuple
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read once, when TensorFlow loads
+from vae_tf.startup import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # its start-up chatter (cuInit, cudart_stub, ...) and INFO lines dropped
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "experiments", "results")

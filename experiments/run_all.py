@@ -2,18 +2,21 @@
 
     python experiments/run_all.py                 # the data root: $VAE_TF_DATA_DIR
     python experiments/run_all.py --quick         # every script's --quick, in a scratch folder
+    python experiments/run_all.py --quick --keep  # ... and keep that folder to look at
     python experiments/run_all.py --only=movielens_nested,iwae_training
 
 Every script runs with its committed budget and seed (its defaults; a table written by a
 script with flags, such as miwae_vs_knn_conv, gets them from VARIANTS) and writes its table
 (command, seed, budget, wall time, commit, cores) and figures to experiments/results/.
-`--quick` gives every script its --quick flag and one scratch folder, printed at the end:
-it never writes into experiments/results/. Without a data root, --quick runs the scripts
+`--quick` gives every script its --quick flag and one scratch folder (hundreds of MB of run
+folders), removed at the end unless `--keep` is given, when its path is printed: it never
+writes into experiments/results/. Without a data root, --quick runs the scripts
 that work on the bundled mnist_5k sample and names the others it skipped; a full run
 needs the data root. A progress line per script gives its expected and actual time.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +28,8 @@ flags.DEFINE_bool("quick", False, "Every script's --quick, into a scratch folder
 flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
                     "Folder laid out like ../shared/data (default $VAE_TF_DATA_DIR).")
 flags.DEFINE_list("only", [], "Run only these scripts (names without .py).")
+flags.DEFINE_bool("keep", False, "With --quick: keep the scratch folder (its path is printed) "
+                  "instead of removing it at the end.")
 FLAGS = flags.FLAGS
 
 # (script, needs the data root even under --quick, expected minutes: full run, quick run)
@@ -70,7 +75,27 @@ def main(_):
     if not FLAGS.data_root and not FLAGS.quick:
         sys.exit("run_all: no data root: set VAE_TF_DATA_DIR (or --data_root) to a folder laid "
                  "out like ../shared/data, or pass --quick for the bundled sample only")
+    if FLAGS.keep and not FLAGS.quick:
+        sys.exit("run_all: --keep does not apply here (it keeps --quick's scratch folder; a "
+                 "full run writes experiments/results/); drop it or add --quick")
     scratch = tempfile.mkdtemp(prefix="vae_tf_run_all_") if FLAGS.quick else None
+    try:
+        failed, skipped = run_scripts(here, scratch)
+    finally:
+        if scratch and FLAGS.keep:
+            print(f"quick results kept in {scratch} (experiments/results/ untouched)")
+        elif scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+            print(f"quick results removed with their scratch folder {scratch} (pass --keep "
+                  "to keep it); experiments/results/ untouched")
+    if skipped:
+        print(f"skipped without a data root: {', '.join(skipped)}")
+    if failed:
+        sys.exit(f"run_all: failed: {', '.join(failed)}")
+
+
+def run_scripts(here: str, scratch):
+    """Run the chosen scripts in turn; (the failed, the skipped) names."""
     chosen = [s for s in SCRIPTS if not FLAGS.only or s[0] in FLAGS.only]
     failed, skipped = [], []
     for i, (name, needs_data, full_min, quick_min) in enumerate(chosen, 1):
@@ -90,12 +115,7 @@ def main(_):
               f"{(time.perf_counter() - t0) / 60:.1f} min", flush=True)
         if code:
             failed.append(name)
-    if scratch:
-        print(f"quick results in {scratch} (experiments/results/ untouched)")
-    if skipped:
-        print(f"skipped without a data root: {', '.join(skipped)}")
-    if failed:
-        sys.exit(f"run_all: failed: {', '.join(failed)}")
+    return failed, skipped
 
 
 if __name__ == "__main__":

@@ -12,12 +12,21 @@ pytestmark = pytest.mark.slow  # every test here runs the launcher or a script
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(script, tmp_path, *extra, table=None):
+def run(script, tmp_path, *extra, table=None, as_a_user=False):
+    """The script's --quick table. `as_a_user`: TensorFlow's logging at its defaults, and
+    none of its start-up chatter (vae_tf.startup.CHATTER) nor INFO lines on stderr."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    if as_a_user:
+        del env["TF_CPP_MIN_LOG_LEVEL"]
     result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", script), "--quick",
                              f"--out_dir={tmp_path}", *extra], capture_output=True, text=True,
                             env=env, timeout=900, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
+    if as_a_user:
+        from vae_tf.startup import CHATTER
+        noise = [line for line in result.stderr.splitlines()
+                 if CHATTER.search(line) or "functional_saver.py" in line]
+        assert not noise, noise
     name = table or script.replace(".py", "")
     with open(os.path.join(tmp_path, f"{name}.md")) as f:
         return f.read()
@@ -229,7 +238,7 @@ def test_miwae_defaults_quick(tmp_path):
 
 
 def test_latent_2d_quick(tmp_path):
-    table = run("latent_2d.py", tmp_path, f"--log_root={tmp_path}/logs")
+    table = run("latent_2d.py", tmp_path, f"--log_root={tmp_path}/logs", as_a_user=True)
     assert 0 < float(_row(table, "mnist_5k, default preset, latent 2", "test RMSE")[3]) < 0.5
     assert float(_row(table, "mnist_5k, default preset, latent 2", "test KL (nats)")[3]) > 0
     import matplotlib.image

@@ -120,10 +120,7 @@ def main(argv) -> None:
                 or datasets.entry(config.dataset).tfds_builder is None):
             data = _checked(config, datasets.load(config.dataset, config.data_dir))
         from vae_tf.startup import import_tensorflow
-        import_tensorflow()
-        # TensorFlow logs through absl too (one line per checkpoint): keep only ours at INFO.
-        logging.get_absl_logger().addFilter(
-            lambda record: record.levelno >= 30 or "tensorflow" not in record.pathname)
+        import_tensorflow()  # quietly: its start-up chatter and its INFO lines dropped
         if config.mode == "train":
             from vae_tf.run import run_train
             run_train(config, data)

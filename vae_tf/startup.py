@@ -1,11 +1,14 @@
-"""Starting TensorFlow quietly for the launcher.
+"""Starting TensorFlow quietly for the launcher and the experiment scripts.
 
 TensorFlow's native libraries each print the same start-up lines (so they come twice),
 and on a machine without a GPU its CUDA probe logs an error (`failed call to cuInit`).
 `import_tensorflow()` captures the process's stderr while TensorFlow loads and probes its
-devices, drops those known lines, and passes anything else on unchanged.
+devices, drops those known lines, and passes anything else on unchanged. TensorFlow's
+Python side logs through absl as well (a line per checkpoint saved): from then on only
+its warnings and errors reach the console.
 """
 
+import logging
 import os
 import re
 import sys
@@ -43,4 +46,10 @@ def import_tensorflow():
     if kept:
         print("\n".join(kept), file=sys.stderr)
     tf.get_logger().setLevel("WARNING")
+    logging.getLogger("absl").addFilter(_no_tensorflow_info)  # once: the same filter object
     return tf
+
+
+def _no_tensorflow_info(record: logging.LogRecord) -> bool:
+    """Drop TensorFlow's own INFO lines logged through absl; keep everything else."""
+    return record.levelno >= logging.WARNING or "tensorflow" not in record.pathname
