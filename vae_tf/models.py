@@ -5,6 +5,7 @@ import os
 from typing import Optional, Tuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from vae_tf import losses
@@ -122,7 +123,9 @@ class VAE(keras.Model):
 
     `call(x)` gives the LOGITS of the deterministic reconstruction (decoder(z_mean)); for
     images use `reconstruct(x)`, `encode(x)`, `decode(z)` and `sample(n, seed=)`, whose
-    outputs are the likelihood's mean in [0, 1].
+    outputs are the likelihood's mean in [0, 1]. Those four take and give numpy arrays, as
+    Keras's `predict` does; given a tf.Tensor (or traced by tf.function) they give tensors.
+    Images must be floats in [0, 1]: integer images (uint8 0..255) are refused.
 
     `likelihood` is one of `losses.LIKELIHOODS`; for `gaussian`, `sigma` > 0 fixes the
     standard deviation and `sigma` = 0 learns one per entry (`raw_scale`, with
@@ -187,22 +190,39 @@ class VAE(keras.Model):
         return losses.decoded_mean(logits, self.likelihood)
 
     # -- the model API: every output an image in [0, 1] or a latent code ---------------
-    def encode(self, x) -> Tuple[tf.Tensor, tf.Tensor]:
-        """x [N, D] in [0, 1] -> (z_mean [N, L], z_log_var [N, L]) of q(z | x)."""
-        return self.encoder(tf.convert_to_tensor(x, tf.float32))
+    def encode(self, x) -> Tuple[np.ndarray, np.ndarray]:
+        """x [N, D] floats in [0, 1] -> (z_mean [N, L], z_log_var [N, L]) of q(z | x)."""
+        z_mean, z_log_var = self.encoder(_floats(x, "encode", images=True))
+        return _out(z_mean, x), _out(z_log_var, x)
 
-    def decode(self, z) -> tf.Tensor:
+    def decode(self, z) -> np.ndarray:
         """z [N, L] -> the likelihood's mean [N, D] in [0, 1] (not logits)."""
-        return self.mean(self.decoder(tf.convert_to_tensor(z, tf.float32)))
+        return _out(self.mean(self.decoder(_floats(z, "decode"))), z)
 
-    def reconstruct(self, x) -> tf.Tensor:
-        """x [N, D] -> its deterministic reconstruction decode(z_mean) [N, D] in [0, 1]."""
-        return self.mean(self(tf.convert_to_tensor(x, tf.float32)))
+    def reconstruct(self, x) -> np.ndarray:
+        """x [N, D] floats in [0, 1] -> its deterministic reconstruction decode(z_mean) [N, D]."""
+        return _out(self.mean(self(_floats(x, "reconstruct", images=True))), x)
 
-    def sample(self, n: int, seed: int = 0) -> tf.Tensor:
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """n images [n, D] in [0, 1]: decoded means of draws z ~ N(0, I), seeded."""
         z = tf.random.stateless_normal((int(n), self.latent_dim), seed=(int(seed), 0))
-        return self.decode(z)
+        return _out(self.mean(self.decoder(z)), None)
+
+
+def _floats(x, method: str, images: bool = False) -> tf.Tensor:
+    """x as a float32 tensor; integer images refused in one line (they are not in [0, 1])."""
+    dtype = tf.as_dtype(x.dtype) if tf.is_tensor(x) else tf.as_dtype(np.asarray(x).dtype)
+    if images and dtype.is_integer:
+        from vae_tf.errors import UserError
+        raise UserError(f"VAE.{method}: the images are {dtype.name} integers, but the model "
+                        "takes floats in [0, 1]; pass x / 255 for 0..255 pixels (x.astype("
+                        "'float32') for 0/1 ones)")
+    return tf.cast(x, tf.float32) if tf.is_tensor(x) else tf.constant(np.asarray(x, np.float32))
+
+
+def _out(t: tf.Tensor, given):
+    """numpy for a caller that passed numpy (or nothing), eagerly; a tensor for a tensor."""
+    return t if tf.is_tensor(given) or not tf.executing_eagerly() else t.numpy()
 
 
 def load_model(path: str) -> VAE:
@@ -211,10 +231,14 @@ def load_model(path: str) -> VAE:
     safe_mode refuses to deserialise arbitrary Python code (Lambda layers), so a model file
     from elsewhere cannot run code when loaded.
     """
-    if str(path).endswith(".keras") and not os.path.isfile(path):
-        from vae_tf.errors import UserError
-        raise UserError(f"{path}: no such model file; pass the model.keras of a run folder")
-    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "model.keras")):
+    from vae_tf.errors import UserError
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no such file or folder; pass a run folder (--logdir) or its "
+                        "model.keras")
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "model.keras")):
+            raise UserError(f"{path}: a folder without model.keras; pass the folder of a "
+                            "finished run (--logdir) or its model.keras")
         path = os.path.join(path, "model.keras")
     from vae_tf import conv  # noqa: F401  (registers the convolutional classes too)
     return keras.models.load_model(path, safe_mode=True)

@@ -75,10 +75,10 @@ def _eval_step(vae: VAE):
 
 def reconstruct(vae: VAE, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Deterministic mean reconstructions: the likelihood's mean at decoder(z_mean). [N, D]."""
-    return np.concatenate([vae.reconstruct(x[s:s + batch_size]).numpy()
+    return np.concatenate([np.asarray(vae.reconstruct(x[s:s + batch_size]))
                            for s in range(0, len(x), batch_size)]) if len(x) else np.zeros_like(x)
 
 
 def sample(vae: VAE, z: np.ndarray) -> np.ndarray:
     """Decoded means (the likelihood's mean of decoder(z)) for latent draws z [n, L]."""
-    return vae.decode(z).numpy()
+    return np.asarray(vae.decode(z))
