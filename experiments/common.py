@@ -33,41 +33,9 @@ def thesis(key: str) -> float:
     return numbers[key]
 
 
-COLLAPSED_KL = 1.0  # nats: below it the posterior carries (almost) nothing about the image
-UNIT_KL = 0.1  # nats: a latent unit is in use when its mean KL over the test images exceeds this
-
-
-def latent_units_in_use(vae, x_test) -> int:
-    """Latent dimensions of `vae` whose KL, averaged over x_test, exceeds UNIT_KL."""
-    import numpy as np
-    mu, log_var = (np.asarray(t, np.float64) for t in vae.encode(x_test))
-    kl_per_unit = np.mean(0.5 * (mu ** 2 + np.exp(log_var) - 1 - log_var), axis=0)  # [L]
-    return int(np.sum(kl_per_unit > UNIT_KL))
-
-
-SAME_RECONSTRUCTIONS = 0.25  # reconstructions' spread over the test images / the data's
-
-
-def reconstruction_spread(vae, x_test) -> float:
-    """How much the reconstructions of `vae` differ from image to image: the per-pixel
-    standard deviation over x_test, averaged over pixels, over the same for x_test itself
-    (1: as varied as the data; near 0: one image for every input)."""
-    import numpy as np
-    from vae_tf.train import reconstruct
-    recon = reconstruct(vae, x_test)
-    return float(np.mean(np.std(recon, axis=0)) / max(np.mean(np.std(x_test, axis=0)), 1e-12))
-
-
-def collapse_flag(test_kl: float, spread: float = 1.0) -> str:
-    """The note a collapsed run carries beside its numbers ("" when it uses its latent
-    space): a test KL under COLLAPSED_KL, or reconstructions that barely differ from image
-    to image (spread under SAME_RECONSTRUCTIONS: the decoder ignores z, whatever the KL)."""
-    if test_kl < COLLAPSED_KL:
-        return f"collapsed (test KL {test_kl:.2f} < {COLLAPSED_KL:g} nat)"
-    if spread < SAME_RECONSTRUCTIONS:
-        return (f"collapsed (reconstructions nearly identical: spread {spread:.2f} of the "
-                f"data's < {SAME_RECONSTRUCTIONS:g})")
-    return ""
+# The collapse diagnostics live in the library (the launcher reports them too).
+from vae_tf.collapse import (COLLAPSED_KL, SAME_RECONSTRUCTIONS, UNIT_KL,  # noqa: E402,F401
+                             collapse_flag, latent_units_in_use, reconstruction_spread)
 
 
 @dataclasses.dataclass

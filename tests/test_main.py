@@ -57,6 +57,10 @@ def test_default_run_writes_every_output(default_run):
         assert after_one[key] is not None, key
     assert after_one["epochs"] == 1
     assert 0 < after_one["reconstruction_mae"] < after_one["reconstruction_rmse"] < 0.5
+    # The collapse diagnostics: the default preset uses its latent space after one epoch
+    # (its reconstructions may still look alike: one epoch is 40 steps).
+    assert after_one["test_kl"] > 1.0 and after_one["collapsed"] == bool(after_one["collapse"])
+    assert 1 < after_one["latent_units_in_use"] <= after_one["latent_units"] == 32
 
 
 @pytest.mark.slow
@@ -65,7 +69,17 @@ def test_events_hold_scalars_images_graph_and_hparams(default_run):
     tags = set(acc.Tags()["tensors"])
     assert {"train/loss", "train/reconstruction", "train/kl", "test/loss", "steps/loss",
             "images/reconstructions", "images/samples"} <= tags
-    assert any(t.startswith("_hparams_") for t in tags)
+    # HParams: the row is named by the run folder, and the preset is among the five
+    # columns TensorBoard shows at first (marked as differing; see summaries.Writer).
+    from tensorboard.plugins.hparams import metadata as hp_metadata
+    content = lambda tag: acc.SummaryMetadata(tag).plugin_data.content  # noqa: E731
+    experiment = hp_metadata.parse_experiment_plugin_data(content("_hparams_/experiment"))
+    shown = {info.name for info in experiment.hparam_infos if info.differs}
+    assert shown == {"dataset", "preset", "mode", "epochs", "latent_dim"}
+    start = hp_metadata.parse_session_start_info_plugin_data(
+        content("_hparams_/session_start_info"))
+    assert start.group_name == os.path.basename(default_run[0])
+    assert start.hparams["preset"].string_value == "default"
     scopes = {name.split("/")[0] for name in graph_node_names(acc)}
     assert {"encoder", "decoder"} <= scopes
     # 4,000 images / batch 100 = 40 steps per epoch; steps/loss every 5 steps.

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from vae_tf import datasets, distribute, iwae, plots, summaries
+from vae_tf import collapse, datasets, distribute, iwae, plots, summaries
 from vae_tf.checks import check_train_data
 from vae_tf.config import Config
 from vae_tf.engine import Engine, default_verbosity
@@ -63,7 +63,7 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
                         log_every=config.log_every, epsilon=config.adam_epsilon,
                         verbose=default_verbosity() if verbose is None else verbose)
         if engine.start_epoch == 0:
-            run.writer.hparams(dataclasses.asdict(config))
+            run.writer.hparams(dataclasses.asdict(config), os.path.basename(os.path.normpath(run.path)))
             # The model and its loss, not the optimizer: the thesis's figures.
             graph = summaries.model_graph if config.train_samples == 1 else iwae.model_graph
             run.writer.graph(graph(objective, config.batch_size, data.dim))
@@ -108,17 +108,24 @@ def finish(config: Config, data: datasets.Dataset, vae: VAE, run: RunDir,
     recon = reconstruct(vae, data.test)
     seconds = [h.get("seconds", 0.0) for h in history]
     steady = seconds[1:] if len(seconds) > 1 else seconds  # the first epoch compiles
+    test = ({"loss": history[-1]["test/loss"], "kl": history[-1]["test/kl"]} if history
+            else evaluate(vae, data.test, seed=config.seed + 1))
+    diagnosis = collapse.diagnose(vae, data.test, test["kl"])
     metrics = {
         "loss": history[-1]["train/loss"] if history else None,
-        "test_loss": (history[-1]["test/loss"] if history else
-                      evaluate(vae, data.test, seed=config.seed + 1)["loss"]),
-        "test_kl": history[-1].get("test/kl") if history else None,
+        "test_loss": test["loss"],
+        # test_kl, latent_units_in_use (of latent_units), reconstruction_spread, collapsed
+        # and collapse (what is wrong, "" when nothing): see collapse.py.
+        **diagnosis,
         "reconstruction_rmse": rmse(data.test, recon),
         "reconstruction_mae": mae(data.test, recon),
         # The thesis's printed figure (see thesis_reconstruction_errors), beside the sound one.
         **dict(zip(("thesis_rmse", "thesis_mae"),
                    thesis_reconstruction_errors(vae, data.train, seed=config.seed + 3))),
         "epochs": int(history[-1]["epoch"]) if history else 0,
+        "train_examples": len(data.train),
+        "steps": (int(history[-1]["epoch"]) if history else 0)
+                 * -(-len(data.train) // config.batch_size),  # optimizer steps in all
         # The whole run's, resumed parts included (history keeps every epoch's seconds).
         "train_seconds": float(sum(seconds)),
         "train_images_per_second": (len(data.train) * len(steady) / sum(steady)
@@ -131,8 +138,12 @@ def finish(config: Config, data: datasets.Dataset, vae: VAE, run: RunDir,
         metrics["iwae_samples"] = config.iwae_samples
     run.write_json("metrics.json", metrics)
     write_figures(config, data, vae, run, history, recon)
-    logging.info("wrote %s (test loss %.3f, reconstruction RMSE %.4f)", run.path,
-                 metrics["test_loss"], metrics["reconstruction_rmse"])
+    logging.info("wrote %s (test loss %.3f, reconstruction RMSE %.4f, test KL %.2f, %d of %d "
+                 "latent units in use)", run.path, metrics["test_loss"],
+                 metrics["reconstruction_rmse"], metrics["test_kl"],
+                 metrics["latent_units_in_use"], metrics["latent_units"])
+    if metrics["collapsed"]:
+        logging.warning("%s", collapse.warning_line(metrics))
     return metrics
 
 

@@ -26,6 +26,11 @@ def image_grid(rows: Sequence[np.ndarray], image_shape: ImageShape) -> np.ndarra
     return np.clip(np.concatenate(lines, axis=0), 0.0, 1.0).astype(np.float32)
 
 
+# The settings TensorBoard's HParams tab shows first (it shows five), and its metrics.
+HPARAMS_SHOWN = ("dataset", "preset", "mode", "epochs", "latent_dim")
+HPARAMS_METRICS = ("test/loss", "test/kl", "train/loss")
+
+
 class Writer:
     """A thin wrapper over a tf.summary file writer with the project's tags."""
 
@@ -42,12 +47,26 @@ class Writer:
         with self._writer.as_default(step=step):
             tf.summary.image(tag, picture[None], step=step, max_outputs=1)
 
-    def hparams(self, values: Dict[str, object]) -> None:
-        """Record the run's settings in the hparams plugin (None values are left out)."""
-        from tensorboard.plugins.hparams import api as hp
+    def hparams(self, values: Dict[str, object], run_name: str) -> None:
+        """Record the run's settings in the HParams tab, its row named `run_name`.
+
+        TensorBoard shows five columns at first: those whose values differ between runs,
+        then the rest by name. HPARAMS_SHOWN are marked as differing so that those five
+        are what tells runs apart (the preset among them); every other setting is one
+        click away. None values are left out.
+        """
+        from tensorboard.plugins.hparams import api_pb2
+        from tensorboard.plugins.hparams import summary as hp_summary
+        from tensorboard.plugins.hparams import summary_v2 as hp
         clean = {k: v for k, v in values.items() if isinstance(v, (bool, int, float, str))}
-        with self._writer.as_default():
-            hp.hparams(clean)
+        kinds = {bool: api_pb2.DATA_TYPE_BOOL, str: api_pb2.DATA_TYPE_STRING}
+        infos = [api_pb2.HParamInfo(name=k, type=kinds.get(type(v), api_pb2.DATA_TYPE_FLOAT64),
+                                    differs=k in HPARAMS_SHOWN) for k, v in clean.items()]
+        metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(tag=tag)) for tag in HPARAMS_METRICS]
+        with self._writer.as_default(step=0):
+            experiment = hp_summary.experiment_pb(infos, metrics)  # a Summary proto
+            tf.summary.experimental.write_raw_pb(experiment.SerializeToString(), step=0)
+            hp.hparams(clean, trial_id=run_name)
 
     def graph(self, graph: Union[tf.Graph, GraphDef]) -> None:
         """Write a graph (traced, not run; e.g. `model_graph`'s) for the Graphs tab."""
