@@ -53,7 +53,7 @@ def test_warning_line_is_one_line_naming_what_to_try():
     line = collapse.warning_line({"test_kl": 0.05, "latent_units_in_use": 0,
                                   "latent_units": 64, "reconstruction_spread": 0.0,
                                   "collapse": collapse.collapse_flag(0.05)})
-    assert "\n" not in line and "0 of 64 latent units" in line and "test KL 0.05 < 1" in line
+    assert "\n" not in line and "0 of 64 latent units" in line and "test KL 0.05 nats" in line
     for fix in ("default preset", "--epochs", "--init=thesis_pytorch"):
         assert fix in line
 

@@ -78,7 +78,7 @@ def diagnose(vae, x: np.ndarray, kl: float) -> Dict[str, object]:
 
 def warning_line(diagnosis: Dict[str, object]) -> str:
     """The one line a collapsed (or badly undertrained) run ends with."""
-    return (f"the model's reconstructions barely follow its input: {diagnosis['collapse']}; "
-            f"test KL {diagnosis['test_kl']:.2f} nats, {diagnosis['latent_units_in_use']} of "
+    return (f"the model collapsed: its reconstructions barely follow the input (test KL "
+            f"{diagnosis['test_kl']:.2f} nats, {diagnosis['latent_units_in_use']} of "
             f"{diagnosis['latent_units']} latent units in use, reconstruction spread "
-            f"{diagnosis['reconstruction_spread']:.2f} of the data's; {ADVICE}")
+            f"{diagnosis['reconstruction_spread']:.2f} of the data's); {ADVICE}")
