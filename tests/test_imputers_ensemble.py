@@ -95,7 +95,7 @@ def test_bad_use_gets_one_line(holed):
         with pytest.raises(UserError, match=message) as error:
             SeedEnsemble(member, n_seeds=3).fit(np.full((4, 4), np.nan))  # no member could fit
         assert "\n" not in str(error.value)
-    with pytest.raises(UserError, match="X has 3 columns"):
+    with pytest.raises(UserError, match="X has 3 features"):
         one = MIWAEImputer(**dict(SMALL, batch_size=10, epochs=1))
         SeedEnsemble(one, n_seeds=1).fit(x).transform(x[:, :3])
 

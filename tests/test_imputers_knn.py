@@ -221,7 +221,7 @@ REF = np.zeros((3, 2))
     (lambda: KNNImputer(1).fit(np.zeros((0, 2))), "X", "non-empty 2-D"),
     (lambda: KNNImputer(1).fit(np.zeros(4)), "X", "non-empty 2-D"),
     (lambda: KNNImputer(1).fit([[1.0, np.inf]]), "X", "infinite"),
-    (lambda: KNNImputer(1).fit(REF).transform(np.zeros((1, 3))), "X", "3 columns"),
+    (lambda: KNNImputer(1).fit(REF).transform(np.zeros((1, 3))), "X", "X has 3 features"),
     (lambda: KNNImputer(1).fit(REF).transform(np.full((2, 2), np.nan)), "X",
      "row 0 has no observed entry"),
     (lambda: KNNImputer(1).transform(np.zeros((1, 2))), "fit", "not fitted"),
@@ -250,7 +250,8 @@ def test_get_params_set_params_round_trip():
     imp = KNNImputer(3, margin=4)
     params = imp.get_params()
     assert params == {"n_neighbors": 3, "weights": "softmax", "marker": 0.5,
-                      "max_memory_bytes": 2 * 1024 ** 3, "margin": 4, "exclude_self": False}
+                      "max_memory_bytes": 2 * 1024 ** 3, "margin": 4, "exclude_self": False,
+                      "keep_empty_features": None}
     other = KNNImputer().set_params(**params)
     assert other.get_params() == params and repr(other) == repr(imp) == \
         "KNNImputer(margin=4, n_neighbors=3)"

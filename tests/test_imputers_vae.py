@@ -195,7 +195,7 @@ def test_transform_misuse(fitted):
     imputer, holed, *_ = fitted
     with pytest.raises(UserError, match="not fitted; call fit\\(X\\) first"):
         _imputer().transform(holed)
-    with pytest.raises(UserError, match="10 columns but this VAEImputer was fitted on 64"):
+    with pytest.raises(UserError, match="X has 10 features, but VAEImputer is expecting 64"):
         imputer.transform(holed[:, :10])
     with pytest.raises(UserError, match="models data in \\[0, 1\\]"):
         imputer.transform(holed * 2)

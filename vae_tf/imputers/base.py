@@ -5,7 +5,9 @@ Settings are constructor arguments only, stored unchanged (so `sklearn.base.clon
 installed) and checked in `fit`, where a bad one raises a one-line `UserError` in the
 argument's name. `fit(X) -> self`, `transform(X)`, `fit_transform(X)`; NaN marks a missing
 entry, and observed entries come back unchanged. After `fit`: `n_features_in_`, and for
-the models that train, `history_` (one dict per epoch).
+the models that train, `history_` (one dict per epoch). The table conventions (DataFrames
+in and out, feature names, dtypes, empty columns) live in validation.py: every subclass's
+fit, transform and fit_transform are wrapped by its `boundary`.
 """
 
 import inspect
@@ -15,10 +17,20 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from vae_tf.errors import UserError
+from vae_tf.imputers import validation
+from vae_tf.imputers.validation import boundary
 
 
 class Imputer:
-    """Base class: parameters from `__init__`'s signature, checks, fit_transform."""
+    """Base class: parameters from `__init__`'s signature, checks, fit_transform, and the
+    table conventions (validation.py): set_output, get_feature_names_out."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("fit", "transform", "fit_transform"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__boundary__", False):
+                setattr(cls, name, boundary(method))
 
     @classmethod
     def _param_names(cls):
@@ -47,8 +59,37 @@ class Imputer:
                    and not _same(defaults.get(k), v)]
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    @boundary
     def fit_transform(self, X, y=None) -> np.ndarray:
         return self.fit(X, y).transform(X)
+
+    def set_output(self, *, transform: Optional[str] = None) -> "Imputer":
+        """transform="pandas": transform and fit_transform return a DataFrame (X's index,
+        `get_feature_names_out()` as columns); "default": numpy; None: unchanged."""
+        if transform is None:
+            return self
+        if transform not in validation.OUTPUTS:
+            raise UserError(f"{type(self).__name__}.set_output(transform={transform!r}): choose "
+                            f"one of: {', '.join(validation.OUTPUTS)}, or None")
+        if transform == "pandas":
+            try:
+                import pandas  # noqa: F401
+            except ImportError:
+                raise UserError("set_output(transform='pandas') needs pandas; pip install "
+                                "pandas, or keep transform='default'") from None
+        self._sklearn_output_config = {**getattr(self, "_sklearn_output_config", {}),
+                                       "transform": transform}
+        return self
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The output's column names (object array): the input's, less the columns empty in
+        fit unless `keep_empty_features`."""
+        self._check_fitted()
+        names = validation.names_in(self, input_features)
+        valid = getattr(self, "_valid_features_", None)
+        if valid is None or getattr(self, "keep_empty_features", False):
+            return names
+        return names[valid]
 
     def __sklearn_tags__(self):
         """scikit-learn's estimator tags (asked for only by scikit-learn, so imported here)."""
@@ -62,9 +103,10 @@ class Imputer:
             raise UserError(f"this {type(self).__name__} is not fitted; call fit(X) first")
 
     def _check_width(self, x: np.ndarray) -> None:
-        if x.shape[1] != self.n_features_in_:
-            raise UserError(f"X has {x.shape[1]} columns but this {type(self).__name__} was "
-                            f"fitted on {self.n_features_in_}; impute data of the same width")
+        if x.shape[1] != self.n_features_in_:  # scikit-learn's words, then the fix
+            raise UserError(f"X has {x.shape[1]} features, but {type(self).__name__} is "
+                            f"expecting {self.n_features_in_} features as input; impute data "
+                            "of the width it was fitted on")
 
 
 def mean_history(histories) -> list:
@@ -88,17 +130,11 @@ def _same(a, b) -> bool:
 def check_array(X, what: str = "X", unit: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """A float32 copy of X [N, D] (the caller's array never changes) and its mask (True = observed).
 
-    One-line UserError for anything not a non-empty 2-D numeric array with NaN holes, for
-    infinities, and (with `unit`) for observed values outside [0, 1].
+    X may be a DataFrame (validation.as_numeric: pd.NA is missing). One-line UserError for
+    anything not a non-empty 2-D numeric array with NaN holes (naming a non-numeric
+    column), for infinities, and (with `unit`) for observed values outside [0, 1].
     """
-    try:
-        x = np.array(X, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise UserError(f"{what} must be a numeric 2-D array with NaN for missing entries; "
-                        "convert it with np.asarray(X, dtype=float)") from None
-    if x.ndim != 2 or x.size == 0:
-        raise UserError(f"{what} must be a non-empty 2-D array [examples, entries], "
-                        f"got shape {x.shape}")
+    x = np.array(validation.as_numeric(X, what), dtype=np.float32)
     if np.isinf(x).any():
         raise UserError(f"{what} holds infinite values; mark missing entries with NaN")
     mask = ~np.isnan(x)

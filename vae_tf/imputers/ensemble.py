@@ -30,11 +30,14 @@ class SeedEnsemble(Imputer):
 
     `imputer`: an unfitted imputer with a `seed` setting (None: MIWAEImputer()). After fit:
     `imputers_` (the fitted members), `n_features_in_`, and `history_`: per epoch, the
-    members' mean of each figure.
+    members' mean of each figure. `keep_empty_features` is the ensemble's own (the members
+    never see a column with no observed entry).
     """
 
-    def __init__(self, imputer: Optional[Imputer] = None, n_seeds: int = 3):
+    def __init__(self, imputer: Optional[Imputer] = None, n_seeds: int = 3,
+                 keep_empty_features: Optional[bool] = None):
         self.imputer, self.n_seeds = imputer, n_seeds
+        self.keep_empty_features = keep_empty_features
 
     def get_params(self, deep: bool = True):
         """`imputer` and `n_seeds`; with `deep`, also the member's as `imputer__<name>`

@@ -65,12 +65,15 @@ class KNNImputer(Imputer):
 
     exclude_self: `transform(X)` takes the reference set itself (same rows) and row i
     may not use reference i as a neighbour (MovieLens: the reference set is the data).
+    keep_empty_features: a column with no observed entry in fit comes back as 0 (True) or
+    is dropped (False), as scikit-learn's; None (default) imputes it as the thesis (marker).
     """
 
     def __init__(self, n_neighbors: int = 10, weights: str = "softmax", marker: float = 0.5,
                  max_memory_bytes: int = 2 * 1024 ** 3, margin: int = 16,
-                 exclude_self: bool = False):
+                 exclude_self: bool = False, keep_empty_features: Optional[bool] = None):
         self.n_neighbors = n_neighbors
+        self.keep_empty_features = keep_empty_features
         self.weights = weights
         self.marker = marker
         self.max_memory_bytes = max_memory_bytes

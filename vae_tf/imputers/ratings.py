@@ -116,7 +116,8 @@ class RatingVAE(Imputer):
     `predict()` gives the whole predicted matrix. XLA is off by default: its compile time
     (seconds per model) exceeds what it saves on this small model's epochs. `history_`: one dict per epoch, the mean
     over the `n_seeds` models. `logdir` keeps each seed's checkpoints (a killed fit resumes)
-    under `<logdir>/seed-<k>`.
+    under `<logdir>/seed-<k>`. An item nobody rated is predicted (default), or with
+    `keep_empty_features` False dropped, True returned as 0 (scikit-learn's; validation.py).
     """
 
     def __init__(self, latent_dim: int = 32, hidden_dim: int = 200, epochs: int = 60,
@@ -124,7 +125,9 @@ class RatingVAE(Imputer):
                  kl_weight: float = 0.5, l2: float = 1e-2, input_dropout: float = 0.25,
                  n_seeds: int = 3, seed: int = 0, steps_per_call: int = 10,
                  jit_compile: bool = False, strategy: str = "default",
-                 logdir: Optional[str] = None, verbose: int = 0):
+                 logdir: Optional[str] = None, verbose: int = 0,
+                 keep_empty_features: Optional[bool] = None):
+        self.keep_empty_features = keep_empty_features
         self.latent_dim, self.hidden_dim, self.epochs = latent_dim, hidden_dim, epochs
         self.batch_size, self.learning_rate, self.sigma = batch_size, learning_rate, sigma
         self.kl_weight, self.l2, self.input_dropout = kl_weight, l2, input_dropout
@@ -160,7 +163,7 @@ class RatingVAE(Imputer):
         self._check(train.shape[1])
         if self.logdir:  # resume only the same fit
             settings = {k: v for k, v in self.get_params().items()
-                        if k not in ("logdir", "verbose", "epochs")}
+                        if k not in ("logdir", "verbose", "epochs", "keep_empty_features")}
             os.makedirs(self.logdir, exist_ok=True)
             claim_fit(self.logdir, fingerprint(train, sorted(settings.items()), "RatingVAE"))
         self.base_ = bias_baseline(train.astype(np.float64))

@@ -19,6 +19,7 @@ from vae_tf import distribute
 from vae_tf.config import SEED_MAX, STRATEGIES
 from vae_tf.engine import Engine, Objective
 from vae_tf.errors import UserError
+from vae_tf.imputers import validation
 from vae_tf.imputers.base import Imputer, check_array, check_choice, check_float, check_int
 from vae_tf.rundir import RunDir, claim_fit, fingerprint
 
@@ -58,7 +59,7 @@ class TrainedImputer(Imputer):
     def _fit_settings(self) -> dict:
         """The settings a run folder's fit is keyed by (resume only the same fit)."""
         return {k: v for k, v in self.get_params().items()
-                if k not in ("logdir", "verbose", "epochs")}
+                if k not in ("logdir", "verbose", "epochs", "keep_empty_features")}
 
     def _structure(self, d: int):
         """What a warm start must match beyond the weights' shapes (None: nothing)."""
@@ -125,8 +126,18 @@ class TrainedImputer(Imputer):
         return self
 
     def _check_transform(self, X):
+        """X checked as transform's; outside fit/transform/fit_transform (e.g. MIWAE's
+        multiple_imputation), a DataFrame's names are checked and the columns empty in fit
+        left out: the output has get_feature_names_out() without keep_empty_features."""
         self._check_fitted()
         x, mask = check_array(X, "X", unit=self._data_range == "unit")
+        if not validation.inside():
+            validation.check_names(self, validation.column_names(X))
+            self._check_width(x)
+            valid = getattr(self, "_valid_features_", None)
+            if valid is not None and not valid.all():
+                x, mask = x[:, valid], mask[:, valid]
+            return x, mask
         self._check_width(x)
         return x, mask
 
