@@ -71,7 +71,9 @@ class MIWAEImputer(TrainedImputer):
                  gibbs_iters: int = 50, seed: int = 0, steps_per_call: int = 10,
                  jit_compile: bool = True, strategy: str = "default",
                  logdir: Optional[str] = None, verbose: int = 0, warm_start: bool = False,
-                 arch: str = "auto", image_shape: Optional[Sequence[int]] = None):
+                 arch: str = "auto", image_shape: Optional[Sequence[int]] = None,
+                 keep_empty_features: Optional[bool] = None):
+        self.keep_empty_features = keep_empty_features  # as scikit-learn's (validation.py)
         self.latent_dim, self.hidden_dim, self.hidden_layers = latent_dim, hidden_dim, hidden_layers
         self.arch, self.image_shape = arch, image_shape
         self.warm_start = warm_start
