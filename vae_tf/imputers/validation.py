@@ -74,6 +74,9 @@ def as_numeric(X, what: str = "X") -> np.ndarray:
         return data
     if data.dtype.kind in "biu":
         return data.astype(np.float64)
+    if data.dtype.kind == "c":
+        raise UserError(f"{what} holds complex numbers; impute real values (e.g. the real "
+                        "and imaginary parts as two columns)")
     for j in range(data.shape[1]):  # objects or strings: name the first column that is not
         try:
             np.asarray(data[:, j], dtype=np.float64)
