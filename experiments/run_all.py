@@ -35,7 +35,8 @@ FLAGS = flags.FLAGS
 # (script, needs the data root even under --quick, expected minutes: full run, quick run)
 SCRIPTS = (
     ("vae_reconstruction", False, 20, 1),
-    ("training_budget", False, 12, 1),
+    ("training_budget", False, 35, 1),
+    ("default_runs", False, 15, 1),
     ("latent_2d", False, 5, 1),
     ("likelihoods", False, 20, 1),
     ("mnist_imputation", False, 25, 2),

@@ -215,11 +215,15 @@ def test_miwae_vs_knn_refuses_a_table_path(tmp_path):
 
 def test_training_budget_quick(tmp_path):
     table = run("training_budget.py", tmp_path, f"--log_root={tmp_path}/logs")
-    first = float(_row(table, "mnist_5k, 1 epochs", "test -ELBO (nats)")[3])
-    last = float(_row(table, "mnist_5k, 3 epochs", "test -ELBO (nats)")[3])
-    assert last < first  # the resumed run trained on
-    assert "commit " in table and "cores" in table
-    assert os.path.exists(tmp_path / "training_budget" / "mnist_5k.png")
+    scores = {e: float(_row(table, f"mnist_5k, {e} epochs", "validation -ELBO (nats)")[3])
+              for e in (1, 3)}
+    assert scores[3] < scores[1]  # the resumed run trained on
+    chosen = _row(table, "mnist_5k: chosen", "train_epochs")
+    assert float(chosen[3]) == min(scores, key=scores.get)  # the lowest validation -ELBO
+    assert "still falling at the largest budget" in chosen[5]
+    assert "commit " in table and "cores" in table and "the test split is not read" in table
+    for figure in ("mnist_5k.png", "mnist_5k_samples.png"):
+        assert os.path.exists(tmp_path / "training_budget" / figure)
 
 
 def test_miwae_defaults_quick(tmp_path):
@@ -247,3 +251,14 @@ def test_latent_2d_quick(tmp_path):
         image = matplotlib.image.imread(str(tmp_path / "latent_2d" / f"{fig}.png"))
         height, width = image.shape[:2]
         assert height > 300 and width > 300
+
+
+def test_default_runs_quick(tmp_path):
+    table = run("default_runs.py", tmp_path, f"--log_root={tmp_path}/logs")
+    wall = _row(table, "mnist_5k, 2 epochs", "wall time of the command (s)")
+    assert float(wall[3]) > 0 and "80 steps" in wall[5]  # 4,000 images / 100 x 2 epochs
+    assert 0 < float(_row(table, "mnist_5k, 2 epochs", "test RMSE")[3]) < 0.5
+    assert "of 32 latent units in use" in _row(table, "mnist_5k, 2 epochs", "test KL (nats)")[5]
+    for kind in ("reconstructions", "samples"):
+        assert f"(default_runs/mnist_5k_{kind}.png)" in table
+        assert os.path.getsize(tmp_path / "default_runs" / f"mnist_5k_{kind}.png") > 1000

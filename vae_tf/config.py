@@ -46,7 +46,9 @@ class Config:
                      "hidden 400, latent 64, Adam lr 0.01 with epsilon 1e-8, truncated-normal "
                      "init 0.001 (biases 0), batch 250, 100 epochs (its OMNIGLOT slides came "
                      "from its PyTorch VAE: add --init=thesis_pytorch).", PRESETS)
-    epochs: int = _f(30, "Epochs.")
+    epochs: int = _f(30, "Epochs (default preset, --mode=train: the dataset's own budget, "
+                     "enough optimizer steps for its size: 30 for MNIST and CIFAR-10, more for "
+                     "the small sets; see README, 'Default budgets').")
     batch_size: int = _f(100, "Batch size (the global batch under a strategy).")
     latent_dim: int = _f(32, "Latent dimensions.")
     hidden_dim: int = _f(400, "Hidden units per layer.")
@@ -238,6 +240,13 @@ def _holds_ratings(name: str) -> bool:
     return name in ENTRIES and ENTRIES[name].ratings
 
 
+def default_train_epochs(dataset: str) -> int:
+    """The default preset's --epochs for training on `dataset` (the registry's budget)."""
+    from vae_tf.datasets.registry import ENTRIES
+    known = ENTRIES.get(dataset)
+    return known.train_epochs if known is not None else _DEFAULTS["epochs"]
+
+
 # The thesis's TensorFlow VAE (PROTOCOL.md, "Model"; the MNIST slide), as its scripts ran:
 # truncated-normal(0.001) weights and zero biases, Adam(0.01) with TF 1's epsilon 1e-8.
 # Keras's Adam defaults to epsilon 1e-7: at this init most encoder gradients are below
@@ -260,6 +269,8 @@ def preset_values(preset: str) -> Dict[str, Any]:
 def make_config(preset: str = "default", **given: Any) -> Config:
     """A Config from a preset's values, overridden by the settings given explicitly."""
     values = preset_values(preset)
+    if preset == "default" and given.get("mode", "train") == "train":
+        values["epochs"] = default_train_epochs(given.get("dataset", _DEFAULTS["dataset"]))
     if given.get("init") == "thesis_pytorch" and "init_stddev" not in given:
         values.pop("init_stddev", None)  # the PyTorch initialiser replaces the preset's
     values.update(given)

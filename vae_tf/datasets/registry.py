@@ -5,7 +5,9 @@ the same data (None when tfds has none) and which host it downloads from, what f
 user must supply (the text error messages show), the dataset's folder under a data root
 laid out like shared/data (None for the bundled `mnist_5k`), whether the thesis's
 structured-hole experiment also ran the H/3 variant on it (`third_rows`), and whether it
-holds ratings rather than images (`ratings`, so settings can be checked before loading). Loaders import
+holds ratings rather than images (`ratings`, so settings can be checked before loading),
+and how many epochs the default preset trains it for (`train_epochs`: enough optimizer
+steps for its size, chosen on validation images by experiments/default_budgets.py). Loaders import
 their parser module on first use, so importing this module does not import TensorFlow.
 """
 
@@ -30,6 +32,7 @@ class Entry:
     tfds_host: Optional[str] = None  # resolved first, so offline fails in seconds
     third_rows: bool = False  # the thesis's H/3 structured-hole variant
     ratings: bool = False  # a users x items rating matrix, not images
+    train_epochs: int = 30  # the default preset's --epochs for --mode=train
 
 
 def _lazy(module: str, function: str, *args) -> Loader:
@@ -63,17 +66,18 @@ _ALL = (
           "cifar10", "cifar10", _TORONTO),
     Entry("omniglot_en", _lazy("omniglot", "load_omniglot_files", "omniglot_en"),
           "images_background/Latin/ or images_background.zip", "omniglot",
-          "omniglot", "github.com"),
+          "omniglot", "github.com", train_epochs=200),
     Entry("omniglot_gr", _lazy("omniglot", "load_omniglot_files", "omniglot_gr"),
           "images_background/Greek/ or images_background.zip", "omniglot",
-          "omniglot", "github.com"),
+          "omniglot", "github.com", train_epochs=200),
     Entry("movielens_100k", _lazy("movielens", "load_movielens_files"),
           "ml-100k/ (ua.base, ua.test, u1..u5.base/.test)", "movielens_100k",
           "movielens/100k-ratings", "files.grouplens.org", ratings=True),
     Entry("orl_faces", _lazy("faces", "load_orl_files"),
-          "s1 .. s40, each holding 1.pgm .. 10.pgm", "orl_faces", third_rows=True),
+          "s1 .. s40, each holding 1.pgm .. 10.pgm", "orl_faces", third_rows=True,
+          train_epochs=300),
     Entry("yale_faces", _lazy("faces", "load_yale_files"), "CroppedYale/yaleBxx/*.pgm",
-          "yale_faces", third_rows=True),
+          "yale_faces", third_rows=True, train_epochs=200),
 )
 
 ENTRIES: Dict[str, Entry] = {e.name: e for e in _ALL}
