@@ -46,9 +46,9 @@ class Config:
                      "hidden 400, latent 64, Adam lr 0.01 with epsilon 1e-8, truncated-normal "
                      "init 0.001 (biases 0), batch 250, 100 epochs (its OMNIGLOT slides came "
                      "from its PyTorch VAE: add --init=thesis_pytorch).", PRESETS)
-    epochs: int = _f(30, "Epochs (default preset, --mode=train: the dataset's own budget, "
-                     "enough optimizer steps for its size: 30 for MNIST and CIFAR-10, more for "
-                     "the small sets; see README, 'Default budgets').")
+    epochs: int = _f(30, "Epochs; --mode=train with the default preset: each dataset's own "
+                     "budget, enough optimizer steps for its size (README, 'Default budgets'); "
+                     "--mode=impute: 30.")
     batch_size: int = _f(100, "Batch size (the global batch under a strategy).")
     latent_dim: int = _f(32, "Latent dimensions.")
     hidden_dim: int = _f(400, "Hidden units per layer.")

@@ -36,7 +36,10 @@ def _define_flags() -> None:
         if field.name == "dataset":
             choices = datasets.NAMES
         if field.name in _THESIS_SETS:
-            help_text += (f" (default preset: {field.default}, thesis preset: "
+            default = ("the dataset's budget (" + ", ".join(
+                f"{n} {e.train_epochs}" for n, e in datasets.ENTRIES.items() if not e.ratings)
+                + ")" if field.name == "epochs" else field.default)
+            help_text += (f" (default preset: {default}, thesis preset: "
                           f"{_THESIS_SETS[field.name]}; see --preset)")
         kind = field.type if field.type in (bool, int, float) else (
             float if "float" in str(field.type) else str)
