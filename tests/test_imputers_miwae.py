@@ -137,13 +137,15 @@ def test_launcher_miwae_and_its_one_line_refusal_on_ratings(tmp_path):
 
 def test_imputation_chunks_bound_the_draws_in_memory(monkeypatch):
     """L x rows x D stays under CHUNK_ENTRIES: 100 draws of 12 features, 2,400 entries -> 2 rows."""
+    from vae_tf.imputers import importance
     from vae_tf.imputers import miwae as miwae_module
     rng = np.random.default_rng(0)
     x = (rng.uniform(size=(9, 12)) > 0.5).astype(np.float32)
     holed = np.where(rng.uniform(size=x.shape) < 0.3, np.nan, x).astype(np.float32)
+    holed[4] = x[4]  # a complete row: transform skips it
     imputer = MIWAEImputer(latent_dim=2, hidden_dim=8, epochs=1, batch_size=9,
                            impute_samples=100).fit(holed)
-    seen = []
+    seen, calls = [], []
     original = MIWAEImputer._weights_and_means
 
     def spy(self, x_rows, *args, **kwargs):
@@ -152,17 +154,93 @@ def test_imputation_chunks_bound_the_draws_in_memory(monkeypatch):
 
     monkeypatch.setattr(miwae_module, "CHUNK_ENTRIES", 2400)
     monkeypatch.setattr(MIWAEImputer, "_weights_and_means", spy)
-    out = imputer.transform(holed)
-    assert seen == [2, 2, 2, 2, 1]
+    step = imputer._importance_step()
+    compiled = step.function
+    step.function = lambda x0, m: calls.append(len(x0)) or compiled(x0, m)
+    # Compiled calls of DRAWS_PER_CALL // L rows, at most the memory bound, at least 1.
+    for draws, rows in ((1000, [2, 2, 2, 2]), (100, [1] * 8)):  # 8 rows with holes
+        monkeypatch.setattr(importance, "DRAWS_PER_CALL", draws)
+        calls.clear()
+        out = imputer.transform(holed)
+        assert calls == rows and seen == []
     observed = ~np.isnan(holed)
     np.testing.assert_array_equal(out[observed], holed[observed])
     assert np.all((out >= 0) & (out <= 1))
-    seen.clear()
     assert imputer.multiple_imputation(holed, m=2).shape == (2, 9, 12) and seen == [2, 2, 2, 2, 1]
     seen.clear()  # an image_shape set after the fit ("auto" would now mean conv) changes
     imputer.set_params(image_shape=(3, 4))  # neither the model nor its chunks
-    imputer.transform(holed)
+    imputer.effective_sample_size(holed)
     assert seen == [2, 2, 2, 2, 1]
+
+
+def _quick_fit(tiny_data, arch, samples=50):
+    truth, holed, mask = _holed(tiny_data)
+    shape = dict(arch="conv", image_shape=(8, 8)) if arch == "conv" else {}
+    imputer = MIWAEImputer(latent_dim=4, hidden_dim=16, epochs=2, batch_size=50,
+                           impute_samples=samples, seed=0, **shape).fit(holed)
+    return imputer, truth, holed, mask
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_the_compiled_imputation_equals_the_eager_reference(tiny_data, arch):
+    from vae_tf.imputers.importance import eager_transform
+    imputer, _, holed, mask = _quick_fit(tiny_data, arch)
+    some = ~mask.all(axis=1)  # rows with holes only: the compiled path skips the others
+    x, m = holed[some][:40], mask[some][:40]
+    assert imputer._chunk(64) >= 40  # the reference takes the 40 rows in one chunk
+
+    def fresh(seed):  # the draw stream of a just-fitted imputer with this seed
+        imputer._after_fit(imputer.model_)
+        imputer._draw_rng = tf.random.Generator.from_seed(seed)
+
+    fresh(1)
+    eager = eager_transform(imputer, x, m)
+    fresh(1)
+    compiled = imputer._importance_step().impute(x, m, rows=40)  # the same draws, one call
+    np.testing.assert_array_equal(compiled[m], x[m])
+    np.testing.assert_allclose(compiled, eager, atol=2e-6)
+    fresh(2)  # other draws move the imputation far more than the tolerance above
+    other = imputer._importance_step().impute(x, m, rows=40)
+    assert np.abs(other - eager)[~m].max() > 1e-3
+
+
+def test_rows_without_holes_are_returned_as_they_are_and_take_no_draws(tiny_data):
+    imputer, truth, holed, mask = _quick_fit(tiny_data, "mlp")
+    complete = mask.all(axis=1)
+    assert 0 < complete.sum() < len(holed)
+    imputer._after_fit(imputer.model_)
+    out = imputer.transform(holed)
+    np.testing.assert_array_equal(out[complete], truth[complete])
+    imputer._after_fit(imputer.model_)
+    alone = imputer.transform(holed[~complete])  # the same draws without the complete rows
+    np.testing.assert_allclose(out[~complete], alone, atol=1e-6)
+
+
+def test_the_compiled_step_is_traced_once_per_model_and_sample_count(tiny_data):
+    imputer, _, holed, _ = _quick_fit(tiny_data, "conv", samples=20)
+    for n in (7, 50, 3, 200):  # calls of 7, 50, 3, then 51 rows (1024 // 20) and a rest
+        imputer.transform(holed[:n])
+    step = imputer._importance_step()
+    assert step.traces() == 1
+    imputer.set_params(impute_samples=30).transform(holed[:5])
+    assert imputer._importance_step() is not step and step.traces() == 1
+    assert imputer._importance_step().traces() == 1
+    imputer.set_params(impute_samples=20).fit(holed)  # a new model: a new step
+    assert imputer._importance_step() is not step
+    with pytest.raises(UserError, match=r"MIWAEImputer\(impute_samples=0\): impute_samples "
+                       "must be an integer from 1") as error:
+        imputer.set_params(impute_samples=0).transform(holed[:3])
+    assert "\n" not in str(error.value)
+
+
+def test_masked_log_weights_are_the_bound_s_when_holes_hold_zeros():
+    x, z, z_mean, z_log_var, logits = _draws(7, seed=2)
+    mask = tf.constant((np.random.default_rng(3).uniform(size=x.shape) < 0.6), tf.float32)
+    x0 = x * mask
+    reference = losses.masked_bound(x0, mask, logits, z, z_mean, z_log_var)["log_weights"]
+    fast = losses.masked_log_weights(x0, mask, logits, z, z_mean, z_log_var)
+    assert fast.shape == (7, 4)
+    np.testing.assert_allclose(fast.numpy(), reference.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_warm_start_continues_from_the_previous_fit(fitted, tiny_data):

@@ -161,6 +161,19 @@ def masked_bound(x: tf.Tensor, mask: tf.Tensor, logits: tf.Tensor, z: tf.Tensor,
     return {"bound": iwae_bound(log_w), "log_weights": log_w}
 
 
+def masked_log_weights(x0: tf.Tensor, mask: tf.Tensor, logits: tf.Tensor, z: tf.Tensor,
+                       z_mean: tf.Tensor, z_log_var: tf.Tensor) -> tf.Tensor:
+    """`masked_bound`'s log weights [K, B], for x0 [B, D] with 0 in its holes.
+
+    The same sum over observed entries of -sigmoid_cross_entropy(x, l) = x l - softplus(l),
+    written as x0 . l - mask . softplus(l) per draw: x0 is never broadcast to [K, B, D].
+    """
+    log_px = (tf.einsum("bd,kbd->kb", x0, logits)
+              - tf.einsum("bd,kbd->kb", mask, tf.nn.softplus(logits)))
+    return (log_px + log_normal(z, tf.zeros_like(z), tf.zeros_like(z))
+            - log_normal(z, z_mean, z_log_var))
+
+
 def iwae_terms(x: tf.Tensor, logits: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
                z_log_var: tf.Tensor, likelihood: str = "bernoulli",
                log_scale: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:

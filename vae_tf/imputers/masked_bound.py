@@ -39,12 +39,13 @@ class MaskedBound(Objective):
         both = tf.concat([tf.reshape(x0, pixels), tf.reshape(mask, pixels)], axis=-1)
         return self.encoder(tf.reshape(both, [tf.shape(x0)[0], -1]))
 
-    def draws(self, x0, mask, k):
-        """Encode [x0, mask], take k draws: (logits [k,B,D], z [k,B,L], z_mean, z_log_var)."""
+    def draws(self, x0, mask, k, rng: Optional[tf.random.Generator] = None):
+        """Encode [x0, mask], take k draws from `rng` (default: the training stream `rng`):
+        (logits [k,B,D], z [k,B,L], z_mean, z_log_var)."""
         with tf.name_scope("encoder"):
             z_mean, z_log_var = self.encode(x0, mask)
         with tf.name_scope("sampling"):
-            z = reparameterize(z_mean, z_log_var, self.rng, samples=k)
+            z = reparameterize(z_mean, z_log_var, self.rng if rng is None else rng, samples=k)
         with tf.name_scope("decoder"):
             flat = self.decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))
         return tf.reshape(flat, [k, -1, tf.shape(x0)[-1]]), z, z_mean, z_log_var

@@ -8,7 +8,8 @@ the convolutional encoder and decoder of `conv.py` (`arch="conv"`, with `image_s
 
 Imputation, leaving observed entries untouched (`method`):
 - `importance` (single imputation): E[x_mis | x_obs] by self-normalised importance
-  sampling over `impute_samples` draws of q(z | x_obs): sum_l w_l sigmoid(decoder(z_l)).
+  sampling over `impute_samples` draws of q(z | x_obs): sum_l w_l sigmoid(decoder(z_l)),
+  one compiled call per few rows with holes (importance.py).
 - `pseudo_gibbs` (Rezende et al. 2014): from zeros in the holes, repeat z ~ q(z |
   completed x, all observed), holes <- decoder mean, `gibbs_iters` times.
 `multiple_imputation(X, m)` (sampling importance resampling): for each of m imputations,
@@ -28,6 +29,7 @@ from vae_tf.config import ARCHS, SEED_MAX
 from vae_tf.conv import ConvDecoder, ConvEncoder
 from vae_tf.errors import UserError
 from vae_tf.imputers.base import check_choice, check_int
+from vae_tf.imputers.importance import ImportanceStep, resample, rows_per_call
 from vae_tf.imputers.masked_bound import MaskedBound
 from vae_tf.imputers.training import TrainedImputer
 from vae_tf.models import Decoder, Encoder, reparameterize
@@ -156,6 +158,7 @@ class MIWAEImputer(TrainedImputer):
         # cannot change how transform sizes its chunks.
         self._fitted_image = self._image_shape(None) if self._arch() == "conv" else None
         self._draw_rng = tf.random.Generator.from_seed(self.seed + 1)
+        self._steps = {}  # impute_samples -> this model's compiled ImportanceStep
 
     # -- imputation ----------------------------------------------------------------------
     def _weights_and_means(self, x, mask, rng: Optional[tf.random.Generator] = None,
@@ -166,12 +169,8 @@ class MIWAEImputer(TrainedImputer):
         `numpy=False` keeps them as tensors (no copies of the [L, B, D] means).
         """
         x0, m = tf.constant(np.where(mask, x, 0), tf.float32), tf.constant(mask, tf.float32)
-        model, rng_before = self.model_, self.model_.rng
-        model.rng = self._draw_rng if rng is None else rng
-        try:
-            logits, z, z_mean, z_log_var = model.draws(x0, m, self.impute_samples)
-        finally:
-            model.rng = rng_before
+        logits, z, z_mean, z_log_var = self.model_.draws(
+            x0, m, self.impute_samples, rng=self._draw_rng if rng is None else rng)
         log_w = losses.masked_bound(x0, m, logits, z, z_mean, z_log_var)["log_weights"]
         w, means = tf.nn.softmax(log_w, axis=0), tf.sigmoid(logits)
         return (w.numpy(), means.numpy()) if numpy else (w, means)
@@ -190,17 +189,23 @@ class MIWAEImputer(TrainedImputer):
         """X [N, D] with its holes imputed by `method`; observed entries unchanged."""
         x, mask = self._check_transform(X)
         check_choice(type(self).__name__, "method", self.method, METHODS)  # set_params after fit
-        out = np.empty_like(x)
-        chunk = self._chunk(x.shape[1])
+        if self.method == "importance":
+            step = self._importance_step()
+            return step.impute(x, mask, rows_per_call(step.samples, self._chunk(x.shape[1])))
+        out, chunk = np.empty_like(x), self._chunk(x.shape[1])
         for s in range(0, len(x), chunk):
             rows = slice(s, s + chunk)
-            if self.method == "importance":
-                w, means = self._weights_and_means(x[rows], mask[rows], numpy=False)
-                guess = tf.einsum("lb,lbd->bd", w, means).numpy()
-            else:
-                guess = self._pseudo_gibbs(x[rows], mask[rows])
-            out[rows] = np.where(mask[rows], x[rows], guess)
+            out[rows] = np.where(mask[rows], x[rows], self._pseudo_gibbs(x[rows], mask[rows]))
         return out
+
+    def _importance_step(self) -> ImportanceStep:
+        """The fitted model's compiled step at the current `impute_samples` (built once)."""
+        samples = check_int(type(self).__name__, "impute_samples", self.impute_samples,
+                            example=1000)
+        if samples not in self._steps:
+            self._steps[samples] = ImportanceStep(self.model_, self._draw_rng, samples,
+                                                  self.n_features_in_)
+        return self._steps[samples]
 
     def multiple_imputation(self, X, m: int = 10, seed: int = 0,
                             draw: str = "sample") -> np.ndarray:
@@ -229,14 +234,7 @@ class MIWAEImputer(TrainedImputer):
         for s in range(0, len(x), chunk):
             rows = slice(s, s + chunk)
             w, means = self._weights_and_means(x[rows], mask[rows], z_rng)  # [L, B], [L, B, D]
-            cum = np.cumsum(w, axis=0)
-            cols = np.arange(w.shape[1])
-            for j in range(m):
-                pick = np.minimum((cum < rng.random(w.shape[1])[None, :]).sum(0), len(w) - 1)
-                guess = means[pick, cols]  # [B, D]
-                if draw == "sample":
-                    guess = (rng.random(guess.shape) < guess).astype(np.float32)
-                out[j, rows] = np.where(mask[rows], x[rows], guess)
+            out[:, rows] = np.where(mask[rows], x[rows], resample(w, means, m, rng, draw))
         return out
 
     def effective_sample_size(self, X) -> np.ndarray:
