@@ -27,3 +27,13 @@ def mlp_layers(d_in: int, samples: int = 1):
     """The thesis MLP's layers: encoder d_in -> H -> (mean, log-variance); decoder per draw."""
     return [(d_in, H, 1, True), (H, L, 1, False), (H, L, 1, False),
             (L, H, samples, False), (H, D, samples, False)]
+
+
+def conv_decoder_flops(image_shape, latent: int, hidden: int) -> int:
+    """2 * MACs of one forward pass of conv.py's decoder (one draw z -> logits): Dense
+    latent -> hidden -> the ceil(H/4) x ceil(W/4) x 64 map, then two 4x4 transposed
+    convolutions of stride 2 (64 -> 32 -> C channels), each input pixel x 16 taps."""
+    h, w, c = image_shape
+    h2, w2, h4, w4 = -(-h // 2), -(-w // 2), -(-h // 4), -(-w // 4)
+    return 2 * (latent * hidden + hidden * h4 * w4 * 64 + h4 * w4 * 16 * 64 * 32
+                + h2 * w2 * 16 * 32 * c)

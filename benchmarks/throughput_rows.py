@@ -28,8 +28,8 @@ def train_images() -> np.ndarray:
     return load(dataset()).train
 
 
-def child_peak() -> dict:
-    n, reps = 4096, 5
+def child_peak(n: int = 4096, reps: int = 5) -> dict:
+    """GFLOP/s of an n x n float32 matmul, the median of `reps`, per library."""
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
     out = {}

@@ -1,7 +1,8 @@
-"""The benchmarks' FLOP counts (the % of peak they print rests on them)."""
+"""The benchmarks' FLOP counts (the % of peak they print rests on them); quick runs."""
 
 import importlib.util
 import os
+import subprocess
 import sys
 
 import pytest
@@ -100,3 +101,31 @@ def test_rating_profile_matmuls_do_exactly_the_counted_flops(monkeypatch):
     grads = rating_profile.matmul_step(arrays, mm)
     assert [g.shape for g in grads] == [(32, 943), (200, 32), (200, 32), (1886, 200)]
     assert count[0] == batch * rating_profile.FLOPS
+
+
+def test_conv_decoder_flops_per_draw(throughput):
+    # conv.py's decoder on 28x28x1, latent 32, hidden 400: Dense 32*400 and 400*(7*7*64);
+    # transposed convolutions 7*7 inputs x 16 taps x 64 x 32, then 14*14 x 16 x 32 x 1.
+    macs = 12_800 + 1_254_400 + 1_605_632 + 100_352
+    assert throughput.conv_decoder_flops((28, 28, 1), 32, 400) == 2 * macs == 5_946_368
+
+
+def test_miwae_transform_quick_writes_a_temporary_table_and_never_the_results(tmp_path):
+    # The default conv MIWAE fitted for one epoch on 100 mnist_5k images, 5 imputed.
+    script = os.path.join(ROOT, "benchmarks", "miwae_transform.py")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, script, "--quick", f"--out_dir={tmp_path}"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = (tmp_path / "miwae_transform.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith(("| before", "| after"))]
+    assert len(rows) == 2, text
+    assert rows[1].split("|")[10].strip() == "1"  # the compiled step traced once
+    for needle in ("- command: `python benchmarks/miwae_transform.py --quick", "- commit: ",
+                   "seed 0", "wall time", "peak used", f"{os.cpu_count()} cores"):
+        assert needle in text
+    results = os.path.join(ROOT, "benchmarks", "results")
+    refused = subprocess.run([sys.executable, script, "--quick", f"--out_dir={results}"],
+                             capture_output=True, text=True, env=env, timeout=600)
+    assert refused.returncode != 0
+    assert "--quick never writes into benchmarks/results/" in refused.stderr

@@ -1,0 +1,285 @@
+"""MIWAE imputation speed (issue 25): `transform` of 1,000 holed MNIST images, before and after.
+
+Fits `MIWAEImputer(image_shape=(28, 28))` (the default conv model, K = 5, seed `--seed`)
+for `--epochs` on the first `--n_train` MNIST training images with structured (half-image)
+holes, then imputes `--n_valid` validation images with structured holes: MNIST's
+validation split (the last 5,000 images of the training file), never the test split; the
+hole seeds are experiments/miwae_defaults.py's (training +4, validation +6). Rows, each
+timed once as a user calls it, every one from the imputer's fresh draw stream:
+
+- before: `importance.eager_transform` at L = 1000, the estimator as it ran before the
+  compiled path: eagerly, on every row, in `MIWAEImputer._chunk`'s memory-bounded chunks;
+- after: `transform` with the defaults: one tf.function call per `rows_per_call` rows
+  with holes (rows without holes skipped), L = `impute_samples`'s default;
+- `transform` at each further L in `--samples`.
+Each gives its seconds (tracing included) and this process's CPU time, the RMSE and MAE
+over the missing entries and the RMSE's difference from the before row (two draw streams
+at L = 1000 differ by a few 1e-4: the Monte Carlo noise). "GFLOP/s" counts conv.py's
+decoder forward pass per draw (flops.py), against a 4096 x 4096 float32 matmul's rate
+measured in the same run (throughput_rows.child_peak: NumPy, TensorFlow, torch if
+installed). A second table times the parts of one call of each path (median of
+`--repeats`): the encoder, the L draws, the decoder, the log weights (the eager path's
+over all entries with x broadcast, the compiled path's as x0 . l - mask . softplus(l)),
+the weighted mean, and the whole call with its numpy <-> tensor copies. A third times
+the decoder alone at several draws per call (wall and CPU time per draw).
+
+    python benchmarks/miwae_transform.py          # MNIST from $VAE_TF_DATA_DIR/mnist
+    python benchmarks/miwae_transform.py --quick  # mnist_5k, tiny sizes, a temporary folder
+
+Writes benchmarks/results/miwae_transform.md (--quick: a temporary folder, never
+benchmarks/results/) with the command, commit, date, seed, budget, wall time, cores and
+load; prints it. Asserts nothing.
+"""
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
+from flops import conv_decoder_flops  # noqa: E402
+from throughput_rows import child_peak  # noqa: E402
+
+flags.DEFINE_string("data_dir", None, "Folder with the MNIST IDX files "
+                    "(default: $VAE_TF_DATA_DIR/mnist).")
+flags.DEFINE_integer("n_train", 10000, "Holed training images the model is fitted on.",
+                     lower_bound=1)
+flags.DEFINE_integer("epochs", 5, "Epochs of the fit.", lower_bound=1)
+flags.DEFINE_integer("n_valid", 1000, "Holed validation images imputed.", lower_bound=1)
+flags.DEFINE_list("samples", ["500", "250"], "Further L to time (empty: none).")
+flags.DEFINE_integer("repeats", 5, "Timed calls per part (median reported).", lower_bound=1)
+flags.DEFINE_integer("seed", 0, "The imputer's seed.", lower_bound=0)
+flags.DEFINE_bool("quick", False, "mnist_5k: 100 images, 1 epoch, 5 imputed (its last "
+                  "training images), L = 100 for the old setting, no further L, 1 repeat, a "
+                  "1024 x 1024 peak; writes to a temporary folder.")
+flags.DEFINE_string("out_dir", None, "Folder for miwae_transform.md (default "
+                    "benchmarks/results; with --quick a new temporary folder).")
+FLAGS = flags.FLAGS
+OLD_SAMPLES = 1000  # impute_samples's default before the compiled path
+
+
+def old_samples() -> int:
+    return 100 if FLAGS.quick else OLD_SAMPLES
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # untimed: a tf.function traces on its first call
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def data():
+    """(training images with holes, validation images, their holed copy and mask)."""
+    from vae_tf.datasets import load
+    from vae_tf.missing import apply_mask, make_mask
+    ds = load("mnist_5k") if FLAGS.quick else load("mnist", FLAGS.data_dir)
+    # mnist_5k has no validation split: its last training images, which the fit never sees.
+    valid = ds.train[-FLAGS.n_valid:] if FLAGS.quick else ds.validation[:FLAGS.n_valid]
+    train = ds.train[:FLAGS.n_train]
+    train_holed = apply_mask(train, make_mask(len(train), (28, 28, 1), "structured",
+                                              FLAGS.seed + 4))
+    mask = make_mask(len(valid), (28, 28, 1), "structured", FLAGS.seed + 6)
+    return train_holed, valid, apply_mask(valid, mask), mask
+
+
+def parts(imputer, x, mask, samples: int, rows: int, compiled: bool):
+    """[(part, ms)] of one call on the first `rows` rows at L = samples, eager or compiled."""
+    import tensorflow as tf
+
+    from vae_tf import losses
+    from vae_tf.models import reparameterize
+    bound, d = imputer.model_, x.shape[1]
+    x0 = tf.constant(np.where(mask, x, 0)[:rows], tf.float32)
+    m = tf.constant(mask[:rows], tf.float32)
+    rng = tf.random.Generator.from_seed(0)
+    wrap = tf.function if compiled else (lambda f: f)
+    encode = wrap(lambda: bound.encode(x0, m))
+    z_mean, z_log_var = encode()
+    draw = wrap(lambda: reparameterize(z_mean, z_log_var, rng, samples=samples))
+    z = draw()
+    decode = wrap(lambda: tf.reshape(bound.decoder(tf.reshape(z, [-1, z.shape[-1]])),
+                                     [samples, -1, d]))
+    logits = decode()
+    if compiled:
+        weights = wrap(lambda: losses.masked_log_weights(x0, m, logits, z, z_mean, z_log_var))
+        step = imputer._importance_step()
+
+        def call():
+            return step.function(tf.constant(np.where(mask, x, 0)[:rows], tf.float32),
+                                 tf.constant(mask[:rows], tf.float32)).numpy()
+    else:
+        def weights():
+            return losses.masked_bound(x0, m, logits, z, z_mean, z_log_var)["log_weights"]
+
+        def call():
+            w, means = imputer._weights_and_means(x[:rows], mask[:rows], numpy=False)
+            return tf.einsum("lb,lbd->bd", w, means).numpy()
+    log_w = weights()
+    mean = wrap(lambda: tf.einsum("lb,lbd->bd", tf.nn.softmax(log_w, axis=0),
+                                  tf.sigmoid(logits)))
+    named = [("encoder", encode), ("the L draws of z", draw),
+             ("decoder on the L x rows draws", decode), ("log importance weights", weights),
+             ("softmax, sigmoid, weighted mean", mean),
+             ("the whole call, numpy in and out", call)]
+    return [(name, median_ms(fn, FLAGS.repeats)) for name, fn in named]
+
+
+def decoder_per_call(imputer):
+    """[(draws per call, wall µs, CPU µs per draw)] of conv.py's decoder, compiled."""
+    import tensorflow as tf
+    decoder = imputer.model_.decoder
+    fn = tf.function(decoder, input_signature=[tf.TensorSpec([None, imputer.latent_dim])])
+    sizes, total = ((128, 256), 256) if FLAGS.quick else ((128, 256, 1024, 4096), 4096)
+    z = tf.random.stateless_normal((total, imputer.latent_dim), seed=(0, FLAGS.seed))
+    out = []
+    for size in sizes:
+        batches = [z[i:i + size] for i in range(0, total, size)]
+        fn(batches[0])
+        walls, cpus = [], []
+        for _ in range(FLAGS.repeats):
+            t, cpu = time.perf_counter(), time.process_time()
+            for batch in batches:
+                fn(batch).numpy()
+            walls.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - cpu)
+        out.append((size, 1e6 * statistics.median(walls) / total,
+                    1e6 * statistics.median(cpus) / total))
+    return out
+
+
+def benchmark():
+    from vae_tf.startup import import_tensorflow
+    import_tensorflow()
+    from vae_tf.imputers.importance import eager_transform, rows_per_call
+    from vae_tf.imputers.miwae import MIWAEImputer
+    from vae_tf.metrics import mae, rmse
+    t_start, load_start = time.perf_counter(), machine()
+    train_holed, valid, holed, mask = data()
+    imputer = MIWAEImputer(image_shape=(28, 28), epochs=FLAGS.epochs, seed=FLAGS.seed)
+    t0 = time.perf_counter()
+    imputer.fit(train_holed)
+    fit_s = time.perf_counter() - t0
+    default_l = imputer.impute_samples
+    n_holed = int((~mask.all(axis=1)).sum())
+    per_draw = conv_decoder_flops((28, 28, 1), imputer.latent_dim, imputer.hidden_dim)
+
+    old = old_samples()
+    rows = [("before: eager, every row, memory chunks", old, True),
+            ("after: `transform`, the defaults", default_l, False)]
+    rows += [("compiled `transform`", int(v), False)
+             for v in ([] if FLAGS.quick else FLAGS.samples) if int(v) != default_l]
+    results = []
+    for name, samples, eager in rows:
+        imputer._after_fit(imputer.model_)  # a fresh draw stream, no compiled step yet
+        imputer.set_params(impute_samples=samples)
+        t, cpu = time.perf_counter(), time.process_time()
+        out = eager_transform(imputer, holed, mask) if eager else imputer.transform(holed)
+        seconds = (time.perf_counter() - t, time.process_time() - cpu)
+        chunk = imputer._chunk(784)
+        results.append((name, samples, min(chunk, len(valid)), len(valid), out, seconds, None)
+                       if eager else (name, samples, min(rows_per_call(samples, chunk), n_holed),
+                                      n_holed, out, seconds, imputer._importance_step().traces()))
+    peaks = child_peak(1024, 3) if FLAGS.quick else child_peak()
+    best = max(peaks.values())
+    before_rmse = rmse(valid, results[0][4], ~mask)
+    table = []
+    for name, samples, per_call, imputed, out, (seconds, cpu), traces in results:
+        error = rmse(valid, out, ~mask)
+        gflops = imputed * samples * per_draw / seconds / 1e9
+        table.append(
+            f"| {name} | {samples:,} | {per_call} | {imputed:,} | {seconds:.2f} | {cpu:.1f} | "
+            f"{1000 * seconds / len(valid):.1f} | {gflops:.0f} | {gflops / best:.0%} | "
+            f"{'-' if traces is None else traces} | {error:.4f} | "
+            f"{mae(valid, out, ~mask):.4f} | {error - before_rmse:+.4f} |")
+        print(table[-1], flush=True)
+    before_rows = min(len(valid), imputer.set_params(impute_samples=old)._chunk(784))
+    before_parts = parts(imputer, valid, mask, old, before_rows, False)
+    after_rows = min(len(valid), rows_per_call(
+        default_l, imputer.set_params(impute_samples=default_l)._chunk(784)))
+    after_parts = parts(imputer, valid, mask, default_l, after_rows, True)
+    return dict(fit_s=fit_s, table=table, peaks=peaks, best=best, load_start=load_start,
+                per_call=decoder_per_call(imputer),
+                wall=time.perf_counter() - t_start, parts=(before_parts, after_parts),
+                shapes=(before_rows, after_rows, default_l), n_holed=n_holed,
+                n_valid=len(valid), n_train=len(train_holed), per_draw=per_draw)
+
+
+def write(r) -> str:
+    old = old_samples()
+    (before_parts, after_parts), (before_rows, after_rows, default_l) = r["parts"], r["shapes"]
+    budget = (f"fit: {r['n_train']:,} {'mnist_5k' if FLAGS.quick else 'MNIST'} training "
+              f"images with structured holes, {FLAGS.epochs} epoch(s), batch 100, "
+              f"{r['fit_s']:.1f} s; imputed: {r['n_valid']:,} validation images "
+              f"({r['n_holed']:,} with holes), each row timed once")
+    lines = [
+        "# MIWAE imputation speed: `transform` before and after the compiled path", "",
+        f"- command: `{portable_command()}`", f"- commit: {git_commit()}",
+        f"- date: {now()}; wall time {r['wall']:.0f} s; seed {FLAGS.seed}",
+        f"- machine at start: {r['load_start']}", f"- machine at end: {machine()}",
+        f"- budget: {budget}",
+        "- model: MIWAEImputer(image_shape=(28, 28)): conv.py's encoder and decoder, latent "
+        f"32, hidden 400, K = 5; decoder forward {r['per_draw'] / 1e6:.2f} MFLOP per draw",
+        f"- {'1024x1024' if FLAGS.quick else '4096x4096'} float32 matmul, median GFLOP/s: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in r["peaks"].items())
+        + f"; **peak used: {r['best']:.0f}**", "",
+        f"## transform of {r['n_valid']:,} validation images", "",
+        "Seconds as a user calls it (the compiled rows' tracing included); errors over the "
+        "missing entries; GFLOP/s = imputed rows x L x the decoder's forward FLOPs / seconds. "
+        "CPU s: this process's CPU time in the call (both cores' work; on a busy machine "
+        "the seconds grow, the CPU time much less). Traces: how often the compiled step was "
+        "traced in the call.", "",
+        "| path | L | rows per call | rows imputed | seconds | CPU s | ms per image | GFLOP/s | "
+        "% of peak | traces | RMSE missing | MAE missing | RMSE - before |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *r["table"], "",
+        "## One call's parts, ms (median of " f"{FLAGS.repeats})", "",
+        f"Before: eager, {before_rows} rows x L = {old:,}. After: each part a "
+        f"tf.function, {after_rows} row(s) x L = {default_l:,}.", "",
+        "| part | before ms | after ms | before µs per draw | after µs per draw |",
+        "|---|---:|---:|---:|---:|"]
+    for (name, b), (_, a) in zip(before_parts, after_parts):
+        lines.append(f"| {name} | {b:.2f} | {a:.2f} | {1000 * b / (before_rows * old):.1f} | "
+                     f"{1000 * a / (after_rows * default_l):.1f} |")
+    lines += [
+        "", "## conv.py's decoder alone, by draws per call", "",
+        f"{r['per_call'][-1][0]:,} draws decoded in calls of each size (a tf.function), median "
+        f"of {FLAGS.repeats}: what DRAWS_PER_CALL (importance.py) rests on.", "",
+        "| draws per call | wall µs per draw | CPU µs per draw | GFLOP/s (wall) |",
+        "|---:|---:|---:|---:|"]
+    lines += [f"| {size:,} | {wall:.1f} | {cpu:.1f} | {r['per_draw'] / wall / 1e3:.0f} |"
+              for size, wall, cpu in r["per_call"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(_):
+    out_dir = FLAGS.out_dir
+    if FLAGS.quick and out_dir and os.path.commonpath(
+            [os.path.realpath(RESULTS), os.path.realpath(out_dir)]) == os.path.realpath(RESULTS):
+        sys.exit("miwae_transform: --quick never writes into benchmarks/results/; drop "
+                 "--out_dir or pass a folder outside it")
+    if FLAGS.quick:
+        FLAGS.n_train, FLAGS.epochs, FLAGS.n_valid, FLAGS.repeats = 100, 1, 5, 1
+    text = write(benchmark())
+    print(text)
+    out_dir = out_dir or (tempfile.mkdtemp(prefix="miwae_transform-") if FLAGS.quick
+                          else RESULTS)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "miwae_transform.md")
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    print(f"written: {path}")
+
+
+if __name__ == "__main__":
+    app.run(main)
