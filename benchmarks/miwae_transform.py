@@ -53,7 +53,7 @@ flags.DEFINE_integer("n_train", 10000, "Holed training images the model is fitte
                      lower_bound=1)
 flags.DEFINE_integer("epochs", 5, "Epochs of the fit.", lower_bound=1)
 flags.DEFINE_integer("n_valid", 1000, "Holed validation images imputed.", lower_bound=1)
-flags.DEFINE_list("samples", ["500", "250"], "Further L to time (empty: none).")
+flags.DEFINE_list("samples", ["700", "500", "300"], "Further L to time (empty: none).")
 flags.DEFINE_integer("repeats", 5, "Timed calls per part (median reported).", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "The imputer's seed.", lower_bound=0)
 flags.DEFINE_bool("quick", False, "mnist_5k: 100 images, 1 epoch, 5 imputed (its last "
