@@ -3,8 +3,10 @@
 import datetime
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
@@ -49,3 +51,15 @@ def status_kb(field: str) -> int:
     """A field of /proc/self/status in kB (VmHWM: this process's peak resident set)."""
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def median_ms(fn, repeats: int, warmup: int = 1) -> float:
+    """Median milliseconds of `repeats` calls of fn, after `warmup` untimed calls (tracing)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)

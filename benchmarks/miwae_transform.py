@@ -43,7 +43,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
+from common import RESULTS, git_commit, machine, median_ms, now, portable_command  # noqa: E402
 from flops import conv_decoder_flops  # noqa: E402
 from throughput_rows import child_peak  # noqa: E402
 
@@ -67,16 +67,6 @@ OLD_SAMPLES = 1000  # impute_samples's default before the compiled path
 
 def old_samples() -> int:
     return 100 if FLAGS.quick else OLD_SAMPLES
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # untimed: a tf.function traces on its first call
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
 
 
 def data():

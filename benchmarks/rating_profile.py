@@ -27,7 +27,6 @@ benchmarks/results/).
 """
 
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
+from common import RESULTS, git_commit, machine, median_ms, now, portable_command  # noqa: E402
 from flops import dense_flops, rating_layers  # noqa: E402
 from throughput_rows import ITEMS, RATED, USERS, child_peak  # noqa: E402  (train_throughput's)
 
@@ -54,17 +53,6 @@ def define_flags() -> None:
     flags.DEFINE_integer("batch", 1000, "Batch size (items per step), 1 to 1682.",
                          lower_bound=1, upper_bound=ITEMS)
     flags.DEFINE_string("out_dir", None, "Where the table goes (default benchmarks/results).")
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
 
 
 def matmul_step(a: dict, mm):
@@ -175,7 +163,7 @@ def main(_):
     best = max(peaks.values())
     step_ms, lines = None, []
     for name, fn, examples, computed, trains in timed:
-        ms = median_ms(fn, repeats)
+        ms = median_ms(fn, repeats, warmup=2)
         step_ms = step_ms or (ms if name.startswith("one step:") else None)
         share = f"{ms / step_ms:.0%}" if step_ms and examples == FLAGS.batch else "-"
         useful = examples * FLOPS / ms / 1e6  # GFLOP/s of the counted matmul work
