@@ -39,12 +39,14 @@ def latent_units_in_use(vae, x: np.ndarray) -> int:
     return int(np.sum(kl_per_unit(vae, x) > UNIT_KL))
 
 
-def reconstruction_spread(vae, x: np.ndarray) -> float:
+def reconstruction_spread(vae, x: np.ndarray, recon: Optional[np.ndarray] = None) -> float:
     """How much the reconstructions differ from image to image: the per-pixel standard
     deviation over the rows of x, averaged over pixels, over the same for x itself
-    (1: as varied as the data; near 0: one image for every input)."""
-    from vae_tf.train import reconstruct
-    recon = reconstruct(vae, x)
+    (1: as varied as the data; near 0: one image for every input). `recon`: vae's
+    reconstructions of x when the caller has them already."""
+    if recon is None:
+        from vae_tf.train import reconstruct
+        recon = reconstruct(vae, x)
     return float(np.mean(np.std(recon, axis=0)) / max(np.mean(np.std(x, axis=0)), 1e-12))
 
 
@@ -66,10 +68,11 @@ def collapse_flag(test_kl: float, spread: float = 1.0, units: Optional[int] = No
     return ""
 
 
-def diagnose(vae, x: np.ndarray, kl: float) -> Dict[str, object]:
+def diagnose(vae, x: np.ndarray, kl: float,
+             recon: Optional[np.ndarray] = None) -> Dict[str, object]:
     """The collapse figures of `vae` on held-out images x whose mean KL is `kl`."""
     units = latent_units_in_use(vae, x)
-    spread = reconstruction_spread(vae, x)
+    spread = reconstruction_spread(vae, x, recon)
     flag = collapse_flag(kl, spread, units, int(vae.latent_dim))
     return {"test_kl": float(kl), "latent_units_in_use": units,
             "latent_units": int(vae.latent_dim), "reconstruction_spread": spread,

@@ -110,7 +110,7 @@ def finish(config: Config, data: datasets.Dataset, vae: VAE, run: RunDir,
     steady = seconds[1:] if len(seconds) > 1 else seconds  # the first epoch compiles
     test = ({"loss": history[-1]["test/loss"], "kl": history[-1]["test/kl"]} if history
             else evaluate(vae, data.test, seed=config.seed + 1))
-    diagnosis = collapse.diagnose(vae, data.test, test["kl"])
+    diagnosis = collapse.diagnose(vae, data.test, test["kl"], recon)
     metrics = {
         "loss": history[-1]["train/loss"] if history else None,
         "test_loss": test["loss"],
