@@ -172,7 +172,8 @@ def test_thesis_defaults_whole_data_as_one_batch(tiny_data):
     ([["a", "b"]], {}, "must be a numeric 2-D array"),
     (np.array([[0.5, np.inf]]), {}, "holds infinite values; mark missing entries with NaN"),
     (np.array([[0.5, 3.0]]), {}, "values in \\[0.5, 3.0\\].* models data in \\[0, 1\\]"),
-    (np.array([[0.5, -0.1]]), {}, "models data in \\[0, 1\\]: scale them first"),
+    (np.array([[0.5, -0.1]]), {}, "models data in \\[0, 1\\]: scale them to \\[0, 1\\] first, "
+                                  "or use MIWAEImputer"),
     (np.full((3, 2), 0.5), {"batch_size": 4}, "batch_size=4\\): batch_size must be an integer "
                                                "from 1 to 3; pass e.g. batch_size=3"),
     (np.full((3, 2), 0.5), {"batch_size": 0}, "batch_size=0\\): batch_size must be an integer"),

@@ -174,6 +174,13 @@ def masked_log_weights(x0: tf.Tensor, mask: tf.Tensor, logits: tf.Tensor, z: tf.
             - log_normal(z, z_mean, z_log_var))
 
 
+def add_latent_log_ratio(log_px: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
+                         z_log_var: tf.Tensor) -> tf.Tensor:
+    """log w = log p(x|z) + log p(z) - log q(z|x) from log p(x|z) [K, B] and the draws."""
+    return (log_px + log_normal(z, tf.zeros_like(z), tf.zeros_like(z))
+            - log_normal(z, z_mean, z_log_var))
+
+
 def iwae_terms(x: tf.Tensor, logits: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
                z_log_var: tf.Tensor, likelihood: str = "bernoulli",
                log_scale: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:

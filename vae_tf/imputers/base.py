@@ -127,12 +127,14 @@ def _same(a, b) -> bool:
         return False
 
 
-def check_array(X, what: str = "X", unit: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+def check_array(X, what: str = "X", unit: bool = False,
+                fix: str = "scale them first") -> Tuple[np.ndarray, np.ndarray]:
     """A float32 copy of X [N, D] (the caller's array never changes) and its mask (True = observed).
 
     X may be a DataFrame (validation.as_numeric: pd.NA is missing). One-line UserError for
     anything not a non-empty 2-D numeric array with NaN holes (naming a non-numeric
-    column), for infinities, and (with `unit`) for observed values outside [0, 1].
+    column), for infinities, and (with `unit`) for observed values outside [0, 1] (`fix`
+says what to do).
     """
     x = np.array(validation.as_numeric(X, what), dtype=np.float32)
     if np.isinf(x).any():
@@ -142,7 +144,7 @@ def check_array(X, what: str = "X", unit: bool = False) -> Tuple[np.ndarray, np.
         values = x[mask]
         if values.size and (values.min() < 0 or values.max() > 1):
             raise UserError(f"{what} has values in [{values.min()}, {values.max()}]; this "
-                            "imputer models data in [0, 1]: scale them first")
+                            f"imputer models data in [0, 1]: {fix}")
     return x, mask
 
 

@@ -1,8 +1,8 @@
 """MIWAE's single imputation, compiled: E[x_mis | x_obs] by self-normalised importance sampling.
 
 For a row with holes, L draws z_l ~ q(z | x_obs) get the weights w_l = softmax over l of
-log p(x_obs | z_l) + log p(z_l) - log q(z_l | x_obs) (`losses.masked_log_weights`), and
-the holes get sum_l w_l sigmoid(decoder(z_l)). `ImportanceStep` is that computation as one
+log p(x_obs | z_l) + log p(z_l) - log q(z_l | x_obs) (`MaskedBound.log_weights`), and
+the holes get sum_l w_l E[x | z_l] (sigmoid(decoder(z_l)) for the Bernoulli). `ImportanceStep` is that computation as one
 tf.function per fitted model and L, with the input signature [None, D]: traced once,
 whatever the number of rows a call gets. Rows without holes are returned as they are and
 take no draws. A call decodes L x rows draws; `rows_per_call` keeps that near
@@ -19,8 +19,6 @@ tensors; the tests and benchmarks/miwae_transform.py compare the compiled path w
 
 import numpy as np
 import tensorflow as tf
-
-from vae_tf import losses
 
 DRAWS_PER_CALL = 1024  # L x rows decoded per compiled call (at least one row per call)
 
@@ -39,9 +37,9 @@ class ImportanceStep:
         self.function = tf.function(self._means, input_signature=[spec, spec])
 
     def _means(self, x0, mask):
-        logits, z, z_mean, z_log_var = self.bound.draws(x0, mask, self.samples, rng=self.rng)
-        log_w = losses.masked_log_weights(x0, mask, logits, z, z_mean, z_log_var)  # [L, B]
-        return tf.einsum("lb,lbd->bd", tf.nn.softmax(log_w, axis=0), tf.sigmoid(logits))
+        out, z, z_mean, z_log_var = self.bound.draws(x0, mask, self.samples, rng=self.rng)
+        log_w = self.bound.log_weights(x0, mask, out, z, z_mean, z_log_var)  # [L, B]
+        return tf.einsum("lb,lbd->bd", tf.nn.softmax(log_w, axis=0), self.bound.mean(out))
 
     def traces(self) -> int:
         """How many times the function was traced (1 after any number of calls)."""

@@ -3,7 +3,10 @@
 The bound is `losses.masked_bound` (Mattei & Frellsen 2019; samples = 1 is the masked
 ELBO): the likelihood counts the observed entries only. The encoder reads the data with
 holes set to 0 and the mask: side by side for an MLP, as 2C channels of one image for
-`conv.py`'s convolutions (`channels` = C).
+`conv.py`'s convolutions (`channels` = C). With `columns` (columns.py, a table's column
+models) the data are the encoded table and the likelihood of each observed entry is its
+column's (Gaussian or Student's t, Bernoulli, categorical); without, the thesis's
+Bernoulli on every entry, as before tables.
 """
 
 from typing import Dict, Optional
@@ -20,9 +23,10 @@ class MaskedBound(Objective):
     """-(the masked importance-weighted bound) of a batch (x with 0 in its holes, mask)."""
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, rng: tf.random.Generator,
-                 samples: int, channels: Optional[int] = None):
+                 samples: int, channels: Optional[int] = None, columns=None):
         self.encoder, self.decoder, self.rng, self.samples = encoder, decoder, rng, samples
         self.channels = channels  # the image's channels (conv), or None (MLP)
+        self.columns = columns  # columns.Columns of a table, or None (Bernoulli entries)
 
     @property
     def trainable_variables(self):
@@ -48,9 +52,26 @@ class MaskedBound(Objective):
             z = reparameterize(z_mean, z_log_var, self.rng if rng is None else rng, samples=k)
         with tf.name_scope("decoder"):
             flat = self.decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))
-        return tf.reshape(flat, [k, -1, tf.shape(x0)[-1]]), z, z_mean, z_log_var
+        return tf.reshape(flat, [k, -1, tf.shape(flat)[-1]]), z, z_mean, z_log_var
+
+    def log_weights(self, x0, mask, out, z, z_mean, z_log_var):
+        """log w [K, B] of the K draws: log p(x_obs | z) + log p(z) - log q(z | x_obs)."""
+        if self.columns is None:
+            return losses.masked_log_weights(x0, mask, out, z, z_mean, z_log_var)
+        return losses.add_latent_log_ratio(self.columns.log_prob(x0, mask, out), z, z_mean,
+                                           z_log_var)
+
+    def mean(self, out):
+        """E[x | z] of the decoder's outputs [..., P], in the data's (encoded) layout."""
+        return tf.sigmoid(out) if self.columns is None else self.columns.mean(out)
 
     def terms(self, batch):
         x0, mask = batch
-        logits, z, z_mean, z_log_var = self.draws(x0, mask, self.samples)
-        return {"loss": -losses.masked_bound(x0, mask, logits, z, z_mean, z_log_var)["bound"]}
+        out, z, z_mean, z_log_var = self.draws(x0, mask, self.samples)
+        if self.columns is None:
+            return {"loss": -losses.masked_bound(x0, mask, out, z, z_mean, z_log_var)["bound"]}
+        log_px = self.columns.log_prob(x0, mask, out)  # [K, B]
+        if self.samples == 1:
+            return {"loss": -(log_px[0] - losses.gaussian_kl(z_mean, z_log_var))}
+        return {"loss": -losses.iwae_bound(losses.add_latent_log_ratio(log_px, z, z_mean,
+                                                                       z_log_var))}

@@ -28,7 +28,9 @@ from vae_tf import losses
 from vae_tf.config import ARCHS, SEED_MAX
 from vae_tf.conv import ConvDecoder, ConvEncoder
 from vae_tf.errors import UserError
+from vae_tf.imputers import validation
 from vae_tf.imputers.base import check_choice, check_int
+from vae_tf.imputers.columns import REALS, Columns, resolve_categorical
 from vae_tf.imputers.importance import ImportanceStep, resample, rows_per_call
 from vae_tf.imputers.masked_bound import MaskedBound
 from vae_tf.imputers.training import TrainedImputer
@@ -40,6 +42,16 @@ ARCH_CHOICES = ("auto",) + ARCHS
 # fit on 20,000 holed MNIST images here (experiments/results/miwae_defaults.md).
 DEFAULT_EPOCHS = {"mlp": 100, "conv": 80}
 DRAWS = ("sample", "mean")
+LIKELIHOOD_CHOICES = ("auto", "bernoulli") + REALS
+# likelihood="auto" models a table's real-valued columns with this (columns.py); chosen on
+# validation entries by experiments/tabular_defaults.py.
+AUTO_REAL = "student_t"
+# Optimizer steps when `epochs` is None on a table (a column model; images keep
+# DEFAULT_EPOCHS): experiments/tabular_defaults.py.
+TABLE_STEPS = 2000
+ROUND_STEPS = 100  # a table's optimizer steps per round (an epoch of cycled rows)
+# Hidden units when `hidden_dim` is None: images (the MNIST study), tables (the table study).
+IMAGE_HIDDEN, TABLE_HIDDEN = 400, 128
 CHUNK_ENTRIES = 1 << 25  # L x rows x D floats per imputation chunk (128 MB a tensor)
 
 
@@ -65,8 +77,11 @@ class MIWAEImputer(TrainedImputer):
     """
 
     _shuffle = True
+    _unit_fix = ("pass likelihood='auto' to model a raw table's columns, or scale them to "
+                 "[0, 1]")
 
-    def __init__(self, latent_dim: int = 32, hidden_dim: int = 400, hidden_layers: int = 2,
+    def __init__(self, latent_dim: int = 32, hidden_dim: Optional[int] = None,
+                 hidden_layers: int = 2,
                  epochs: Optional[int] = None, batch_size: int = 100,
                  learning_rate: float = 1e-3,
                  train_samples: int = 5, impute_samples: int = 1000, method: str = "importance",
@@ -74,7 +89,9 @@ class MIWAEImputer(TrainedImputer):
                  jit_compile: bool = True, strategy: str = "default",
                  logdir: Optional[str] = None, verbose: int = 0, warm_start: bool = False,
                  arch: str = "auto", image_shape: Optional[Sequence[int]] = None,
+                 likelihood: str = "auto", categorical_features=None,
                  keep_empty_features: Optional[bool] = None):
+        self.likelihood, self.categorical_features = likelihood, categorical_features
         self.keep_empty_features = keep_empty_features  # as scikit-learn's (validation.py)
         self.latent_dim, self.hidden_dim, self.hidden_layers = latent_dim, hidden_dim, hidden_layers
         self.arch, self.image_shape = arch, image_shape
@@ -87,21 +104,80 @@ class MIWAEImputer(TrainedImputer):
 
     def _check_settings(self, n: int) -> None:
         name = type(self).__name__
-        for arg, example in (("latent_dim", 32), ("hidden_dim", 400), ("hidden_layers", 1),
-                             ("train_samples", 5), ("impute_samples", 1000), ("gibbs_iters", 50)):
+        for arg, example in (("latent_dim", 32), ("hidden_layers", 1), ("train_samples", 5),
+                             ("impute_samples", 1000), ("gibbs_iters", 50)):
             check_int(name, arg, getattr(self, arg), example=example)
+        if self.hidden_dim is not None:
+            check_int(name, "hidden_dim", self.hidden_dim, example=IMAGE_HIDDEN)
         check_choice(name, "method", self.method, METHODS)
         check_choice(name, "arch", self.arch, ARCH_CHOICES)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             check_choice(name, "warm_start", self.warm_start, (True, False))
 
+    @property
+    def _data_range(self):
+        """"unit" (observed values must lie in [0, 1]) for the Bernoulli model: asked for
+        before a fit, the fitted one after (a fit starts afresh: `fit` forgets it)."""
+        chosen = self.__dict__.get("likelihood_", self.likelihood)
+        return "unit" if chosen == "bernoulli" else None
+
+    def fit(self, X, y=None) -> "MIWAEImputer":
+        """Train on X [N, D] (NaN = missing): a raw table, or images in [0, 1]; returns self."""
+        for attr in ("likelihood_", "column_likelihoods_"):
+            self.__dict__.pop(attr, None)
+        return super().fit(X, y)
+
+    def _prepare(self, x: np.ndarray, mask: np.ndarray) -> None:
+        """Resolve `likelihood` and `categorical_features` on the data (columns.py)."""
+        name, d = type(self).__name__, x.shape[1]
+        check_choice(name, "likelihood", self.likelihood, LIKELIHOOD_CHOICES)
+        check_choice(name, "arch", self.arch, ARCH_CHOICES)
+        context = validation.fit_context()
+        names, valid = context if context is not None and context[1].sum() == d \
+            else (None, np.ones(d, bool))
+        categorical = resolve_categorical(self.categorical_features, len(valid), names,
+                                          name)[valid]
+        self._rows = len(x)
+        values = x[mask]
+        in_unit = values.size == 0 or (values.min() >= 0 and values.max() <= 1)
+        if self.likelihood == "bernoulli" or (self.likelihood == "auto" and in_unit
+                                              and not categorical.any()):
+            if categorical.any():
+                raise UserError(f"{name}(likelihood='bernoulli') models every column as a "
+                                "Bernoulli in [0, 1]; for categorical_features pass "
+                                "likelihood='auto'")
+            self._pending = None
+            self.likelihood_ = "bernoulli"
+            self.column_likelihoods_ = np.array(["bernoulli"] * d, dtype=object)
+            return
+        if self._arch() == "conv":
+            raise UserError(f"{name}(arch='conv') models images in [0, 1] (Bernoulli), but X "
+                            f"has values in [{values.min():g}, {values.max():g}]"
+                            + (" and categorical_features" if categorical.any() else "")
+                            + "; scale the images to [0, 1], or pass arch='mlp' for a table")
+        real = AUTO_REAL if self.likelihood == "auto" else self.likelihood
+        self._pending = Columns.fit(x, mask, real, categorical,
+                                    detect_binary=self.likelihood == "auto", owner=name)
+        kinds = sorted(set(self._pending.describe()))
+        self.likelihood_ = kinds[0] if len(kinds) == 1 else "mixed"
+        self.column_likelihoods_ = np.array(self._pending.describe(), dtype=object)
+
     def _fit_settings(self) -> dict:
-        settings = {**super()._fit_settings(), "arch": self._arch()}  # "auto" as resolved
+        settings = {**super()._fit_settings(), "arch": self._arch(),  # "auto" as resolved
+                    "hidden_dim": self._hidden()}
+        if getattr(self, "_pending", None) is None and self.categorical_features is None:
+            del settings["likelihood"], settings["categorical_features"]  # as before tables
         if settings["arch"] == "mlp":  # as before arch existed: earlier run folders resume
             del settings["arch"], settings["image_shape"]
         else:
             settings["image_shape"], settings["hidden_layers"] = self._image_shape(None), None
         return settings
+
+    def _hidden(self) -> int:
+        """Hidden units: `hidden_dim`, or for None the images' or the tables' default."""
+        if self.hidden_dim is not None:
+            return self.hidden_dim
+        return IMAGE_HIDDEN if getattr(self, "_pending", None) is None else TABLE_HIDDEN
 
     def _arch(self) -> str:
         """The architecture fitted: `arch`, or for "auto" conv when `image_shape` is given."""
@@ -111,9 +187,29 @@ class MIWAEImputer(TrainedImputer):
 
     def _epochs(self):
         check_choice(type(self).__name__, "arch", self.arch, ARCH_CHOICES)
-        return DEFAULT_EPOCHS[self._arch()] if self.epochs is None else self.epochs
+        if self.epochs is not None:
+            return self.epochs
+        if getattr(self, "_pending", None) is None:  # images: the tuned epochs
+            return DEFAULT_EPOCHS[self._arch()]
+        return max(1, math.ceil(TABLE_STEPS / self._round()[1]))
+
+    def _round(self):
+        """A table's rounds (epochs=None): (the times each row is repeated in a round, the
+        optimizer steps of a round). A round cycles the rows, shuffled, for about
+        ROUND_STEPS steps (whole passes), so a small table does not pay the engine's per-epoch
+        cost every few steps and history_ has one record per round; (1, steps of one pass)
+        otherwise."""
+        n, batch = self._rows, self.batch_size
+        batch = n if batch is None or not isinstance(batch, (int, np.integer)) \
+            or not 1 <= batch <= n else int(batch)
+        repeat = 1 if self.epochs is not None or getattr(self, "_pending", None) is None \
+            else max(1, math.ceil(ROUND_STEPS * batch / n))
+        return repeat, math.ceil(n * repeat / batch)
 
     def _structure(self, d: int):
+        columns = getattr(self, "_pending", None)
+        if columns is not None:
+            return f"arch='mlp', columns {columns.signature()}"
         return "arch='mlp'" if self._arch() == "mlp" else \
             f"arch='conv', image_shape={self._image_shape(d)}"
 
@@ -130,20 +226,32 @@ class MIWAEImputer(TrainedImputer):
         return (tuple(int(v) for v in shape) + (1,))[:3]
 
     def _data(self, x, mask):
+        if self._pending is not None:
+            repeat = self._round()[0]
+            return [np.tile(a, (repeat, 1)) for a in self._pending.encode(x, mask)]
         return [np.where(mask, x, 0).astype(np.float32), mask.astype(np.float32)]
 
     def _objective(self, x, mask, data) -> MaskedBound:
         d, rng = x.shape[1], tf.random.Generator.from_seed(self.seed)
+        columns = self._pending
+        if columns is not None:  # a table: encoded width in, the column models' outputs out
+            encoder = Encoder(self.latent_dim, self._hidden(), seed=self.seed,
+                              hidden_layers=self.hidden_layers)
+            decoder = Decoder(columns.params, self._hidden(), seed=self.seed,
+                              hidden_layers=self.hidden_layers)
+            encoder.build((None, 2 * columns.width))
+            decoder.build((None, self.latent_dim))
+            return MaskedBound(encoder, decoder, rng, self.train_samples, columns=columns)
         if self._arch() == "conv":
             h, w, c = self._image_shape(d)
-            encoder = ConvEncoder(self.latent_dim, self.hidden_dim, (h, w, 2 * c), seed=self.seed)
-            decoder = ConvDecoder(self.hidden_dim, (h, w, c), seed=self.seed)
+            encoder = ConvEncoder(self.latent_dim, self._hidden(), (h, w, 2 * c), seed=self.seed)
+            decoder = ConvDecoder(self._hidden(), (h, w, c), seed=self.seed)
             encoder(tf.zeros((1, 2 * d)))  # conv layers build on a first call
             decoder(tf.zeros((1, self.latent_dim)))
             return MaskedBound(encoder, decoder, rng, self.train_samples, channels=c)
-        encoder = Encoder(self.latent_dim, self.hidden_dim, seed=self.seed,
+        encoder = Encoder(self.latent_dim, self._hidden(), seed=self.seed,
                           hidden_layers=self.hidden_layers)
-        decoder = Decoder(d, self.hidden_dim, seed=self.seed, hidden_layers=self.hidden_layers)
+        decoder = Decoder(d, self._hidden(), seed=self.seed, hidden_layers=self.hidden_layers)
         encoder.build((None, 2 * d))
         decoder.build((None, self.latent_dim))
         return MaskedBound(encoder, decoder, rng, self.train_samples)
@@ -154,6 +262,7 @@ class MIWAEImputer(TrainedImputer):
 
     def _after_fit(self, objective: MaskedBound) -> None:
         self.model_ = objective
+        self._columns = self._pending  # None: the Bernoulli model of [0, 1] data
         # What was fitted, so that set_params(arch=..., image_shape=...) after the fit
         # cannot change how transform sizes its chunks.
         self._fitted_image = self._image_shape(None) if self._arch() == "conv" else None
@@ -161,18 +270,26 @@ class MIWAEImputer(TrainedImputer):
         self._steps = {}  # impute_samples -> this model's compiled ImportanceStep
 
     # -- imputation ----------------------------------------------------------------------
+    def _encoded(self, x, mask):
+        """The model's view of x [B, D]: (x0, mask) with 0 in the holes (a table encoded)."""
+        if self._columns is None:
+            return np.where(mask, x, 0).astype(np.float32), mask.astype(np.float32)
+        return self._columns.encode(x, mask)
+
     def _weights_and_means(self, x, mask, rng: Optional[tf.random.Generator] = None,
-                           numpy: bool = True):
-        """Self-normalised importance weights [L, B] and decoder means [L, B, D].
+                           numpy: bool = True, outputs: bool = False):
+        """Self-normalised importance weights [L, B] and decoder means [L, B, E] (E = D
+        but for a table's one-hot categories), or with `outputs` the decoder's raw outputs
+        [L, B, P] (what `Columns.sample` draws from).
 
         The L draws of q(z | x_obs) come from `rng` (default: the imputer's own stream);
         `numpy=False` keeps them as tensors (no copies of the [L, B, D] means).
         """
-        x0, m = tf.constant(np.where(mask, x, 0), tf.float32), tf.constant(mask, tf.float32)
-        logits, z, z_mean, z_log_var = self.model_.draws(
+        x0, m = (tf.constant(v) for v in self._encoded(x, mask))
+        out, z, z_mean, z_log_var = self.model_.draws(
             x0, m, self.impute_samples, rng=self._draw_rng if rng is None else rng)
-        log_w = losses.masked_bound(x0, m, logits, z, z_mean, z_log_var)["log_weights"]
-        w, means = tf.nn.softmax(log_w, axis=0), tf.sigmoid(logits)
+        log_w = self.model_.log_weights(x0, m, out, z, z_mean, z_log_var)
+        w, means = tf.nn.softmax(log_w, axis=0), (out if outputs else self.model_.mean(out))
         return (w.numpy(), means.numpy()) if numpy else (w, means)
 
     def _chunk(self, d: int) -> int:
@@ -189,22 +306,27 @@ class MIWAEImputer(TrainedImputer):
         """X [N, D] with its holes imputed by `method`; observed entries unchanged."""
         x, mask = self._check_transform(X)
         check_choice(type(self).__name__, "method", self.method, METHODS)  # set_params after fit
+        x0, m = self._encoded(x, mask)
+        chunk = self._chunk(x0.shape[1])
         if self.method == "importance":
             step = self._importance_step()
-            return step.impute(x, mask, rows_per_call(step.samples, self._chunk(x.shape[1])))
-        out, chunk = np.empty_like(x), self._chunk(x.shape[1])
-        for s in range(0, len(x), chunk):
-            rows = slice(s, s + chunk)
-            out[rows] = np.where(mask[rows], x[rows], self._pseudo_gibbs(x[rows], mask[rows]))
-        return out
+            filled = step.impute(x0, m.astype(bool), rows_per_call(step.samples, chunk))
+        else:
+            filled = np.empty_like(x0)
+            for s in range(0, len(x0), chunk):
+                rows = slice(s, s + chunk)
+                filled[rows] = self._pseudo_gibbs(x0[rows], m[rows].astype(bool))
+        if self._columns is not None:
+            filled = self._columns.decode(filled)
+        return np.where(mask, x, filled).astype(x.dtype)
 
     def _importance_step(self) -> ImportanceStep:
         """The fitted model's compiled step at the current `impute_samples` (built once)."""
         samples = check_int(type(self).__name__, "impute_samples", self.impute_samples,
                             example=1000)
         if samples not in self._steps:
-            self._steps[samples] = ImportanceStep(self.model_, self._draw_rng, samples,
-                                                  self.n_features_in_)
+            width = self.n_features_in_ if self._columns is None else self._columns.width
+            self._steps[samples] = ImportanceStep(self.model_, self._draw_rng, samples, width)
         return self._steps[samples]
 
     def multiple_imputation(self, X, m: int = 10, seed: int = 0,
@@ -220,7 +342,11 @@ class MIWAEImputer(TrainedImputer):
           interval or coverage built on the imputations require;
         - `draw="mean"`: the decoder mean E[x | z_l] (the behaviour before issue 14); its
           spread shows only the uncertainty about z, so intervals from it are too narrow.
-        The same `seed` gives the same imputations (z draws, resampling and Bernoulli draws).
+        On a table (a column model) `draw="sample"` draws each hole from its column's
+        model (Gaussian or Student's t on the column's scale, one of the two values of a
+        binary column, a code of a categorical one) and `draw="mean"` takes the mean
+        (the most probable code for a categorical column).
+        The same `seed` gives the same imputations (z draws, resampling and the draws of x).
         """
         x, mask = self._check_transform(X)
         owner = "MIWAEImputer.multiple_imputation"
@@ -230,29 +356,39 @@ class MIWAEImputer(TrainedImputer):
         rng = np.random.default_rng(seed)
         z_rng = tf.random.Generator.from_seed(seed)
         out = np.empty((m,) + x.shape, np.float32)
-        chunk = self._chunk(x.shape[1])
+        columns = self._columns
+        chunk = self._chunk(x.shape[1] if columns is None else columns.params)
         for s in range(0, len(x), chunk):
             rows = slice(s, s + chunk)
-            w, means = self._weights_and_means(x[rows], mask[rows], z_rng)  # [L, B], [L, B, D]
-            out[:, rows] = np.where(mask[rows], x[rows], resample(w, means, m, rng, draw))
+            if columns is None:
+                w, means = self._weights_and_means(x[rows], mask[rows], z_rng)  # [L,B], [L,B,D]
+                out[:, rows] = np.where(mask[rows], x[rows], resample(w, means, m, rng, draw))
+                continue
+            w, params = self._weights_and_means(x[rows], mask[rows], z_rng, outputs=True)
+            picks = resample(w, params, m, rng, "mean")  # [m, B, P]: one draw's outputs
+            for j in range(m):
+                guess = columns.sample(picks[j], rng) if draw == "sample" else \
+                    columns.decode(self.model_.mean(tf.constant(picks[j])).numpy())
+                out[j, rows] = np.where(mask[rows], x[rows], guess)
         return out
 
     def effective_sample_size(self, X) -> np.ndarray:
         """Kish's effective sample size 1 / sum_l w_l^2 of the L importance weights: [N]."""
         x, mask = self._check_transform(X)
         out = np.empty(len(x))
-        chunk = self._chunk(x.shape[1])
+        chunk = self._chunk(x.shape[1] if self._columns is None else self._columns.params)
         for s in range(0, len(x), chunk):
             w, _ = self._weights_and_means(x[s:s + chunk], mask[s:s + chunk], numpy=False)
             out[s:s + chunk] = 1.0 / np.sum(np.asarray(w.numpy(), np.float64) ** 2, axis=0)
         return out
 
-    def _pseudo_gibbs(self, x, mask):
-        ones = tf.ones(x.shape, tf.float32)
+    def _pseudo_gibbs(self, x0, mask):
+        """Pseudo-Gibbs on the model's view x0 [B, E] (0 in the holes) and its mask."""
+        ones = tf.ones(x0.shape, tf.float32)
         model = self.model_
-        filled = np.where(mask, x, 0).astype(np.float32)
+        filled = np.where(mask, x0, 0).astype(np.float32)
         for _ in range(self.gibbs_iters):
             z_mean, z_log_var = model.encode(tf.constant(filled), ones)
             z = reparameterize(z_mean, z_log_var, self._draw_rng)
-            filled = np.where(mask, x, tf.sigmoid(model.decoder(z)).numpy())
+            filled = np.where(mask, x0, model.mean(model.decoder(z)).numpy())
         return filled

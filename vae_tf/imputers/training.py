@@ -29,10 +29,16 @@ class TrainedImputer(Imputer):
 
     _shuffle = False  # the thesis's algorithm walks the batches in order
     _data_range: Optional[str] = "unit"  # observed values must lie in [0, 1]
+    # What check_array's refusal of values outside [0, 1] tells the user to do.
+    _unit_fix = ("scale them to [0, 1] first, or use MIWAEImputer, which models a raw "
+                 "table's columns")
 
     # -- what subclasses give ------------------------------------------------------------
     def _check_settings(self, n: int) -> None:
         """Check the subclass's own constructor arguments (one-line UserErrors)."""
+
+    def _prepare(self, x: np.ndarray, mask: np.ndarray) -> None:
+        """Look at the checked data before the settings are resolved (e.g. column models)."""
 
     def _data(self, x: np.ndarray, mask: np.ndarray) -> List:
         """The arrays (or variables, made outside the strategy's scope) the engine feeds."""
@@ -85,7 +91,9 @@ class TrainedImputer(Imputer):
 
     def fit(self, X, y=None) -> "TrainedImputer":
         """Train on X [N, D] (NaN = missing); returns self."""
-        x, mask = check_array(X, "X", unit=self._data_range == "unit")
+        x, mask = check_array(X, "X", unit=self._data_range == "unit",
+                              fix=self._unit_fix)
+        self._prepare(x, mask)
         s = self._settings(len(x))
         strategy = distribute.make_strategy(s["strategy"])
         keras.utils.set_random_seed(s["seed"])
@@ -130,7 +138,8 @@ class TrainedImputer(Imputer):
         multiple_imputation), a DataFrame's names are checked and the columns empty in fit
         left out: the output has get_feature_names_out() without keep_empty_features."""
         self._check_fitted()
-        x, mask = check_array(X, "X", unit=self._data_range == "unit")
+        x, mask = check_array(X, "X", unit=self._data_range == "unit",
+                              fix=self._unit_fix)
         if not validation.inside():
             validation.check_names(self, validation.column_names(X))
             self._check_width(x)

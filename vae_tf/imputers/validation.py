@@ -40,6 +40,13 @@ def inside() -> bool:
     return getattr(_state, "depth", 0) > 0
 
 
+def fit_context():
+    """(column names or None, the columns kept [D] bool) of the table the outermost
+    boundary is fitting, or None outside a fit: what a model that resolves columns by name
+    (MIWAEImputer's categorical_features) needs, also inside a SeedEnsemble's members."""
+    return getattr(_state, "fit", None)
+
+
 def is_frame(X) -> bool:
     pd = sys.modules.get("pandas")
     return pd is not None and isinstance(X, pd.DataFrame)
@@ -195,6 +202,7 @@ def _call(est, method, X, args, kwargs):
         valid = getattr(est, "_valid_features_", np.ones(data.shape[1], bool))
     model_x = data if valid.all() else data[:, valid]
     result, full = None, est.__dict__.get("n_features_in_")
+    _state.fit = (names, valid) if fitting else None
     try:
         if not fitting:
             est.n_features_in_ = model_x.shape[1]  # the model's width, while it imputes
@@ -203,6 +211,7 @@ def _call(est, method, X, args, kwargs):
         elif fitting:  # no column observed: fit on X anyway, so bad settings still fail
             method(est, data, *args, **kwargs)
     finally:
+        _state.fit = None
         if not fitting:
             est.n_features_in_ = full
     if fitting:
