@@ -234,8 +234,9 @@ def test_console_script_help_lists_our_flags():
 def test_help_exits_0_and_its_first_line_says_what_the_program_does(flag):
     result = launch(flag)
     assert result.returncode == 0 and result.stderr == "", result.stderr
-    assert result.stdout.splitlines()[0] == ("vae-tf: train a variational autoencoder on an "
-                                             "image dataset, or impute missing values with one.")
+    assert result.stdout.splitlines()[0] == ("vae-tf: train a variational autoencoder on "
+                                             "images, or impute missing values in images or "
+                                             "a table.")
     assert "--logdir:" in result.stdout
     assert ("--log_dir:" in result.stdout) == (flag == "--helpfull")
 

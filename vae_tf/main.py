@@ -1,8 +1,9 @@
-"""vae-tf: train a variational autoencoder on an image dataset, or impute missing values with one.
+"""vae-tf: train a variational autoencoder on images, or impute missing values in images or a table.
 
     vae-tf                                     # default preset on the bundled mnist_5k
     vae-tf --preset=thesis --dataset=mnist --data_dir=DIR
     vae-tf --mode=impute --imputer=knn --missing=random --k=10
+    vae-tf --mode=impute --dataset=csv --data_dir=TABLE.csv   # a table of your own
 
 (`python -m vae_tf.main` is the same program.) --help lists this program's flags and
 exits 0; --helpfull adds absl's. absl's logging flag --log_dir (a look-alike of our
@@ -34,7 +35,7 @@ def _define_flags() -> None:
         help_text = field.metadata["help"]
         choices = field.metadata.get("choices")
         if field.name == "dataset":
-            choices = datasets.NAMES
+            choices = datasets.NAMES + (config_lib.TABLE,)
         if field.name in _THESIS_SETS:
             default = ("the dataset's budget (" + ", ".join(
                 f"{n} {e.train_epochs}" for n, e in datasets.ENTRIES.items() if not e.ratings)
@@ -116,6 +117,14 @@ def main(argv) -> None:
             from vae_tf.cluster import read_cluster, timeout_seconds
             read_cluster()
             timeout_seconds()
+        if config.dataset == config_lib.TABLE:  # a user's table: read and checked first
+            from vae_tf.datasets.csv_table import read_csv
+            table = read_csv(config.data_dir, config.imputations)
+            from vae_tf.startup import import_tensorflow
+            import_tensorflow()
+            from vae_tf.table_run import run_table
+            run_table(config, table)
+            return
         from vae_tf.checks import check_kind
         check_kind(config, datasets.entry(config.dataset).ratings)
         data = None  # files are read and checked before TensorFlow starts (numpy only)

@@ -131,3 +131,21 @@ def ratings_by_truth(path: str, truth: np.ndarray, predicted: np.ndarray, title:
     ax.set_title(title, fontsize=10)
     ax.legend()
     return _save(fig, path)
+
+
+def holdout_bars(path: str, names: Sequence[str], errors: Sequence[float],
+                 baseline: Sequence[float], title: str) -> str:
+    """Each column's estimated imputation error (RMSE in standard deviations on held-out
+    cells) beside the column mean's, as horizontal bars (the first column on top)."""
+    n = len(names)
+    fig, ax = plt.subplots(figsize=(6.5, 1.2 + 0.28 * n))
+    rows = np.arange(n)[::-1]
+    ax.barh(rows + 0.2, baseline, height=0.4, color="0.75", label="column mean")
+    ax.barh(rows - 0.2, errors, height=0.4, color="tab:blue", label="imputer")
+    ax.set_yticks(rows)
+    ax.set_yticklabels(names, fontsize=8)
+    ax.axvline(1.0, color="k", lw=0.6, ls=":")
+    ax.set_xlabel("RMSE on held-out cells (column standard deviations)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
