@@ -49,10 +49,12 @@ def predictors(train: np.ndarray):
     yield "global mean", np.full(train.shape, mean)
     from vae_tf.imputers.ratings import RatingVAE, bias_baseline
     yield "user + item biases", bias_baseline(train)
-    knn = KNNImputer(FLAGS.k, marker=0.0, exclude_self=True).fit(train)
+    # keep_empty_features=None: every item stays (two of ua.base's have no rating)
+    knn = KNNImputer(FLAGS.k, marker=0.0, exclude_self=True, keep_empty_features=None).fit(train)
     yield f"{FLAGS.k}-NN (thesis distance)", knn.transform(train)
     vae = VAEImputer(epochs=3 if FLAGS.quick else FLAGS.epochs, batch_size=100,
-                     learning_rate=1e-3, init_stddev=None, seed=FLAGS.seed)
+                     learning_rate=1e-3, init_stddev=None, seed=FLAGS.seed,
+                     keep_empty_features=None)
     yield "VAE (thesis algorithm, scaled ratings)", 1 + 4 * vae.fit_transform((train - 1) / 4)
     rating_vae = RatingVAE(epochs=3 if FLAGS.quick else FLAGS.rating_epochs,
                            n_seeds=1 if FLAGS.quick else FLAGS.rating_seeds, seed=FLAGS.seed)

@@ -185,7 +185,7 @@ def test_a_column_no_reference_observes_takes_the_marker():
     ref, q = _data(seed=5)
     ref[:, 2] = np.nan
     q[:, 2] = np.nan
-    out = KNNImputer(3, marker=0.25).fit(ref).transform(q)
+    out = KNNImputer(3, marker=0.25, keep_empty_features=None).fit(ref).transform(q)
     assert not np.isnan(out).any()
     np.testing.assert_array_equal(out[:, 2], 0.25)
 
@@ -219,7 +219,7 @@ REF = np.zeros((3, 2))
     (lambda: KNNImputer(1, margin=None).fit(REF), "margin", "integer from 0"),
     (lambda: KNNImputer(1).fit([["a", "b"], ["c", "d"]]), "X", "numeric 2-D array"),
     (lambda: KNNImputer(1).fit(np.zeros((0, 2))), "X", "non-empty 2-D"),
-    (lambda: KNNImputer(1).fit(np.zeros(4)), "X", "non-empty 2-D"),
+    (lambda: KNNImputer(1).fit(np.zeros(4)), "X", "2-D array [examples, entries], got shape (4,)"),
     (lambda: KNNImputer(1).fit([[1.0, np.inf]]), "X", "infinite"),
     (lambda: KNNImputer(1).fit(REF).transform(np.zeros((1, 3))), "X", "X has 3 features"),
     (lambda: KNNImputer(1).fit(REF).transform(np.full((2, 2), np.nan)), "X",
@@ -251,7 +251,7 @@ def test_get_params_set_params_round_trip():
     params = imp.get_params()
     assert params == {"n_neighbors": 3, "weights": "softmax", "marker": 0.5,
                       "max_memory_bytes": 2 * 1024 ** 3, "margin": 4, "exclude_self": False,
-                      "keep_empty_features": None}
+                      "keep_empty_features": False}
     other = KNNImputer().set_params(**params)
     assert other.get_params() == params and repr(other) == repr(imp) == \
         "KNNImputer(margin=4, n_neighbors=3)"

@@ -120,8 +120,9 @@ def test_empty_columns_as_scikit_learn(name):
     out = kept.fit_transform(x)
     assert out.shape == (20, 4) and (out[:, 2] == 0).all() and not np.isnan(out).any()
     assert len(kept.get_feature_names_out()) == 4
-    default = _make(name).fit_transform(x)  # None: imputed by the model, width kept
-    assert default.shape == (20, 4) and not np.isnan(default).any()
+    assert _make(name).fit_transform(x).shape == (20, 3)  # False by default, as scikit-learn
+    thesis = _make(name, keep_empty_features=None).fit_transform(x)  # imputed, width kept
+    assert thesis.shape == (20, 4) and not np.isnan(thesis).any()
 
 
 def test_an_all_missing_table_is_no_longer_half_everywhere():

@@ -167,8 +167,8 @@ def test_thesis_defaults_whole_data_as_one_batch(tiny_data):
 
 
 @pytest.mark.parametrize("data, kw, message", [
-    (np.zeros((0, 4)), {}, "X must be a non-empty 2-D array"),
-    (np.zeros(4), {}, "must be a non-empty 2-D array .* got shape \\(4,\\)"),
+    (np.zeros((0, 4)), {}, "X has 0 sample\\(s\\) .* pass a non-empty 2-D array"),
+    (np.zeros(4), {}, "must be a 2-D array .* got shape \\(4,\\); Reshape your data"),
     ([["a", "b"]], {}, "must be a numeric 2-D array"),
     (np.array([[0.5, np.inf]]), {}, "holds infinite values; mark missing entries with NaN"),
     (np.array([[0.5, 3.0]]), {}, "values in \\[0.5, 3.0\\].* models data in \\[0, 1\\]"),

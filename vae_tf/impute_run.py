@@ -34,6 +34,9 @@ def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
     tuned defaults for the model and training settings the user did not give; miwae: the
     convolutions on images of `image_shape`, or the MLP with --arch=mlp)."""
     from vae_tf import imputers
+    # keep_empty_features=None: every column stays in the model and the output (the
+    # thesis's protocol; MovieLens's ua.base has two items nobody rated).
+    empty = dict(keep_empty_features=None)
     engine = dict(seed=config.seed, steps_per_call=config.steps_per_call,
                   jit_compile=config.jit_compile, strategy=config.strategy, logdir=run.path,
                   verbose=default_verbosity())
@@ -42,7 +45,7 @@ def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
                  hidden_dim=config.hidden_dim)
     if config.imputer == "knn":  # the thesis: marker 0 on ratings; no user is its own neighbour
         return imputers.KNNImputer(config.k, marker=0.0 if ratings else 0.5,
-                                   exclude_self=ratings)
+                                   exclude_self=ratings, **empty)
     if config.imputer == "rating_vae":  # its own tuned defaults, unless a setting is given
         tuned = {k: v for k, v in model.items() if k in config.given}
         if config.imputer_seeds:  # RatingVAE averages its own ensemble
@@ -50,15 +53,17 @@ def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
         return imputers.RatingVAE(**tuned, **engine)
     if config.imputer == "vae":
         imputer = imputers.VAEImputer(init_stddev=config.init_stddev,
-                                      adam_epsilon=config.adam_epsilon, **model, **engine)
+                                      adam_epsilon=config.adam_epsilon, **model, **engine,
+                                      **empty)
     else:  # MIWAE: its own tuned defaults, unless a setting is given
         model["hidden_layers"] = config.hidden_layers
         tuned = {k: v for k, v in model.items() if k in config.given}
         shape = None if config.arch == "mlp" or image_shape is None else tuple(image_shape)
         # config.arch: conv unless --arch=mlp (make_config)
-        imputer = imputers.MIWAEImputer(**tuned, arch=config.arch, image_shape=shape, **engine)
+        imputer = imputers.MIWAEImputer(**tuned, arch=config.arch, image_shape=shape, **engine,
+                                        **empty)
     if config.imputer_seeds > 1:  # members in <run>/seed-<k>; one model stays in <run>
-        return imputers.SeedEnsemble(imputer, n_seeds=config.imputer_seeds)
+        return imputers.SeedEnsemble(imputer, n_seeds=config.imputer_seeds, **empty)
     return imputer
 
 

@@ -35,7 +35,7 @@ class SeedEnsemble(Imputer):
     """
 
     def __init__(self, imputer: Optional[Imputer] = None, n_seeds: int = 3,
-                 keep_empty_features: Optional[bool] = None):
+                 keep_empty_features: Optional[bool] = False):
         self.imputer, self.n_seeds = imputer, n_seeds
         self.keep_empty_features = keep_empty_features
 

@@ -65,13 +65,14 @@ class KNNImputer(Imputer):
 
     exclude_self: `transform(X)` takes the reference set itself (same rows) and row i
     may not use reference i as a neighbour (MovieLens: the reference set is the data).
-    keep_empty_features: a column with no observed entry in fit comes back as 0 (True) or
-    is dropped (False), as scikit-learn's; None (default) imputes it as the thesis (marker).
+    keep_empty_features: a column with no observed entry in fit is dropped (False, the
+    default) or comes back as 0 (True), as scikit-learn's; None imputes it as the thesis
+    (marker; the launcher's choice, so MovieLens's matrices keep every item).
     """
 
     def __init__(self, n_neighbors: int = 10, weights: str = "softmax", marker: float = 0.5,
                  max_memory_bytes: int = 2 * 1024 ** 3, margin: int = 16,
-                 exclude_self: bool = False, keep_empty_features: Optional[bool] = None):
+                 exclude_self: bool = False, keep_empty_features: Optional[bool] = False):
         self.n_neighbors = n_neighbors
         self.keep_empty_features = keep_empty_features
         self.weights = weights
@@ -99,7 +100,7 @@ class KNNImputer(Imputer):
         if k > most:
             why = (f"leaves no choice once each row's own reference is excluded (exclude_self="
                    f"True, {n_ref} reference examples)" if exclude
-                   else f"is more than the {n_ref} reference examples")
+                   else f"is more than the {n_ref} reference examples (n_samples={n_ref})")
             raise UserError(f"{name}(n_neighbors={k}): n_neighbors {why}; "
                             f"pass n_neighbors={most} or less")
         self._k, self._marker, self._memory, self._margin = k, marker, memory, margin

@@ -90,7 +90,7 @@ class MIWAEImputer(TrainedImputer):
                  logdir: Optional[str] = None, verbose: int = 0, warm_start: bool = False,
                  arch: str = "auto", image_shape: Optional[Sequence[int]] = None,
                  likelihood: str = "auto", categorical_features=None,
-                 keep_empty_features: Optional[bool] = None):
+                 keep_empty_features: Optional[bool] = False):
         self.likelihood, self.categorical_features = likelihood, categorical_features
         self.keep_empty_features = keep_empty_features  # as scikit-learn's (validation.py)
         self.latent_dim, self.hidden_dim, self.hidden_layers = latent_dim, hidden_dim, hidden_layers
@@ -306,6 +306,7 @@ class MIWAEImputer(TrainedImputer):
         """X [N, D] with its holes imputed by `method`; observed entries unchanged."""
         x, mask = self._check_transform(X)
         check_choice(type(self).__name__, "method", self.method, METHODS)  # set_params after fit
+        check_int(type(self).__name__, "impute_samples", self.impute_samples, example=1000)
         x0, m = self._encoded(x, mask)
         chunk = self._chunk(x0.shape[1])
         if self.method == "importance":

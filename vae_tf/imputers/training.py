@@ -93,6 +93,9 @@ class TrainedImputer(Imputer):
         """Train on X [N, D] (NaN = missing); returns self."""
         x, mask = check_array(X, "X", unit=self._data_range == "unit",
                               fix=self._unit_fix)
+        if len(x) < 2:
+            raise UserError(f"X has 1 sample (n_samples=1); {type(self).__name__} learns from "
+                            "the rows it is fitted on: fit on at least 2 rows")
         self._prepare(x, mask)
         s = self._settings(len(x))
         strategy = distribute.make_strategy(s["strategy"])

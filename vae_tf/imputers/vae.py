@@ -79,8 +79,8 @@ class VAEImputer(TrainedImputer):
     hardly learns); seed (weights and sampling); marker (the first fill of the holes);
     transform_iters, transform_tol (the stopping rule of `transform`); and the engine's
     steps_per_call, jit_compile, strategy, logdir (checkpoints every epoch, resume,
-    TensorBoard) and verbose; keep_empty_features (a column with no observed entry: True 0,
-    False dropped, as scikit-learn's; None, the default, imputes it; validation.py). After fitting: `vae_`, `filled_`, `history_`, and after
+    TensorBoard) and verbose; keep_empty_features (a column with no observed entry: False,
+    the default, dropped, True 0, as scikit-learn's; None imputes it; validation.py). After fitting: `vae_`, `filled_`, `history_`, and after
     `transform`, `n_iter_`.
     """
 
@@ -90,7 +90,7 @@ class VAEImputer(TrainedImputer):
                  marker: float = 0.5, transform_iters: int = 100, transform_tol: float = 1e-4,
                  steps_per_call: int = 10, jit_compile: bool = True, strategy: str = "default",
                  logdir: Optional[str] = None, verbose: int = 0,
-                 keep_empty_features: Optional[bool] = None):
+                 keep_empty_features: Optional[bool] = False):
         self.keep_empty_features = keep_empty_features
         self.latent_dim, self.hidden_dim, self.epochs = latent_dim, hidden_dim, epochs
         self.batch_size, self.learning_rate, self.init_stddev = batch_size, learning_rate, init_stddev

@@ -10,11 +10,12 @@ wraps them when a subclass defines them), as scikit-learn's `validate_data` and
   column names are all strings. Later calls refuse renamed or reordered columns in one
   line; a DataFrame after a fit on an array, or an array after a fit on a DataFrame, only
   warns (as scikit-learn).
-- `keep_empty_features` False or True: a column with no observed entry in fit is left out
-  of the model (scikit-learn's KNNImputer `_valid_mask`); False drops it from the output,
-  True returns it filled with 0 (as scikit-learn's imputers; no warning, as its
-  KNNImputer). None (the default, so the launcher and experiments are unchanged: MovieLens's
-  ua.base has two unrated items) keeps every column in the model, imputed as before.
+- `keep_empty_features` False (the default, as scikit-learn's) or True: a column with no
+  observed entry in fit is left out of the model (scikit-learn's KNNImputer `_valid_mask`);
+  False drops it from the output, True returns it filled with 0 (no warning, as its
+  KNNImputer). None keeps every column in the model, imputed as the thesis did: the
+  launcher's choice, so MovieLens's matrices keep their two items nobody rated in ua.base
+  (RatingVAE's default, for the same reason).
 - The output has X's float type (float16/32/64; float64 for integers, booleans and
   nullable columns) and X's observed entries bit for bit; `set_output(transform="pandas")`
   (or scikit-learn's global `transform_output`) gives a DataFrame with X's index and
@@ -33,6 +34,11 @@ import numpy as np
 from vae_tf.errors import UserError
 
 OUTPUTS = ("default", "pandas")
+
+
+class NotNumeric(UserError, TypeError):
+    """A cell no number can be made of (a dict, a list): a UserError, and a TypeError as
+    numpy's own for such a cell (what scikit-learn's checks expect)."""
 _state = threading.local()  # depth: boundaries entered by this thread
 
 
@@ -69,28 +75,40 @@ def as_numeric(X, what: str = "X") -> np.ndarray:
     pandas nullable columns, pd.NA as NaN); float arrays come back as given, not copied."""
     if is_frame(X):
         return _frame_values(X, what)
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(X):
+        raise UserError(f"{what} is a scipy sparse matrix, and sparse input is not supported "
+                        "(a hole is NaN, not an absent entry); pass X.toarray()")
     try:
         data = np.asarray(X)
     except (TypeError, ValueError):  # ragged rows and the like
         raise UserError(f"{what} must be a numeric 2-D array with NaN for missing entries; "
                         "convert it with np.asarray(X, dtype=float)") from None
-    if data.ndim != 2 or data.size == 0:
-        raise UserError(f"{what} must be a non-empty 2-D array [examples, entries], "
-                        f"got shape {data.shape}")
+    if data.ndim != 2:  # scikit-learn's words ("Reshape your data"), then ours
+        raise UserError(f"{what} must be a 2-D array [examples, entries], got shape "
+                        f"{data.shape}; Reshape your data: X.reshape(-1, 1) for one column, "
+                        "X.reshape(1, -1) for one row")
+    if data.size == 0:
+        n, d = data.shape
+        what_is = f"0 sample(s) (shape={data.shape}) while a minimum of 1 is required" if not n \
+            else f"0 feature(s) (shape={data.shape}) while a minimum of 1 is required"
+        raise UserError(f"{what} has {what_is}; pass a non-empty 2-D array [examples, "
+                        "entries]")
     if data.dtype.kind == "f":
         return data
     if data.dtype.kind in "biu":
         return data.astype(np.float64)
     if data.dtype.kind == "c":
-        raise UserError(f"{what} holds complex numbers; impute real values (e.g. the real "
-                        "and imaginary parts as two columns)")
+        raise UserError(f"{what}: Complex data not supported; impute real values (e.g. the "
+                        "real and imaginary parts as two columns)")
     for j in range(data.shape[1]):  # objects or strings: name the first column that is not
         try:
             np.asarray(data[:, j], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise UserError(f"{what} must be a numeric 2-D array with NaN for missing entries; "
-                            f"its column {j} is not (e.g. {data[0, j]!r}): encode it as "
-                            "numbers or drop it") from None
+        except (TypeError, ValueError) as e:
+            kind = NotNumeric if isinstance(e, TypeError) else UserError
+            raise kind(f"{what} must be a numeric 2-D array with NaN for missing entries; "
+                       f"its column {j} is not (e.g. {data[0, j]!r}: {e}): encode it as "
+                       "numbers or drop it") from None
     return data.astype(np.float64)
 
 
