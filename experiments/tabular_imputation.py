@@ -24,6 +24,7 @@ paper could not be consulted from this machine.
 """
 
 import itertools
+import json
 import os
 import sys
 import time
@@ -35,7 +36,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import tables  # noqa: E402
-from common import Row, output_dirs, write_table  # noqa: E402
+from common import Row, _commit, output_dirs, write_table  # noqa: E402
 
 NAME = "tabular_imputation"
 MIWAE = "vae_tf MIWAEImputer (defaults)"
@@ -48,6 +49,8 @@ flags.DEFINE_integer("imputations", 100, "Multiple imputations per table for the
 flags.DEFINE_integer("seed", 0, "First seed.")
 flags.DEFINE_string("out_dir", None, "Where the table goes (default experiments/results; with "
                     "--quick a new temporary folder).")
+flags.DEFINE_bool("fresh", False, "Start afresh instead of resuming the cells already done "
+                  "(logs/tabular_imputation/cells.jsonl; a pass can be spread over sittings).")
 FLAGS = flags.FLAGS
 
 
@@ -97,38 +100,67 @@ def coverage(imputer, x, holed, hidden, seed, m) -> float:
 
 def main(argv):
     del argv
-    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick, logs=NAME)
+    FLAGS.out_dir, log_root = output_dirs(FLAGS.out_dir, None, FLAGS.quick, logs=NAME)
+    cache = os.path.join(log_root, "cells.jsonl")  # one line per (table, pattern, seed) done
+    if FLAGS.fresh and os.path.exists(cache):
+        os.remove(cache)
+    done = {}
+    if os.path.exists(cache):
+        with open(cache) as f:
+            for line in f:
+                cell = json.loads(line)
+                done[(cell["table"], cell["pattern"], cell["seed"])] = cell
+    os.makedirs(log_root, exist_ok=True)
     names = ("wine", "diabetes") if FLAGS.quick else tables.TABLES
     patterns = ("mcar20",) if FLAGS.quick else tables.PATTERNS
     seeds = range(FLAGS.seed, FLAGS.seed + (1 if FLAGS.quick else FLAGS.seeds))
     m = 20 if FLAGS.quick else FLAGS.imputations
-    rmse, seconds, covered = {}, {}, {}
+    rmse, seconds, covered, cells = {}, {}, {}, []
     for name, pattern in itertools.product(names, patterns):
         x = tables.load(name)
         for seed in seeds:
-            rng = np.random.default_rng(seed)
-            hidden = tables.hide(x, pattern, rng)
-            holed = tables.holed(x, hidden)
-            fitted = {}
-            for method, impute in methods(seed, FLAGS.quick, fitted).items():
-                t0 = time.perf_counter()
-                out = impute(holed)
-                seconds.setdefault((name, method), []).append(time.perf_counter() - t0)
-                rmse.setdefault((name, pattern, method), []).append(
-                    tables.scaled_rmse(x, out, hidden))
-                assert np.array_equal(out[~hidden], x[~hidden]), method  # observed kept
-            covered.setdefault(name, []).append(
-                coverage(fitted["miwae"], x, holed, hidden, seed, m))
+            cell = done.get((name, pattern, seed))
+            if cell is None:
+                cell = run_cell(x, name, pattern, seed, m)
+                with open(cache, "a") as f:
+                    f.write(json.dumps(cell) + "\n")
+            for method, value in cell["rmse"].items():
+                rmse.setdefault((name, pattern, method), []).append(value)
+                seconds.setdefault((name, method), []).append(cell["seconds"][method])
+            covered.setdefault(name, []).append(cell["coverage"])
+            cells.append(cell)
             print(f"{name} {pattern} seed {seed}: " + ", ".join(
                 f"{k} {v[-1]:.3f}" for (t, p, k), v in rmse.items() if (t, p) == (name, pattern))
                 + f"; 90 % coverage {covered[name][-1]:.3f}", flush=True)
     rows, notes = summarise(names, patterns, rmse, seconds, covered)
+    commits = sorted({c["commit"] for c in cells})
+    notes.append(f"{len(cells)} cells computed at commit{'s' if len(commits) > 1 else ''} "
+                 f"{', '.join(commits)} ({len(cells) - len(done)} in this sitting); their "
+                 f"compute time summed: {sum(c['wall_seconds'] for c in cells):.0f} s.")
     budget = (f"{len(names)} tables x {len(patterns)} patterns x {len(seeds)} seeds; "
               f"SeedEnsemble of {FLAGS.ensemble}; {m} multiple imputations per cell")
     path = write_table(NAME, "Imputing real tables: vae_tf against scikit-learn",
                        "nothing in the thesis (issue 26: imputation on any table)", rows,
                        budget, FLAGS.seed, notes=notes, out_dir=FLAGS.out_dir)
     print(f"wrote {path}")
+
+
+def run_cell(x, name, pattern, seed, m):
+    """One table x pattern x seed: every method's RMSE and time, MIWAE's coverage."""
+    hidden = tables.hide(x, pattern, np.random.default_rng(seed))
+    holed = tables.holed(x, hidden)
+    start = time.perf_counter()
+    fitted, cell = {}, {"table": name, "pattern": pattern, "seed": seed, "rmse": {},
+                        "seconds": {}}
+    for method, impute in methods(seed, FLAGS.quick, fitted).items():
+        t0 = time.perf_counter()
+        out = impute(holed)
+        cell["seconds"][method] = time.perf_counter() - t0
+        cell["rmse"][method] = tables.scaled_rmse(x, out, hidden)
+        assert np.array_equal(out[~hidden], x[~hidden]), method  # observed kept
+    cell["coverage"] = coverage(fitted["miwae"], x, holed, hidden, seed, m)
+    cell["commit"], cell["wall_seconds"] = _commit(), time.perf_counter() - start
+    return cell
 
 
 def summarise(names, patterns, rmse, seconds, covered):

@@ -263,6 +263,7 @@ class MIWAEImputer(TrainedImputer):
     def _after_fit(self, objective: MaskedBound) -> None:
         self.model_ = objective
         self._columns = self._pending  # None: the Bernoulli model of [0, 1] data
+        self.hidden_dim_ = self._hidden()  # the width fitted (hidden_dim, or its default)
         # What was fitted, so that set_params(arch=..., image_shape=...) after the fit
         # cannot change how transform sizes its chunks.
         self._fitted_image = self._image_shape(None) if self._arch() == "conv" else None
