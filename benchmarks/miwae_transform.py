@@ -162,7 +162,7 @@ def benchmark():
     fit_s = time.perf_counter() - t0
     default_l = imputer.impute_samples
     n_holed = int((~mask.all(axis=1)).sum())
-    per_draw = conv_decoder_flops((28, 28, 1), imputer.latent_dim, imputer.hidden_dim_)
+    per_draw = conv_decoder_flops((28, 28, 1), imputer.latent_dim, imputer.hidden_dim)
 
     old = old_samples()
     rows = [("before: eager, every row, memory chunks", old, True),

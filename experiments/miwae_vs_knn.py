@@ -166,9 +166,8 @@ def main(_):
     for scheme in FLAGS.schemes:
         logging.info("%s holes", scheme)
         figures.append(compare(data, scheme, rows, notes, FLAGS.quick))
-    from vae_tf.imputers.miwae import IMAGE_HIDDEN, MIWAEImputer
+    from vae_tf.imputers.miwae import MIWAEImputer
     m = {**MIWAEImputer().get_params(), **miwae_settings()}
-    m["hidden_dim"] = m["hidden_dim"] or IMAGE_HIDDEN  # None: the images' default
     budget = ("quick: mnist_5k, 2 epochs" if FLAGS.quick else
               "full MNIST (55,000 holed training images, 10,000 test); "
               + (f"thesis VAE {FLAGS.vae_epochs} epochs; " if FLAGS.vae_epochs else

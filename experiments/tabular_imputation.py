@@ -50,7 +50,8 @@ flags.DEFINE_integer("seed", 0, "First seed.")
 flags.DEFINE_string("out_dir", None, "Where the table goes (default experiments/results; with "
                     "--quick a new temporary folder).")
 flags.DEFINE_bool("fresh", False, "Start afresh instead of resuming the cells already done "
-                  "(logs/tabular_imputation/cells.jsonl; a pass can be spread over sittings).")
+                  "(<out_dir>/tabular_imputation_cells.jsonl: a pass can be spread over "
+                  "sittings).")
 FLAGS = flags.FLAGS
 
 
@@ -100,8 +101,10 @@ def coverage(imputer, x, holed, hidden, seed, m) -> float:
 
 def main(argv):
     del argv
-    FLAGS.out_dir, log_root = output_dirs(FLAGS.out_dir, None, FLAGS.quick, logs=NAME)
-    cache = os.path.join(log_root, "cells.jsonl")  # one line per (table, pattern, seed) done
+    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick, logs=NAME)
+    # One line per (table, pattern, seed) done, beside the table: a pass can be spread
+    # over several sittings (and clones: the file is committed with the results).
+    cache = os.path.join(FLAGS.out_dir, f"{NAME}_cells.jsonl")
     if FLAGS.fresh and os.path.exists(cache):
         os.remove(cache)
     done = {}
@@ -110,7 +113,7 @@ def main(argv):
             for line in f:
                 cell = json.loads(line)
                 done[(cell["table"], cell["pattern"], cell["seed"])] = cell
-    os.makedirs(log_root, exist_ok=True)
+    os.makedirs(FLAGS.out_dir, exist_ok=True)
     names = ("wine", "diabetes") if FLAGS.quick else tables.TABLES
     patterns = ("mcar20",) if FLAGS.quick else tables.PATTERNS
     seeds = range(FLAGS.seed, FLAGS.seed + (1 if FLAGS.quick else FLAGS.seeds))

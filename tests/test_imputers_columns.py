@@ -11,6 +11,7 @@ from scipy import stats
 
 from vae_tf import MIWAEImputer
 from vae_tf.errors import UserError
+from vae_tf.imputers import miwae
 from vae_tf.imputers.columns import MIN_DF, Columns, resolve_categorical
 
 TINY = dict(latent_dim=2, hidden_dim=16, epochs=2, batch_size=20, impute_samples=20,
@@ -81,8 +82,8 @@ def test_a_raw_table_is_imputed_on_its_own_scale_and_the_choice_is_said():
         transform="pandas")
     out = imputer.fit_transform(frame)
     assert imputer.likelihood_ == "mixed"
-    assert list(imputer.column_likelihoods_) == ["student_t", "bernoulli", "categorical",
-                                                 "student_t"]
+    real = miwae.AUTO_REAL  # the table default: a Gaussian (tabular_defaults.md)
+    assert list(imputer.column_likelihoods_) == [real, "bernoulli", "categorical", real]
     hole = np.isnan(holed)
     # the holes get values on each column's own scale: in the thousands, between the two
     # binary values, one of the codes
@@ -166,7 +167,6 @@ def test_categorical_features_as_a_mask_and_names_inside_an_ensemble():
 
 
 def test_table_training_is_sized_in_optimizer_steps():
-    from vae_tf.imputers import miwae
     _, holed = _mixed(n=50)
     imputer = MIWAEImputer(**{**TINY, "epochs": None, "batch_size": 20})
     imputer._prepare(np.nan_to_num(holed), ~np.isnan(holed))

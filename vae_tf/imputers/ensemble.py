@@ -108,11 +108,24 @@ class SeedEnsemble(Imputer):
         return self.filled_ if hasattr(self, "filled_") else self.transform(X)
 
     def transform(self, X) -> np.ndarray:
-        """X [N, D] with every NaN replaced by the members' mean imputation."""
+        """X [N, D] with every NaN replaced by the members' mean imputation (for a
+        categorical column of MIWAE's column models, the code most members chose; a tie
+        goes to the lowest code)."""
         self._check_fitted()
         x, observed = check_array(X, "X")
         self._check_width(x)
-        mean = _mean(m.transform(X) for m in self.imputers_)
+        columns = getattr(self.imputers_[0], "_columns", None)
+        codes = [] if columns is None else list(columns.cat_cols)
+        if not codes:
+            mean = _mean(m.transform(X) for m in self.imputers_)
+            return np.where(observed, x, mean).astype(np.float32)
+        outs = [m.transform(X) for m in self.imputers_]
+        mean = _mean(outs)
+        for j in codes:
+            votes = np.stack([o[:, j] for o in outs])  # [members, N]
+            values = np.unique(votes)
+            counts = (votes[None] == values[:, None, None]).sum(1)  # [values, N]
+            mean[:, j] = values[np.argmax(counts, axis=0)]
         return np.where(observed, x, mean).astype(np.float32)
 
 
