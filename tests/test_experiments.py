@@ -99,8 +99,11 @@ def test_omniglot_imputation_quick_on_real_files(tmp_path):
 
 
 def test_small_data_imputation_quick_on_real_files(tmp_path):
-    table = run("small_data_imputation.py", tmp_path, f"--data_root={_data_root()}")
-    for name in ("omniglot_en", "omniglot_gr", "orl_faces", "yale_faces"):
+    # One OMNIGLOT alphabet (pretraining runs on it) and one face set: the other two take
+    # the same code paths and were the suite's slowest minute.
+    table = run("small_data_imputation.py", tmp_path, f"--data_root={_data_root()}",
+                "--datasets=omniglot_gr,orl_faces")
+    for name in ("omniglot_gr", "orl_faces"):
         label = f"{name}, structured holes"
         means = float(_row(table, f"{label}, column means", "RMSE missing")[3])
         assert 0.05 < means < 0.4
@@ -113,8 +116,8 @@ def test_small_data_imputation_quick_on_real_files(tmp_path):
         assert f"{label}: K-NN validation RMSE per K: K=1: " in table
         assert (f"{label}: MIWAE 1x64, latent 8, K=2 validation RMSE per epochs (snapshot mean): "
                 "1: ") in table
-    assert "Balinese, Early_Aramaic, Greek, Korean; validation drawers 13-15" in table
-    for name in ("omniglot_en", "omniglot_gr"):  # OMNIGLOT's settings also run pretrained
+    assert "Balinese, Early_Aramaic, Korean, Latin; validation drawers 13-15" in table
+    for name in ("omniglot_gr",):  # OMNIGLOT's settings also run pretrained
         assert (f"{name}, structured holes: MIWAE 1x64, latent 8, K=2, pretrained on 500 "
                 "holed MNIST images for 1 epochs validation RMSE per epochs (snapshot mean): "
                 "1: ") in table
@@ -171,12 +174,15 @@ def test_likelihoods_quick(tmp_path):
 
 
 def test_miwae_vs_knn_quick(tmp_path):
-    table = run("miwae_vs_knn.py", tmp_path)
+    # Both schemes and two seeds averaged in one run (the seed ensemble's own checks are
+    # test_miwae_vs_knn_seed_ensemble_quick's, on this run's table).
+    table = run("miwae_vs_knn.py", tmp_path, "--miwae_seeds=2")
+    _seed_ensemble_checks(table)
     knn = [line for line in table.splitlines() if "(K tuned on validation) | RMSE missing" in line]
     assert len(knn) == 2  # one per scheme
     means = float(_row(table, "structured holes, column means", "RMSE missing")[3])
-    miwae = float(_row(table, "structured holes, MIWAE (importance-weighted, L=100)",
-                       "RMSE missing")[3])
+    miwae = float(_row(table, "structured holes, MIWAE (importance-weighted, L=100, mean of 2 "
+                       "seeds)", "RMSE missing")[3])
     assert 0.1 < miwae < 1.2 * means
     assert "K-NN validation RMSE per K: K=1:" in table
     for scheme in ("structured", "random"):  # both schemes, each with its ratio and figure
@@ -187,20 +193,17 @@ def test_miwae_vs_knn_quick(tmp_path):
         assert f"(miwae_vs_knn/{scheme}.png)" in table
 
 
-def test_miwae_vs_knn_seed_ensemble_quick(tmp_path):
-    table = run("miwae_vs_knn.py", tmp_path, "--schemes=structured", "--vae_epochs=0",
-                "--miwae_seeds=2", "--table=variant", table="variant")
+def _seed_ensemble_checks(table):
     label = "structured holes, MIWAE (importance-weighted, L=100, mean of 2 seeds)"
     ensemble = float(_row(table, label, "validation RMSE missing")[3])
     assert float(_row(table, label, "RMSE missing")[3]) > 0
     import re
     singles = [float(v) for v in re.findall(r"seed \d: (\d\.\d+) \(bound", table)]
-    assert len(singles) == 2
+    assert len(singles) == 4  # two seeds for each scheme, the structured ones first
+    singles = singles[:2]
     # RMSE is a norm of the error: the averaged fill's is at most the mean of the two.
     assert ensemble <= sum(singles) / 2 + 1e-4
-    assert "2 seeds averaged" in table and "random holes" not in table
-    _figure(tmp_path / "variant" / "structured.png", rows=4)  # beside the default's folder
-    assert not os.path.exists(tmp_path / "miwae_vs_knn.md")
+    assert "2 seeds averaged" in table
 
 
 def test_miwae_vs_knn_refuses_a_table_path(tmp_path):
