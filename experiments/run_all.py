@@ -52,6 +52,8 @@ SCRIPTS = (
     ("movielens", True, 10, 1),
     ("movielens_nested", True, 76, 1),
     ("fidelity", False, 10, 1),
+    ("tabular_defaults", False, 72, 1),
+    ("tabular_imputation", False, 180, 1),  # resumes its cells: may span sittings
 )
 # Tables written by another script with flags: name -> (script, its flags).
 VARIANTS = {
