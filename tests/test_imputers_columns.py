@@ -75,6 +75,26 @@ def test_log_prob_is_the_gaussian_student_t_bernoulli_and_categorical_log_densit
         assert got == pytest.approx(real_term + binary_term + categorical_term, rel=1e-5)
 
 
+def test_holes_and_values_fit_never_saw_count_for_nothing_in_the_likelihood():
+    cols = Columns("gaussian", ["real", "binary", "categorical"], np.zeros(3), np.ones(3),
+                   np.array([0.0, 3.0, 0.0]), np.array([1.0, 7.0, 1.0]), [np.array([2.0, 5.0])])
+    params = tf.constant([[[0.2, 0.3, 0.8, 1.1, -0.4]]], tf.float32)
+    x = np.array([[1.5, 7.0, 5.0]])
+
+    def log_p(values, observed):
+        enc, m = cols.encode(values, np.array([observed]))
+        return cols.log_prob(tf.constant(enc), tf.constant(m), params).numpy()[0, 0]
+    full = log_p(x, [True, True, True])
+    # a hole's value does not matter; an unseen binary value or code counts as a hole
+    assert log_p(np.array([[99.0, 7.0, 5.0]]), [False, True, True]) == \
+        log_p(np.array([[-5.0, 7.0, 5.0]]), [False, True, True]) != full
+    assert log_p(np.array([[1.5, 4.0, 5.0]]), [True, True, True]) == \
+        log_p(x, [True, False, True])
+    assert log_p(np.array([[1.5, 7.0, 9.0]]), [True, True, True]) == \
+        log_p(x, [True, True, False])
+    assert log_p(x, [False, False, False]) == 0.0
+
+
 def test_a_raw_table_is_imputed_on_its_own_scale_and_the_choice_is_said():
     x, holed = _mixed()
     frame = pd.DataFrame(holed, columns=["income", "flag", "region", "spend"])

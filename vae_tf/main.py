@@ -120,6 +120,8 @@ def main(argv) -> None:
         if config.dataset == config_lib.TABLE:  # a user's table: read and checked first
             from vae_tf.datasets.csv_table import read_csv
             table = read_csv(config.data_dir, config.imputations)
+            from vae_tf.table_run import categorical_columns
+            categorical_columns(config, table)  # before TensorFlow and the run folder
             from vae_tf.startup import import_tensorflow
             import_tensorflow()
             from vae_tf.table_run import run_table

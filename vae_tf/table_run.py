@@ -76,6 +76,14 @@ def make_table_imputer(config: Config, run: RunDir, table: Table):
         vae = imputers.VAEImputer(init_stddev=config.init_stddev,
                                   adam_epsilon=config.adam_epsilon, **model, **engine)
         return Rescaled(_ensemble(vae, config), "unit")
+    categorical = categorical_columns(config, table) or None
+    return _ensemble(imputers.MIWAEImputer(**model, arch="mlp", categorical_features=categorical,
+                                           **engine), config)
+
+
+def categorical_columns(config: Config, table: Table):
+    """The column indices `--categorical` names; one-line UserError for a name not in the
+    header or a column holding non-integer codes (checked before the run folder exists)."""
     names = [n.strip() for n in config.categorical.split(",") if n.strip()]
     unknown = [n for n in names if n not in table.header]
     if unknown:
@@ -83,9 +91,13 @@ def make_table_imputer(config: Config, run: RunDir, table: Table):
                         f"of {table.path} (columns: {', '.join(table.header[:8])}"
                         f"{', ...' if len(table.header) > 8 else ''}); name columns of the "
                         "header")
-    categorical = [table.header.index(n) for n in names] or None
-    return _ensemble(imputers.MIWAEImputer(**model, arch="mlp", categorical_features=categorical,
-                                           **engine), config)
+    for name in names:
+        values = table.values[:, table.header.index(name)]
+        values = values[~np.isnan(values)]
+        if np.any(values != np.round(values)):
+            raise UserError(f"--categorical={config.categorical}: column {name!r} holds "
+                            "non-integer values; encode its categories as integer codes")
+    return [table.header.index(n) for n in names]
 
 
 def _ensemble(imputer, config: Config):
@@ -119,6 +131,10 @@ def run_table(config: Config, table: Table) -> Dict:
         imputer.fit(train)
         estimate = imputer.transform(train)
         completed = imputer.transform(x)
+        if not np.isfinite(completed).all():
+            raise UserError(f"{table.path}: the imputer produced non-finite values; try "
+                            "another --seed or --imputer, or check the table for extreme "
+                            "values")
         per_column = _errors(x, train, estimate, hold, table.header)
         total = _pooled(x, train, estimate, hold)
         tmps.append(write_csv(run.file("imputed.csv"), table, completed))

@@ -97,6 +97,9 @@ def read_csv(path: str, imputations: int = 0) -> Table:
                             "give each column its own name")
         seen.add(name)
     d, n = len(header), 0
+    if d < 2:
+        raise UserError(f"--data_dir={path}: the table has one column, so nothing to impute "
+                        "its holes from but its mean; impute a table of at least two columns")
     for line, row in rows:  # first pass: shape only, so memory is checked before storing
         if len(row) != d:
             raise UserError(f"--data_dir={path}: line {line} has {len(row)} cells but the "
@@ -107,6 +110,7 @@ def read_csv(path: str, imputations: int = 0) -> Table:
         raise UserError(f"--data_dir={path}: {n} row{'s' if n != 1 else ''} of data; "
                         "imputation needs a table of at least two rows")
     need = n * d * (BYTES_PER_CELL + BYTES_PER_IMPUTATION * imputations)
+    finite = float(np.finfo(np.float32).max)  # the models compute in float32
     if need > 0.8 * _memory():
         raise UserError(f"--data_dir={path}: a table of {n} rows x {d} columns needs about "
                         f"{_size(need)} here, more than 80 % of this machine's "
@@ -127,9 +131,10 @@ def read_csv(path: str, imputations: int = 0) -> Table:
                 raise UserError(f"--data_dir={path}: column {name!r} holds text ({row[j]!r} "
                                 f"on line {lines[i]}); impute numeric columns only: encode "
                                 "it as numbers or drop the column") from None
-            if not math.isfinite(v):
+            if not math.isfinite(v) or abs(v) > finite:
                 raise UserError(f"--data_dir={path}: column {name!r} holds {row[j]!r} on line "
-                                f"{lines[i]}; write a missing value as an empty cell or NA")
+                                f"{lines[i]}, not a finite number below 3.4e38; write a "
+                                "missing value as an empty cell or NA, rescale larger ones")
             values[i, j] = v
         if np.isnan(values[:, j]).all():
             raise UserError(f"--data_dir={path}: column {name!r} has no value; drop it "

@@ -98,8 +98,11 @@ class Columns:
         return [names[k] for k in self.kinds]
 
     def signature(self) -> tuple:
-        """What a warm start must match: the kinds and category counts."""
-        return (self.real, tuple(self.kinds), tuple(self.sizes))
+        """What a warm start must match: the kinds, codes and scaling (the weights mean
+        something only on the same encoding)."""
+        return (self.real, tuple(self.kinds), tuple(tuple(c) for c in self.categories),
+                tuple(np.round(self.center, 6)), tuple(np.round(self.scale, 6)),
+                tuple(self.low), tuple(self.high))
 
     # -- numpy: the table <-> the encoded table ------------------------------------------
     def encode(self, x: np.ndarray, mask: np.ndarray):
@@ -109,11 +112,16 @@ class Columns:
         parts.append((x[:, r] - self.center[r]) / self.scale[r])
         masks.append(mask[:, r])
         parts.append((x[:, b] - self.low[b]) / (self.high[b] - self.low[b]))
-        masks.append(mask[:, b])
+        # A value fit never saw (a third value of a binary column, a new code) is not one
+        # the column's model can score: it counts as unobserved for the model (and stays
+        # in the output as given).
+        known = (x[:, b] == self.low[b]) | (x[:, b] == self.high[b])
+        masks.append(mask[:, b] & known)
         for j, codes in zip(self.cat_cols, self.categories):
             hit = (x[:, j:j + 1] == codes[None, :])
             parts.append(hit.astype(np.float64))
-            masks.append(np.repeat(mask[:, j:j + 1], len(codes), axis=1))
+            seen = mask[:, j:j + 1] & hit.any(axis=1, keepdims=True)
+            masks.append(np.repeat(seen, len(codes), axis=1))
         enc = np.concatenate(parts, axis=1)
         m = np.concatenate(masks, axis=1)
         return np.where(m, enc, 0).astype(np.float32), m.astype(np.float32)

@@ -58,6 +58,7 @@ AUTO_REAL = "gaussian"
 # DEFAULT_EPOCHS): experiments/tabular_defaults.py.
 TABLE_STEPS = 1000
 ROUND_STEPS = 100  # a table's optimizer steps per round (an epoch of cycled rows)
+MAX_ROUND_ROWS = 20_000  # rows a round holds at most (batch_size=None: fewer steps a round)
 CHUNK_ENTRIES = 1 << 25  # L x rows x D floats per imputation chunk (128 MB a tensor)
 
 
@@ -140,9 +141,14 @@ class MIWAEImputer(TrainedImputer):
 
     def fit(self, X, y=None) -> "MIWAEImputer":
         """Train on X [N, D] (NaN = missing): a raw table, or images in [0, 1]; returns self."""
-        for attr in ("likelihood_", "column_likelihoods_"):
-            self.__dict__.pop(attr, None)
-        return super().fit(X, y)
+        kept = {a: self.__dict__.pop(a) for a in ("likelihood_", "column_likelihoods_")
+                if a in self.__dict__}
+        try:
+            return super().fit(X, y)
+        except Exception:
+            if hasattr(self, "model_"):  # a failed refit leaves the previous fit usable
+                self.__dict__.update(kept)
+            raise
 
     def _prepare(self, x: np.ndarray, mask: np.ndarray) -> None:
         """Resolve `likelihood` and `categorical_features` on the data (columns.py)."""
@@ -213,7 +219,7 @@ class MIWAEImputer(TrainedImputer):
         batch = n if batch is None or not isinstance(batch, (int, np.integer)) \
             or not 1 <= batch <= n else int(batch)
         repeat = 1 if self.epochs is not None or getattr(self, "_pending", None) is None \
-            else max(1, math.ceil(ROUND_STEPS * batch / n))
+            else max(1, min(math.ceil(ROUND_STEPS * batch / n), math.ceil(MAX_ROUND_ROWS / n)))
         return repeat, math.ceil(n * repeat / batch)
 
     def _structure(self, d: int):
