@@ -73,28 +73,22 @@ def validation_split(x_holed: np.ndarray, share: float,
 
 
 class Standardised:
-    """Wrap an imputer that wants z-scores (the K-NNs, IterativeImputer): standardise by
-    the observed entries' mean and std, impute, put the result back on the raw scale."""
+    """Wrap an imputer that wants z-scores (the K-NNs, IterativeImputer): the launcher's
+    `vae_tf.table_run.Rescaled` (standardised by the observed entries, put back on the raw
+    scale) around a new `make()` for each table."""
+
+    kind = "z"
 
     def __init__(self, make):
         self.make = make
 
     def fit_transform(self, x: np.ndarray) -> np.ndarray:
-        center, sd = np.nanmean(x, 0), np.nanstd(x, 0)
-        sd = np.where(sd > 0, sd, 1.0)
-        out = self.make().fit_transform((x - center) / sd)
-        return np.where(np.isnan(x), out * sd + center, x)
+        from vae_tf.table_run import Rescaled  # imported late: it starts TensorFlow
+        return Rescaled(self.make(), self.kind).fit(x).transform(x)
 
 
-class UnitScaled:
-    """Wrap an imputer of [0, 1] data (the thesis's VAEImputer): min-max scale by the
-    observed entries, impute, scale back."""
+class UnitScaled(Standardised):
+    """Wrap an imputer of [0, 1] data (the thesis's VAEImputer): min-max scaled by the
+    observed entries, imputed, scaled back (`Rescaled(..., "unit")`)."""
 
-    def __init__(self, make):
-        self.make = make
-
-    def fit_transform(self, x: np.ndarray) -> np.ndarray:
-        low, high = np.nanmin(x, 0), np.nanmax(x, 0)
-        span = np.where(high > low, high - low, 1.0)
-        out = self.make().fit_transform((x - low) / span)
-        return np.where(np.isnan(x), out * span + low, x)
+    kind = "unit"
