@@ -1,4 +1,4 @@
-"""MIWAE imputation speed (issue 25): `transform` of 1,000 holed MNIST images, before and after.
+"""MIWAE imputation speed: `transform` of 1,000 holed MNIST images, before and after.
 
 Fits `MIWAEImputer(image_shape=(28, 28))` (the default conv model, K = 5, seed `--seed`)
 for `--epochs` on the first `--n_train` MNIST training images with structured (half-image)

@@ -1,4 +1,4 @@
-"""Where RatingVAE's training time goes (issue 12: "find where the time goes first").
+"""Where RatingVAE's training time goes.
 
 The rating row of train_throughput.md runs at about a quarter of the matmul peak at batch
 1000. This script times the parts of that training, in one process, on the same data as
@@ -94,7 +94,7 @@ def parts(b: int):
     rng = np.random.default_rng(0)
     data = np.where(rng.uniform(size=(USERS, ITEMS)) < RATED,
                     rng.integers(1, 6, size=(USERS, ITEMS)), np.nan).astype(np.float32)
-    vae = ratings.RatingVAE(batch_size=b, n_seeds=1)  # its defaults: sigma, kl_weight, ...
+    vae = ratings.RatingVAE(batch_size=b)  # its defaults: sigma, kl_weight, ...
     rated = ~np.isnan(data)
     vae.base_ = ratings.bias_baseline(data.astype(np.float64))
     x, m = vae._inputs(data, rated)

@@ -129,7 +129,7 @@ def child_imputer(kind: str) -> dict:
         rng = np.random.default_rng(0)
         data = np.where(rng.uniform(size=(USERS, ITEMS)) < RATED,
                         rng.integers(1, 6, size=(USERS, ITEMS)), np.nan).astype(np.float32)
-        model = RatingVAE(n_seeds=1, jit_compile=kind == "rating xla", **settings)
+        model = RatingVAE(jit_compile=kind == "rating xla", **settings)
         examples = ITEMS
     else:
         x = train_images()

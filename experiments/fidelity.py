@@ -13,7 +13,7 @@ epsilon 1e-7 (the same Adam steps) 0.163 / 15.4; the PyTorch VAE's init 0.120 / 
 Glorot 0.138 / 18.9; lr 0.001 0.211 / 8.5; batch 100 0.260 / 0.03; 55,000 images in file
 order without shuffling (the thesis's loop) 0.160 vs 0.164 shuffled; training vs test
 images 0.1643 vs 0.1644. The thesis's printed metric (training images vs SAMPLED
-reconstructions, `run.thesis_reconstruction_errors`) is beside our sound one here.
+reconstructions, `evaluation.thesis_reconstruction_errors`) is beside our sound one here.
 
 OMNIGLOT: the slides' PyTorch VAE drew weights N(0, 2 / fan_out) (`--init=thesis_pytorch`),
 binarized the images with round(x + 0.3), merged train and test (520 English images) and
@@ -72,7 +72,7 @@ def analyse(logdir: str, x_test, train, printed=None):
 
     from vae_tf.metrics import rmse
     from vae_tf.models import load_model
-    from vae_tf.run import sampled_reconstruction
+    from vae_tf.evaluation import sampled_reconstruction
     vae = load_model(logdir)
     active, spread = latent_units_in_use(vae, x_test), reconstruction_spread(vae, x_test)
     if printed is None:
@@ -88,7 +88,7 @@ def run_setting(tag: str, label: str, data, preset: str, overrides, epochs: int,
     """One run; its rows (a collapsed run is flagged on each)."""
     from vae_tf.config import make_config
     from vae_tf.errors import TrainingDiverged
-    from vae_tf.run import run_train
+    from vae_tf.train_run import run_train
     slug = "-".join(s.split(" (")[0].replace(",", "").replace(" ", "_") for s in (tag, label))
     logdir = os.path.join(FLAGS.log_root, slug)  # a rerun resumes (or reuses) a finished run
     config = make_config(preset, dataset=data.name, epochs=epochs, seed=FLAGS.seed,

@@ -1,6 +1,6 @@
 """Test NLL on dynamically binarized MNIST: the VAE (ELBO) against the IWAE bound as the
 training objective (Burda et al. 2015, "Importance Weighted Autoencoders", Table 1, one
-stochastic layer; no thesis table: issue 14).
+stochastic layer; no thesis table).
 
 Trains one MLP VAE per K of `--samples` through the library (`run_train` with
 `--train_samples=K`, `--binarize`), then estimates each model's test -log p(x) by importance
@@ -15,7 +15,7 @@ model size; MNIST's 55,000 train + 5,000 validation images as the paper's 60,000
 (20 in the paper: five times the steps per image, but the CPU runs small batches far below
 its speed); Adam from 1e-3 decayed per epoch to 1e-4, the paper's first and last rates,
 spread over our epochs instead of its 3,280 passes. 1,600 epochs per model: 700 reached
-86.15 nats (3f6cbe0), short of issue 14's 86.0, and the gap to the paper is mostly training
+86.15 nats (3f6cbe0), short of the 86.0 aimed at, and the gap to the paper is mostly training
 length. A quiet 2-core CPU trains K=5 at 3.5 s per epoch here, about 95 minutes in all
 (the script prints its estimate first).
 """
@@ -60,7 +60,7 @@ NAME = "iwae_training"
 # trained with the IWAE objective with K draws (K=1: the VAE).
 REFERENCE = {1: 86.76, 5: 85.54, 50: 84.78}
 # Speed on a quiet 2-core CPU: the engine's 784-400-64 VAE at 40,000 img/s (batch 100, the
-# benchmarks), and the ratios of CPU time per image measured here (issue 14) for this
+# benchmarks), and the ratios of CPU time per image measured here for this
 # model at K=1 (1.32x faster) and K=5 (0.61x) and for the NLL's draws (39 test images/s).
 TRAIN_RATE = 125e9  # multiply-adds per second of a train step (forward + backward = 3x)
 STEP_OVERHEAD = 0.8e-3  # seconds per step besides the multiply-adds
@@ -106,7 +106,7 @@ def load_data():
 def run_one(k, name, data_dir, data, epochs, nll_samples, log_root):
     """Train the model of K draws and estimate its test NLL; (metrics, wall seconds)."""
     from vae_tf.config import make_config
-    from vae_tf.run import run_train
+    from vae_tf.train_run import run_train
     decay = (FLAGS.final_learning_rate / FLAGS.learning_rate) ** (1 / max(epochs - 1, 1))
     config = make_config(dataset=name, data_dir=data_dir, epochs=epochs, seed=FLAGS.seed,
                          batch_size=FLAGS.batch_size, latent_dim=FLAGS.latent_dim,

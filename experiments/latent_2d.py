@@ -46,7 +46,7 @@ def main(_):
     logging.set_verbosity(logging.INFO)
     from vae_tf import datasets
     from vae_tf.config import make_config
-    from vae_tf.run import run_train
+    from vae_tf.train_run import run_train
     source = "mnist_5k" if FLAGS.quick else "mnist"
     data = datasets.load(source, data_dir_for(source, FLAGS.data_root))
     epochs = 2 if FLAGS.quick else FLAGS.epochs

@@ -1,4 +1,4 @@
-"""Which likelihood suits which grey-level data set (issue 6, part 5).
+"""Which likelihood suits which grey-level data set.
 
 Trains the same MLP VAE with each likelihood of `--likelihood` (Bernoulli, the thesis's;
 continuous Bernoulli; Gaussian with a learned per-pixel sigma; Gaussian with sigma fixed
@@ -47,7 +47,7 @@ def run_dataset(name: str, rows, panels, notes) -> None:
     from vae_tf import datasets
     from vae_tf.config import make_config
     from vae_tf.errors import TrainingDiverged, UserError
-    from vae_tf.run import run_train
+    from vae_tf.train_run import run_train
 
     source = "mnist_5k" if FLAGS.quick else name
     try:
@@ -86,7 +86,7 @@ def sample_sheets(panels, folder: str, seed: int) -> list:
     import numpy as np
     from vae_tf import plots
     from vae_tf.models import load_model
-    from vae_tf.train import sample
+    from vae_tf.evaluation import sample
     paths = []
     for name in sorted({p[0] for p in panels}, key=[p[0] for p in panels].index):
         rows = [p for p in panels if p[0] == name]

@@ -31,7 +31,7 @@ from common import Row, check_table_name, output_dirs, write_table  # noqa: E402
 from vae_tf.datasets import data_dir_for  # noqa: E402
 
 SCHEMES = ("structured", "random")
-# (arch, hidden layers, hidden units, latent, K): the levers of issue 14 that fit the
+# (arch, hidden layers, hidden units, latent, K): the levers that fit the
 # budget on two CPU cores. conv: conv.py's encoder and decoder (one hidden Dense layer each
 # way), on the image and its mask as two channels; it closed the half-image target in
 # miwae_vs_knn_conv.md. Left out: K = 20 (twice the time per epoch) and one hidden layer

@@ -150,8 +150,8 @@ def sound_protocol(data, scheme, rows, quick):
                  mae(data.test, out, ~test_mask))]
     from vae_tf.imputers.miwae import MIWAEImputer
     t0 = time.perf_counter()
-    # Pinned to the model of the committed table (MIWAEImputer's default before issue 14's
-    # tuning); experiments/miwae_vs_knn.py runs the tuned MLP and its conv variant.
+    # Pinned to the model of the committed table (MIWAEImputer's one-hidden-layer MLP, the
+    # default before miwae_defaults.py's study); experiments/miwae_vs_knn.py runs the tuned MLP and its conv variant.
     miwae = MIWAEImputer(hidden_layers=1, epochs=2 if quick else FLAGS.miwae_epochs,
                          impute_samples=100, seed=FLAGS.seed).fit(train_holed)
     for method in ("importance", "pseudo_gibbs"):

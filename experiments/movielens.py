@@ -47,7 +47,7 @@ def predictors(train: np.ndarray):
     from vae_tf.imputers.vae import VAEImputer
     mean = np.nanmean(train)
     yield "global mean", np.full(train.shape, mean)
-    from vae_tf.imputers.ratings import RatingVAE, bias_baseline
+    from vae_tf.imputers.ratings import bias_baseline, rating_ensemble
     yield "user + item biases", bias_baseline(train)
     # keep_empty_features=None: every item stays (two of ua.base's have no rating)
     knn = KNNImputer(FLAGS.k, marker=0.0, exclude_self=True, keep_empty_features=None).fit(train)
@@ -56,9 +56,10 @@ def predictors(train: np.ndarray):
                      learning_rate=1e-3, init_stddev=None, seed=FLAGS.seed,
                      keep_empty_features=None)
     yield "VAE (thesis algorithm, scaled ratings)", 1 + 4 * vae.fit_transform((train - 1) / 4)
-    rating_vae = RatingVAE(epochs=3 if FLAGS.quick else FLAGS.rating_epochs,
-                           n_seeds=1 if FLAGS.quick else FLAGS.rating_seeds, seed=FLAGS.seed)
-    yield "rating VAE (item-based, rated cells only, over biases)", rating_vae.fit(train).predict()
+    rating_vae = rating_ensemble(1 if FLAGS.quick else FLAGS.rating_seeds,
+                                 epochs=3 if FLAGS.quick else FLAGS.rating_epochs,
+                                 seed=FLAGS.seed)  # scored on cells unrated in train
+    yield "rating VAE (item-based, rated cells only, over biases)", rating_vae.fit_transform(train)
 
 
 def errors(pred, test):

@@ -74,7 +74,7 @@ def run_dataset(name: str, budgets, limit: float, out_dir: str):
     from vae_tf import datasets, plots
     from vae_tf.config import make_config
     from vae_tf.models import load_model
-    from vae_tf.train import sample
+    from vae_tf.evaluation import sample
     data_dir = data_dir_for(name, FLAGS.data_root) if name != "mnist_5k" else None
     if name != "mnist_5k" and data_dir is None:
         return [Row(name, "not run", None, note="no data here")], [], None
@@ -120,7 +120,7 @@ def run_dataset(name: str, budgets, limit: float, out_dir: str):
 
 
 def run_train(config, data):
-    from vae_tf.run import run_train as train
+    from vae_tf.train_run import run_train as train
     return train(config, data, verbose=0)
 
 

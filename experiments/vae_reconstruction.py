@@ -78,7 +78,7 @@ def run_dataset(name: str, rows, figures, notes) -> None:
     from vae_tf.config import make_config
     from vae_tf.errors import TrainingDiverged, UserError
     from vae_tf.models import load_model
-    from vae_tf.run import run_train
+    from vae_tf.train_run import run_train
 
     source = "mnist_5k" if FLAGS.quick else name
     try:

@@ -45,7 +45,7 @@ def train_steps(vae, x, steps: int, learning_rate: float = 3e-3, seed: int = 0):
     import tensorflow as tf
 
     from vae_tf.engine import Engine
-    from vae_tf.train import ELBO
+    from vae_tf.elbo import ELBO
     engine = Engine(ELBO(vae, tf.random.Generator.from_seed(seed)), [np.asarray(x)], len(x),
                     learning_rate, shuffle=False, steps_per_call=1)
     return engine.fit(steps)

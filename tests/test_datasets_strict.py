@@ -108,7 +108,7 @@ def test_yale_a_gap_in_the_subjects_is_refused_a_prefix_is_a_warning(tmp_path, m
     refused("yale_faces", tmp_path, "yaleB14: not a subject of the Extended Yale B database")
 
 
-# --- the real files, cut as in issue 13 ----------------------------------------------
+# --- the real files, cut short or damaged ---------------------------------------------
 
 def test_real_ua_base_cut_in_half_is_refused(tmp_path):
     source = os.path.join(real_data_dir("movielens_100k"), "ml-100k")

@@ -10,7 +10,8 @@ from vae_tf.engine import Engine, Objective
 from vae_tf.errors import TrainingDiverged
 from vae_tf.models import VAE
 from vae_tf.rundir import RunDir
-from vae_tf.train import ELBO, evaluate, reconstruct
+from vae_tf.elbo import ELBO
+from vae_tf.evaluation import evaluate, reconstruct
 
 
 def _engine(data, seed=0, lr=1e-3, batch=30, **kw):
@@ -162,4 +163,4 @@ def test_the_epoch_line_and_the_scalars_of_a_record():
         "train": {"loss": 1.23456, "kl": 0.3, "learning_rate": 0.01}, "test": {"loss": 1.4}}
     assert progress.progress_bar(5, verbose=2) is None
     assert progress.progress_bar(5, verbose=1).target == 5
-    assert engine.default_verbosity is progress.default_verbosity  # run.py imports it there
+    assert engine.default_verbosity is progress.default_verbosity  # train_run.py imports it there

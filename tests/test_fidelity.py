@@ -11,7 +11,8 @@ from conftest import launcher_adam_epsilon
 from vae_tf.config import make_config
 from vae_tf.errors import UserError
 from vae_tf.models import VAE, thesis_pytorch_init
-from vae_tf.run import build_model, sampled_reconstruction, thesis_reconstruction_errors
+from vae_tf.evaluation import sampled_reconstruction, thesis_reconstruction_errors
+from vae_tf.train_run import build_model
 
 
 # -- the preset's settings ------------------------------------------------------------------
@@ -57,7 +58,7 @@ def test_pytorch_initialiser_is_sqrt_two_over_fan_out():
 
 def test_engine_gets_the_configs_epsilon(tmp_path):
     from vae_tf.engine import Engine
-    from vae_tf.train import ELBO
+    from vae_tf.elbo import ELBO
     vae = build_model(make_config("thesis"), 6)
     engine = Engine(ELBO(vae, tf.random.Generator.from_seed(0)), [np.zeros((4, 6), np.float32)],
                     2, 0.01, epsilon=make_config("thesis").adam_epsilon)
@@ -69,7 +70,7 @@ def test_engine_gets_the_configs_epsilon(tmp_path):
 def test_the_launchers_thesis_preset_gives_the_optimizer_epsilon_1e8(monkeypatch, tmp_path,
                                                                      args, epsilon):
     """Flags -> config -> run_train -> the engine's Adam, as `--preset=thesis` runs."""
-    from vae_tf import run
+    from vae_tf import train_run as run
     got = launcher_adam_epsilon(monkeypatch, run, [*args, f"--logdir={tmp_path}/run"])
     assert got == pytest.approx(epsilon, rel=1e-6)
 
@@ -106,7 +107,7 @@ def test_thesis_metric_samples_z_and_is_seeded(tiny_data):
 def _kl_after_ten_steps(epsilon: float, seed: int) -> float:
     from vae_tf import datasets
     from vae_tf.engine import Engine
-    from vae_tf.train import ELBO
+    from vae_tf.elbo import ELBO
     x = datasets.load("mnist_5k").train[:500]
     config = make_config("thesis", adam_epsilon=epsilon, seed=seed)
     vae = build_model(config, 784)
@@ -124,7 +125,7 @@ def test_adam_epsilon_decides_whether_the_encoder_learns_at_the_thesis_init():
 
 @pytest.mark.slow
 def test_thesis_preset_short_run_uses_its_latent_space(tmp_path):
-    from vae_tf.run import run_train
+    from vae_tf.train_run import run_train
     config = make_config("thesis", dataset="mnist_5k", epochs=8, logdir=str(tmp_path / "run"))
     metrics = run_train(config, verbose=0)
     with open(tmp_path / "run" / "metrics.json") as f:

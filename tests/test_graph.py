@@ -8,8 +8,8 @@ from tensorboard.backend.event_processing import event_accumulator as ea
 from vae_tf import summaries
 from vae_tf.config import make_config
 from vae_tf.models import VAE
-from vae_tf.run import run_train
-from vae_tf.train import ELBO
+from vae_tf.train_run import run_train
+from vae_tf.elbo import ELBO
 
 FLOW = {"x", "encoder", "sampling", "decoder", "reconstruction", "kl", "loss"}
 

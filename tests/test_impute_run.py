@@ -55,8 +55,11 @@ def test_impute_movielens_judged_on_ua_test(tmp_path, imputer):
     assert 1 <= metrics["mean_predicted_rating"] <= 5
     assert os.path.exists(os.path.join(logdir, "figures", "ratings.png"))
     if imputer == "rating_vae":
-        assert metrics["imputer_settings"].startswith("RatingVAE(")
+        # three seeds averaged by SeedEnsemble, as every trained imputer's seeds
+        assert metrics["imputer_settings"].startswith("SeedEnsemble(imputer=RatingVAE(")
+        assert metrics["imputer_settings"].endswith("n_seeds=3)")
         assert "epochs=2" in metrics["imputer_settings"]  # given flags override its defaults
+        assert all(os.path.isdir(os.path.join(logdir, f"seed-{k}")) for k in range(3))
 
 
 @pytest.mark.parametrize("args, needle", [

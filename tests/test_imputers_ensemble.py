@@ -131,21 +131,27 @@ def test_launcher_refuses_a_bad_imputer_seeds(given, needle):
         make_config(mode="train", imputer_seeds=2)
 
 
-def test_rating_vae_takes_imputer_seeds_as_its_ensemble_size(tmp_path):
+def test_rating_vae_is_averaged_by_seed_ensemble_like_every_trained_imputer(tmp_path):
     from vae_tf.config import make_config
     from vae_tf.impute_run import make_imputer
+    from vae_tf.imputers import RatingVAE
     from vae_tf.rundir import RunDir
     run = RunDir(str(tmp_path / "run"), "--logdir")
     try:
         own = make_imputer(make_config(mode="impute", imputer="rating_vae"), run, ratings=True)
         two = make_imputer(make_config(mode="impute", imputer="rating_vae", imputer_seeds=2),
                            run, ratings=True)
+        single = make_imputer(make_config(mode="impute", imputer="rating_vae", imputer_seeds=1),
+                              run, ratings=True)
         one = make_imputer(make_config(mode="impute", imputer="miwae", imputer_seeds=1), run,
                            ratings=False, image_shape=(8, 8, 1))
     finally:
         run.close()
-    assert own.n_seeds == 3 and two.n_seeds == 2
-    assert isinstance(one, MIWAEImputer)  # one model: no ensemble, checkpoints in the run
+    # --imputer_seeds=0: the registry's count for it (3), in the same SeedEnsemble as MIWAE's
+    assert isinstance(own, SeedEnsemble) and own.n_seeds == 3 and two.n_seeds == 2
+    assert isinstance(own.imputer, RatingVAE) and own.keep_empty_features is None
+    assert own.imputer.seed == 0 and "n_seeds" not in own.imputer.get_params()
+    assert isinstance(single, RatingVAE) and isinstance(one, MIWAEImputer)  # one model each
 
 
 def test_the_thesis_imputer_averages_too(holed):

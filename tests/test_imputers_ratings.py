@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from vae_tf.errors import UserError
+from vae_tf.imputers import SeedEnsemble
 from vae_tf.imputers.ratings import RatingVAE, bias_baseline, rated_gaussian_nll
 
 
@@ -34,8 +35,7 @@ def test_likelihood_counts_rated_cells_only():
 
 def test_beats_the_bias_baseline_on_held_out_low_rank_ratings():
     full, train, holes = _ratings()
-    model = RatingVAE(latent_dim=4, hidden_dim=32, epochs=60, batch_size=16, l2=1e-3,
-                      n_seeds=1).fit(train)
+    model = RatingVAE(latent_dim=4, hidden_dim=32, epochs=60, batch_size=16, l2=1e-3).fit(train)
     pred = model.predict()
     assert pred.shape == train.shape and pred.min() >= 1 and pred.max() <= 5
     assert _rmse(pred, full, holes) < 0.8 * _rmse(bias_baseline(train), full, holes)
@@ -50,7 +50,7 @@ def test_predictions_clipped_to_the_rating_scale():
     full, train, _ = _ratings(seed=1)
     # Ratings all at the ends of the scale push the unclipped predictions past 1 and 5.
     extreme = np.where(np.isnan(train), np.nan, np.where(full >= 3, 5.0, 1.0))
-    pred = RatingVAE(latent_dim=2, hidden_dim=8, epochs=3, n_seeds=1).fit(extreme).predict()
+    pred = RatingVAE(latent_dim=2, hidden_dim=8, epochs=3).fit(extreme).predict()
     assert pred.min() >= 1 and pred.max() <= 5
     assert np.isclose(pred.min(), 1) or np.isclose(pred.max(), 5)
 
@@ -58,15 +58,17 @@ def test_predictions_clipped_to_the_rating_scale():
 def test_same_seed_same_predictions_and_the_ensemble_averages():
     _, train, _ = _ratings(seed=1, users=40, items=30)
     settings = dict(latent_dim=2, hidden_dim=8, epochs=2)
-    a = RatingVAE(**settings, n_seeds=2, seed=3).fit(train)
-    b = RatingVAE(**settings, n_seeds=2, seed=3).fit(train.copy())
+    a = RatingVAE(**settings, seed=3).fit(train)
+    b = RatingVAE(**settings, seed=3).fit(train.copy())
     np.testing.assert_array_equal(a.predict(), b.predict())
     losses = [[h["train/loss"] for h in m.history_] for m in (a, b)]
-    assert losses[0] == losses[1] and len(a.models_) == 2
-    # The ensemble of seeds 3 and 4 is the mean of the single models of seeds 3 and 4.
-    singles = [RatingVAE(**settings, n_seeds=1, seed=s).fit(train).predict() for s in (3, 4)]
-    inside = np.all([(p > 1) & (p < 5) for p in singles], axis=0)
-    np.testing.assert_allclose(a.predict()[inside], np.mean(singles, 0)[inside], atol=1e-5)
+    assert losses[0] == losses[1] and len(losses[0]) == 2
+    # SeedEnsemble of seeds 3 and 4 is the mean of the single models of seeds 3 and 4.
+    pair = SeedEnsemble(RatingVAE(**settings, seed=3), n_seeds=2,
+                        keep_empty_features=None).fit(train)
+    singles = [RatingVAE(**settings, seed=s).fit(train).transform(train) for s in (3, 4)]
+    np.testing.assert_allclose(pair.transform(train), np.mean(singles, 0), atol=1e-5)
+    np.testing.assert_array_equal(singles[0], a.transform(train))
     assert not np.allclose(singles[0], singles[1])
 
 
@@ -80,5 +82,8 @@ def test_bias_baseline_and_bad_input():
         RatingVAE().predict()
     with pytest.raises(UserError, match="input_dropout"):
         RatingVAE(input_dropout=1.0, batch_size=2).fit(train)
-    with pytest.raises(UserError, match="n_seeds"):
-        RatingVAE(n_seeds=0, batch_size=2).fit(train)
+    with pytest.raises(UserError, match=r"latent_dim=0\): latent_dim must be an integer from 1; "
+                       r"pass e.g. latent_dim=32"):
+        RatingVAE(latent_dim=0, batch_size=2).fit(train)
+    # a batch larger than the items takes them all (30 items here)
+    assert RatingVAE(batch_size=10_000, epochs=1)._batch(30) == 30

@@ -71,10 +71,10 @@ def _ratings(users=40, items=30, seed=0):
 
 def test_rating_model_follows_the_conventions_too():
     full, train, held = _ratings()
-    model = vae_tf.RatingVAE(latent_dim=2, hidden_dim=8, epochs=2, batch_size=10, n_seeds=1,
+    model = vae_tf.RatingVAE(latent_dim=2, hidden_dim=8, epochs=2, batch_size=10,
                              jit_compile=False)
     twin = clone(model)
-    assert twin.get_params() == model.get_params() and not hasattr(twin, "models_")
+    assert twin.get_params() == model.get_params() and not hasattr(twin, "model_")
 
     def held_out_score(estimator, X, y=None):  # minus RMSE on the held-out ratings
         return -rmse(full[held], estimator.transform(X)[held])

@@ -1,4 +1,4 @@
-"""scikit-learn's own estimator checks on every imputer, with tiny settings (issue 26 item 3).
+"""scikit-learn's own estimator checks on every imputer, with tiny settings.
 
 Each check expected to fail is listed with its reason: a strict xfail for the K-NN, MIWAE
 and SeedEnsemble (so a check that starts to pass fails here and its entry must go), a
@@ -20,7 +20,7 @@ RATINGS = "RatingVAE models one users x items matrix of ratings 1..5: other valu
           "refused in one line"
 ESTIMATORS = [KNNImputer(n_neighbors=2), MIWAEImputer(**TINY, impute_samples=3),
               SeedEnsemble(MIWAEImputer(**TINY, impute_samples=3), n_seeds=2),
-              VAEImputer(**TINY, transform_iters=2), RatingVAE(**TINY, n_seeds=1)]
+              VAEImputer(**TINY, transform_iters=2), RatingVAE(**TINY)]
 # The checks that feed VAEImputer or RatingVAE values their model refuses.
 OUT_OF_RANGE = ("check_dict_unchanged", "check_dont_overwrite_parameters",
                 "check_estimators_dtypes", "check_estimators_fit_returns_self",

@@ -1,4 +1,4 @@
-"""Tables in, tables out (issue 26 item 3; vae_tf/imputers/validation.py): feature names,
+"""Tables in, tables out (vae_tf/imputers/validation.py): feature names,
 set_output("pandas"), renamed or reordered columns refused, pandas nullable dtypes, the
 input's float type with observed entries bit for bit, empty columns, non-numeric columns."""
 
@@ -175,6 +175,6 @@ def test_ensemble_and_rating_model_follow_the_table_conventions():
     ratings = pd.DataFrame(np.where(np.random.default_rng(0).random((12, 5)) < 0.6,
                                     np.random.default_rng(1).integers(1, 6, (12, 5)), np.nan),
                            columns=[f"item{i}" for i in range(5)]).astype("Float64")
-    model = vae_tf.RatingVAE(latent_dim=2, hidden_dim=4, epochs=1, batch_size=5, n_seeds=1)
+    model = vae_tf.RatingVAE(latent_dim=2, hidden_dim=4, epochs=1, batch_size=5)
     out = model.set_output(transform="pandas").fit(ratings).transform(ratings)
     assert list(out.columns) == list(ratings.columns) and out.dtypes.iloc[0] == np.float64

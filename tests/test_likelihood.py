@@ -6,9 +6,10 @@ import tensorflow as tf
 
 from conftest import train_steps
 from vae_tf.engine import Engine
-from vae_tf.likelihood import estimate_log_likelihood
+from vae_tf.marginal_likelihood import estimate_log_likelihood
 from vae_tf.models import VAE
-from vae_tf.train import ELBO, evaluate
+from vae_tf.elbo import ELBO
+from vae_tf.evaluation import evaluate
 
 
 def binarize(x, rng):

@@ -15,7 +15,7 @@ from scipy import stats
 from vae_tf import losses
 from vae_tf.models import SIGMA_FLOOR, VAE
 from conftest import train_steps
-from vae_tf.train import evaluate, reconstruct
+from vae_tf.evaluation import evaluate, reconstruct
 
 GRID = np.linspace(0.0, 1.0, 20001)
 
@@ -136,7 +136,7 @@ def test_launcher_trains_a_gaussian_two_layer_model_with_a_decaying_rate(tmp_pat
                                 dict(likelihood="gaussian")])
 def test_training_checkpoints_hold_every_weight(tmp_path, kw):
     """What the engine checkpoints of the ELBO objective restores the whole model."""
-    from vae_tf.train import ELBO
+    from vae_tf.elbo import ELBO
 
     def parts(vae):
         return tf.train.Checkpoint(**ELBO(vae, tf.random.Generator.from_seed(0)).trackables())

@@ -162,7 +162,7 @@ def test_nan_in_training_data_is_one_clear_error(tiny_data, tmp_path):
     import dataclasses
     from vae_tf.config import make_config
     from vae_tf.errors import UserError
-    from vae_tf.run import run_train
+    from vae_tf.train_run import run_train
     train = tiny_data.train.copy()
     train[3, 5] = np.nan
     data = dataclasses.replace(tiny_data, train=train)

@@ -109,7 +109,7 @@ def test_files_that_are_not_csv_tables(tmp_path):
     (("--mode=impute", "--dataset=csv", "--missing=random"), "missing cells are its empty"),
     (("--mode=impute", "--dataset=csv", "--imputer=knn", "--imputations=3"), "use --imputer=miwae"),
     (("--mode=impute", "--dataset=mnist_5k", "--holdout=0.2"), "applies to --dataset=csv"),
-    (("--mode=impute", "--dataset=csv", "--holdout=0.9"), "at most 0.5"),
+    (("--mode=impute", "--dataset=csv", "--holdout=0.9"), r"must be a finite number in \(0, 0.5\]"),
 ])
 def test_settings_a_table_does_not_take_are_refused(args, words):
     given = dict(a[2:].split("=", 1) for a in args)

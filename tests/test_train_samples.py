@@ -17,8 +17,8 @@ from vae_tf.config import make_config
 from vae_tf.engine import Engine
 from vae_tf.iwae import IWAE, make_objective
 from vae_tf.models import VAE
-from vae_tf.run import run_train
-from vae_tf.train import ELBO
+from vae_tf.train_run import run_train
+from vae_tf.elbo import ELBO
 
 
 def _vae(seed=0):

@@ -6,11 +6,11 @@ The imputers (`KNNImputer`, `VAEImputer`, `MIWAEImputer`, `RatingVAE`, `SeedEnse
 
 import importlib
 
+from vae_tf.imputers.registry import classes as _imputer_classes
+
 __version__ = "0.1.0"
 
-_LAZY = {"KNNImputer": "vae_tf.imputers.knn", "VAEImputer": "vae_tf.imputers.vae",
-         "MIWAEImputer": "vae_tf.imputers.miwae", "RatingVAE": "vae_tf.imputers.ratings",
-         "SeedEnsemble": "vae_tf.imputers.ensemble", "load_model": "vae_tf.models"}
+_LAZY = {**_imputer_classes(), "load_model": "vae_tf.models"}
 
 
 def __getattr__(name):

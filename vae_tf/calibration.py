@@ -88,10 +88,3 @@ def pit_coverage(truth: np.ndarray, draws: np.ndarray, where: Optional[np.ndarra
     Exactly `level` in expectation when the draws come from the truth's distribution.
     """
     return _fraction(pit_covered(truth, draws, np.random.default_rng(seed), level), where)
-
-
-def interval_width(draws: np.ndarray, where: Optional[np.ndarray] = None,
-                   level: float = 0.9) -> float:
-    """Mean width upper - lower of the central interval over entries where `where` is True."""
-    lower, upper = central_interval(np.asarray(draws), level)
-    return _fraction(upper - lower, where)

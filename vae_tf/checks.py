@@ -3,7 +3,7 @@
 The launcher loads file datasets before TensorFlow (numpy only), so a setting that does not
 fit the data (a batch larger than the data, a K above the references, an imputer the data
 cannot use, a model larger than the memory) is refused in a second or two, in one line.
-run.py and impute_run.py call the same checks for library users.
+train_run.py and impute_run.py call the same checks for library users.
 """
 
 import os
@@ -11,6 +11,7 @@ import os
 from vae_tf import datasets
 from vae_tf.config import Config
 from vae_tf.errors import UserError
+from vae_tf.imputers import registry as imputers
 
 
 def check_kind(config: Config, ratings: bool) -> None:
@@ -19,12 +20,11 @@ def check_kind(config: Config, ratings: bool) -> None:
     if config.mode == "train" and ratings:
         raise UserError(f"--dataset={config.dataset} holds ratings, which --mode=train does "
                         "not model; use --mode=impute for it")
-    if config.mode == "impute" and config.imputer == "miwae" and ratings:
-        raise UserError(f"--imputer=miwae models images in [0, 1], not the ratings of "
-                        f"{config.dataset}; use --imputer=rating_vae, knn or vae for it")
-    if config.mode == "impute" and config.imputer == "rating_vae" and not ratings:
-        raise UserError(f"--imputer=rating_vae predicts ratings, and {config.dataset} holds "
-                        "images; use --imputer=miwae, knn or vae for it")
+    kind = imputers.RATINGS if ratings else imputers.IMAGES
+    own = imputers.entry(config.imputer)
+    if config.mode == "impute" and kind not in own.data:
+        raise UserError(f"--imputer={config.imputer} {own.does}, and {config.dataset} holds "
+                        f"{kind}; use --imputer={imputers.spoken(imputers.takers(kind))} for it")
 
 
 def check_train_data(config: Config, data: datasets.Dataset) -> None:
@@ -43,16 +43,17 @@ def check_impute_data(config: Config, data: datasets.Dataset) -> bool:
     """One-line errors for an imputer the data cannot use; True for ratings."""
     ratings = data.likelihood == datasets.RATINGS
     check_kind(config, ratings)
-    if config.imputer == "knn":  # on ratings no user is its own neighbour
+    own = imputers.entry(config.imputer)
+    if "k" in own.own_flags:  # the K-NN: on ratings no user is its own neighbour
         limit = len(data.train) - ratings
         if config.k > limit:
             raise UserError(f"--k={config.k} is more than the {limit} reference examples "
                             f"of {config.dataset}; pass --k={limit} or less")
-    if config.imputer in ("vae", "miwae"):
+    if own.trains and not ratings:
         check_fits_in_memory(config, data.dim)
-    n = data.train.shape[1] if config.imputer == "rating_vae" else len(data.train)
-    if config.imputer != "knn" and config.batch_size > n and (
-            config.imputer != "rating_vae" or "batch_size" in config.given):
+    n = data.train.shape[1] if own.examples == "columns" else len(data.train)
+    if own.trains and config.batch_size > n and (  # tuned defaults: its own batch size
+            not own.own_defaults or "batch_size" in config.given):
         raise UserError(f"--batch_size={config.batch_size} is larger than the {n} training "
                         f"examples of {config.dataset}; pass --batch_size={min(n, 100)} or less")
     return ratings

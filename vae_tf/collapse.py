@@ -45,7 +45,7 @@ def reconstruction_spread(vae, x: np.ndarray, recon: Optional[np.ndarray] = None
     (1: as varied as the data; near 0: one image for every input). `recon`: vae's
     reconstructions of x when the caller has them already."""
     if recon is None:
-        from vae_tf.train import reconstruct
+        from vae_tf.evaluation import reconstruct
         recon = reconstruct(vae, x)
     return float(np.mean(np.std(recon, axis=0)) / max(np.mean(np.std(x, axis=0)), 1e-12))
 

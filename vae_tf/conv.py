@@ -75,14 +75,3 @@ class ConvDecoder(keras.Model):
     def get_config(self):
         return {**super().get_config(), "hidden_dim": self.hidden_dim,
                 "image_shape": list(self.image_shape), "seed": self.seed}
-
-
-def conv_train_flops(image_shape, latent_dim: int, hidden_dim: int) -> float:
-    """Multiply-add FLOPs of one forward + backward pass (3x forward) per image."""
-    h, w, c = _shape(image_shape)
-    h2, w2, h4, w4 = math.ceil(h / 2), math.ceil(w / 2), math.ceil(h / 4), math.ceil(w / 4)
-    forward = 2 * (h2 * w2 * 16 * c * 32 + h4 * w4 * 16 * 32 * 64  # encoder convs
-                   + h4 * w4 * 64 * hidden_dim + hidden_dim * 2 * latent_dim  # dense, heads
-                   + latent_dim * hidden_dim + hidden_dim * h4 * w4 * 64  # decoder dense
-                   + h4 * w4 * 16 * 64 * 32 + h2 * w2 * 16 * 32 * c)  # transposed convs
-    return 3.0 * forward

@@ -29,7 +29,7 @@ from vae_tf.errors import TrainingDiverged
 from vae_tf.objective import Objective  # noqa: F401  (what a model gives the engine)
 from vae_tf.progress import default_verbosity, describe, grouped_scalars, progress_bar
 
-__all__ = ["Engine", "Objective", "default_verbosity"]  # the last for run.py, impute_run.py
+__all__ = ["Engine", "Objective", "default_verbosity"]  # the last for train_run.py, impute_run.py
 
 # One tf.function per engine (per model trained): TensorFlow counts those as retracing of
 # one function and warns; expected here, so that warning is dropped for ours only.
@@ -69,7 +69,7 @@ class Engine:
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.history: List[Dict[str, float]] = []
         self.manager = None
-        self._in_step = not self.distributed and hasattr(objective, "update_in_step")
+        self._in_step = not self.distributed and objective.updates_in_step
         self._multi = self._compile(jit_compile and not self.distributed)
         if run is not None:
             self._restore(max_to_keep)

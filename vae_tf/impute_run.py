@@ -18,8 +18,8 @@ from absl import logging
 from vae_tf import datasets, distribute, plots, summaries
 from vae_tf.checks import check_impute_data
 from vae_tf.config import Config
-from vae_tf.engine import default_verbosity
 from vae_tf.errors import UserError
+from vae_tf.imputers import registry
 from vae_tf.metrics import mae, rmse
 from vae_tf.missing import apply_mask, fill, make_mask
 from vae_tf.rundir import RunDir
@@ -30,41 +30,11 @@ FLAG_OF = {"n_neighbors": "k", "n_seeds": "imputer_seeds"}
 
 
 def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
-    """The imputer `config.imputer` with the run's settings (miwae, rating_vae: their own
-    tuned defaults for the model and training settings the user did not give; miwae: the
-    convolutions on images of `image_shape`, or the MLP with --arch=mlp)."""
-    from vae_tf import imputers
-    # keep_empty_features=None: every column stays in the model and the output (the
-    # thesis's protocol; MovieLens's ua.base has two items nobody rated).
-    empty = dict(keep_empty_features=None)
-    engine = dict(seed=config.seed, steps_per_call=config.steps_per_call,
-                  jit_compile=config.jit_compile, strategy=config.strategy, logdir=run.path,
-                  verbose=default_verbosity())
-    model = dict(epochs=config.epochs, batch_size=config.batch_size,
-                 learning_rate=config.learning_rate, latent_dim=config.latent_dim,
-                 hidden_dim=config.hidden_dim)
-    if config.imputer == "knn":  # the thesis: marker 0 on ratings; no user is its own neighbour
-        return imputers.KNNImputer(config.k, marker=0.0 if ratings else 0.5,
-                                   exclude_self=ratings, **empty)
-    if config.imputer == "rating_vae":  # its own tuned defaults, unless a setting is given
-        tuned = {k: v for k, v in model.items() if k in config.given}
-        if config.imputer_seeds:  # RatingVAE averages its own ensemble
-            tuned["n_seeds"] = config.imputer_seeds
-        return imputers.RatingVAE(**tuned, **engine)
-    if config.imputer == "vae":
-        imputer = imputers.VAEImputer(init_stddev=config.init_stddev,
-                                      adam_epsilon=config.adam_epsilon, **model, **engine,
-                                      **empty)
-    else:  # MIWAE: its own tuned defaults, unless a setting is given
-        model["hidden_layers"] = config.hidden_layers
-        tuned = {k: v for k, v in model.items() if k in config.given}
-        shape = None if config.arch == "mlp" or image_shape is None else tuple(image_shape)
-        # config.arch: conv unless --arch=mlp (make_config)
-        imputer = imputers.MIWAEImputer(**tuned, arch=config.arch, image_shape=shape, **engine,
-                                        **empty)
-    if config.imputer_seeds > 1:  # members in <run>/seed-<k>; one model stays in <run>
-        return imputers.SeedEnsemble(imputer, n_seeds=config.imputer_seeds, **empty)
-    return imputer
+    """The imputer `config.imputer` with the run's settings, as its registry entry builds it
+    (miwae, rating_vae: their own tuned defaults for the settings the user did not give;
+    miwae: the convolutions on images of `image_shape`, or the MLP with --arch=mlp)."""
+    kind = registry.RATINGS if ratings else registry.IMAGES
+    return registry.build(config, run, kind, image_shape)
 
 
 def run_impute(config: Config, data=None) -> Dict:
@@ -100,6 +70,7 @@ def run_impute(config: Config, data=None) -> Dict:
 
 
 def _images(config: Config, data, imputer) -> Tuple[Dict, Callable]:
+    own = registry.entry(config.imputer)
     third = datasets.third_rows(config.dataset) and config.missing == "structured"
     train_mask = make_mask(len(data.train), data.image_shape, config.missing, config.seed, third)
     test_mask = make_mask(len(data.test), data.image_shape, config.missing, config.seed + 1,
@@ -115,7 +86,7 @@ def _images(config: Config, data, imputer) -> Tuple[Dict, Callable]:
         rows = [data.test[:N_SHOW], fill(test_holed[:N_SHOW]), imputed[:N_SHOW]]
         for tag, row in zip(("originals", "with_holes", "imputed"), rows):
             run.writer.image(f"images/{tag}", summaries.image_grid([row], data.image_shape), 0)
-        label = config.imputer.upper() + (f" (K={config.k})" if config.imputer == "knn" else "")
+        label = config.imputer.upper() + (f" (K={config.k})" if "k" in own.own_flags else "")
         if config.imputer_seeds > 1:
             label += f", {config.imputer_seeds} seeds"
         plots.image_rows(run.file("figures", "imputation.png"), rows,
@@ -128,7 +99,7 @@ def _images(config: Config, data, imputer) -> Tuple[Dict, Callable]:
 
 def _ratings(config: Config, data, imputer) -> Tuple[Dict, Callable]:
     """MovieLens: fill ua.base's unrated cells, judge on ua.test's ratings."""
-    if config.imputer == "vae":  # the Bernoulli decoder needs [0, 1]: ratings 1..5 scaled
+    if registry.entry(config.imputer).unit_range:  # e.g. a Bernoulli decoder: 1..5 scaled
         predicted = 1.0 + 4.0 * imputer.fit_transform((data.train - 1.0) / 4.0)
     else:
         predicted = imputer.fit_transform(data.train)

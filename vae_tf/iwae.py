@@ -9,14 +9,14 @@ draws' average -ELBO (at least `loss`). Never reads FLAGS.
 """
 
 import os
-from typing import Dict, Tuple
+from typing import Dict
 
 import tensorflow as tf
 
 from vae_tf import losses
 from vae_tf.errors import UserError
-from vae_tf.models import VAE, reparameterize
-from vae_tf.train import ELBO
+from vae_tf.models import VAE, encode_decode_samples
+from vae_tf.elbo import ELBO
 
 
 class IWAE(ELBO):
@@ -36,8 +36,8 @@ class IWAE(ELBO):
         if self.samples == 1:
             return super().terms(batch)
         x = self.inputs(batch[0])
-        logits, z, z_mean, z_log_var = encode_decode_samples(self.vae, x, self.rng,
-                                                             self.samples)
+        logits, z, z_mean, z_log_var = encode_decode_samples(
+            lambda: self.vae.encoder(x), self.vae.decoder, self.rng, self.samples)
         with tf.name_scope("iwae_bound"):
             return losses.iwae_terms(x, logits, z, z_mean, z_log_var, self.vae.likelihood,
                                      self.vae.log_scale())
@@ -47,19 +47,6 @@ def make_objective(vae: VAE, rng: tf.random.Generator, binarize: bool = False,
                    samples: int = 1) -> ELBO:
     """The training objective of `--train_samples=samples`: the ELBO for 1, else the IWAE."""
     return ELBO(vae, rng, binarize) if samples == 1 else IWAE(vae, rng, binarize, samples)
-
-
-def encode_decode_samples(vae: VAE, x: tf.Tensor, rng: tf.random.Generator, samples: int
-                          ) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-    """K stochastic passes: (logits [K, B, D], z [K, B, L], z_mean [B, L], z_log_var [B, L])."""
-    with tf.name_scope("encoder"):
-        z_mean, z_log_var = vae.encoder(x)
-    with tf.name_scope("sampling"):
-        z = reparameterize(z_mean, z_log_var, rng, samples=samples)  # [K, B, L]
-    with tf.name_scope("decoder"):
-        flat = vae.decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))  # [K * B, D]
-        logits = tf.reshape(flat, tf.concat([[samples], tf.shape(x)], 0))
-    return logits, z, z_mean, z_log_var
 
 
 def model_graph(objective: IWAE, batch_size: int, input_dim: int) -> tf.compat.v1.GraphDef:

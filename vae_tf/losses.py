@@ -117,19 +117,31 @@ def elbo_terms(x: tf.Tensor, logits: tf.Tensor, z_mean: tf.Tensor, z_log_var: tf
 
 def log_normal(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
     """log N(z; mean, diag(exp(log_var))) summed over the last axis. [..., L] -> [...]."""
-    const = tf.math.log(2.0 * tf.constant(3.141592653589793, z.dtype))
+    const = tf.math.log(tf.constant(2.0 * math.pi, z.dtype))
     return -0.5 * tf.reduce_sum(
         const + log_var + tf.square(z - mean) * tf.exp(-log_var), axis=-1)
+
+
+def log_prior(z: tf.Tensor) -> tf.Tensor:
+    """log p(z) under the standard-normal prior, summed over the last axis. [..., L] -> [...]."""
+    return log_normal(z, tf.zeros_like(z), tf.zeros_like(z))
+
+
+def log_weights(log_px: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
+                z_log_var: tf.Tensor) -> tf.Tensor:
+    """The importance weights, log w = log p(x|z) + log p(z) - log q(z|x), from log p(x|z)
+    [K, B] of the draws z [K, B, L] ~ q(z|x) = N(z_mean, diag(exp(z_log_var))). The one
+    place the formula is written: the IWAE bound, MIWAE's masked bound and imputation
+    weights and the log-likelihood estimate all take their weights from here."""
+    return log_px + log_prior(z) - log_normal(z, z_mean, z_log_var)
 
 
 def log_importance_weights(x: tf.Tensor, logits: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
                            z_log_var: tf.Tensor, likelihood: str = "bernoulli",
                            log_scale: Optional[tf.Tensor] = None) -> tf.Tensor:
     """log w = log p(x|z) + log p(z) - log q(z|x) for draws z ~ q. [S, B, *] -> [S, B]."""
-    log_px_z = log_likelihood(tf.broadcast_to(x, tf.shape(logits)), logits, likelihood,
-                              log_scale)
-    log_pz = log_normal(z, tf.zeros_like(z), tf.zeros_like(z))
-    return log_px_z + log_pz - log_normal(z, z_mean, z_log_var)
+    return log_weights(log_likelihood(tf.broadcast_to(x, tf.shape(logits)), logits,
+                                      likelihood, log_scale), z, z_mean, z_log_var)
 
 
 def iwae_bound(log_weights: tf.Tensor) -> tf.Tensor:
@@ -154,8 +166,7 @@ def masked_bound(x: tf.Tensor, mask: tf.Tensor, logits: tf.Tensor, z: tf.Tensor,
     xent = tf.nn.sigmoid_cross_entropy_with_logits(
         labels=tf.broadcast_to(x, tf.shape(logits)), logits=logits)
     log_px = -tf.reduce_sum(xent * mask, axis=-1)  # [K, B]
-    log_w = (log_px + log_normal(z, tf.zeros_like(z), tf.zeros_like(z))
-             - log_normal(z, z_mean, z_log_var))
+    log_w = log_weights(log_px, z, z_mean, z_log_var)
     if z.shape[0] == 1:
         return {"bound": log_px[0] - gaussian_kl(z_mean, z_log_var), "log_weights": log_w}
     return {"bound": iwae_bound(log_w), "log_weights": log_w}
@@ -170,15 +181,7 @@ def masked_log_weights(x0: tf.Tensor, mask: tf.Tensor, logits: tf.Tensor, z: tf.
     """
     log_px = (tf.einsum("bd,kbd->kb", x0, logits)
               - tf.einsum("bd,kbd->kb", mask, tf.nn.softplus(logits)))
-    return (log_px + log_normal(z, tf.zeros_like(z), tf.zeros_like(z))
-            - log_normal(z, z_mean, z_log_var))
-
-
-def add_latent_log_ratio(log_px: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
-                         z_log_var: tf.Tensor) -> tf.Tensor:
-    """log w = log p(x|z) + log p(z) - log q(z|x) from log p(x|z) [K, B] and the draws."""
-    return (log_px + log_normal(z, tf.zeros_like(z), tf.zeros_like(z))
-            - log_normal(z, z_mean, z_log_var))
+    return log_weights(log_px, z, z_mean, z_log_var)
 
 
 def iwae_terms(x: tf.Tensor, logits: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
@@ -199,8 +202,7 @@ def iwae_terms(x: tf.Tensor, logits: tf.Tensor, z: tf.Tensor, z_mean: tf.Tensor,
     """
     log_px_z = log_likelihood(tf.broadcast_to(x, tf.shape(logits)), logits, likelihood,
                               log_scale)  # [K, B]
-    log_q_over_p = (log_normal(z, z_mean, z_log_var)
-                    - log_normal(z, tf.zeros_like(z), tf.zeros_like(z)))  # [K, B]
+    log_w = log_weights(log_px_z, z, z_mean, z_log_var)  # [K, B]
     return {"reconstruction": -tf.reduce_mean(log_px_z, axis=0),
-            "kl": tf.reduce_mean(log_q_over_p, axis=0),
-            "loss": -iwae_bound(log_px_z - log_q_over_p)}
+            "kl": tf.reduce_mean(log_normal(z, z_mean, z_log_var) - log_prior(z), axis=0),
+            "loss": -iwae_bound(log_w)}

@@ -136,7 +136,7 @@ def main(argv) -> None:
         from vae_tf.startup import import_tensorflow
         import_tensorflow()  # quietly: its start-up chatter and its INFO lines dropped
         if config.mode == "train":
-            from vae_tf.run import run_train
+            from vae_tf.train_run import run_train
             run_train(config, data)
         else:
             from vae_tf.impute_run import run_impute

@@ -2,7 +2,7 @@
 
 import math
 import os
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import keras
 import numpy as np
@@ -271,3 +271,24 @@ def encode_decode(vae: VAE, x: tf.Tensor, rng: tf.random.Generator
     with tf.name_scope("decoder"):
         logits = vae.decoder(z)
     return logits, z_mean, z_log_var
+
+
+def encode_decode_samples(encode: Callable[[], Tuple[tf.Tensor, tf.Tensor]],
+                          decoder: Callable[[tf.Tensor], tf.Tensor],
+                          rng: tf.random.Generator, samples
+                          ) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """The importance sampler's draws: encode once, draw `samples` = K, decode all K at once.
+
+    `encode()` gives q(z|x) as (z_mean, z_log_var) [B, L] (the VAE's encoder on x, or
+    MIWAE's on the data and its mask); returns (decoder outputs [K, B, ...], z [K, B, L],
+    z_mean, z_log_var). The IWAE objective, MIWAE's masked bound and imputation, and the
+    log-likelihood estimate all draw through it, in the same name scopes as `encode_decode`.
+    """
+    with tf.name_scope("encoder"):
+        z_mean, z_log_var = encode()
+    with tf.name_scope("sampling"):
+        z = reparameterize(z_mean, z_log_var, rng, samples=samples)  # [K, B, L]
+    with tf.name_scope("decoder"):
+        flat = decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))  # [K * B, ...]
+        out = tf.reshape(flat, tf.concat([[samples, -1], tf.shape(flat)[1:]], 0))
+    return out, z, z_mean, z_log_var

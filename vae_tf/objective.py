@@ -34,6 +34,12 @@ class Objective:
     def apply_outputs(self, rows: np.ndarray, outputs: Dict[str, np.ndarray]) -> None:
         """After each compiled call: the rows it trained on [n] and their outputs [n, ...]."""
 
-    # An objective may also define `update_in_step(rows, valid, batch, terms)`: on one
-    # device the engine calls it inside the compiled step, after the update, instead of
-    # handing the outputs back (rows [B], valid [B] bool: False for padding rows).
+    # True: on one device the engine calls `update_in_step` inside the compiled step
+    # instead of handing the outputs back to `apply_outputs` after the call.
+    updates_in_step: bool = False
+
+    def update_in_step(self, rows: tf.Tensor, valid: tf.Tensor, batch: Tuple[tf.Tensor, ...],
+                       terms: Dict[str, tf.Tensor]) -> None:
+        """Inside the compiled step, after the update (when `updates_in_step`): rows [B] of
+        the batch, valid [B] bool (False for padding rows), the batch and its terms."""
+        raise NotImplementedError

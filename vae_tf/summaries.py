@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from vae_tf import losses
 from vae_tf.models import encode_decode
-from vae_tf.train import ELBO
+from vae_tf.elbo import ELBO
 
 ImageShape = Tuple[int, int, int]
 GraphDef = tf.compat.v1.GraphDef

@@ -31,7 +31,6 @@ from absl import logging
 from vae_tf import plots
 from vae_tf.config import Config
 from vae_tf.datasets.csv_table import Table, publish, write_csv
-from vae_tf.engine import default_verbosity
 from vae_tf.errors import UserError
 from vae_tf.rundir import RunDir, write_json
 
@@ -61,24 +60,13 @@ class Rescaled:
 
 
 def make_table_imputer(config: Config, run: RunDir, table: Table):
-    """The imputer of `config.imputer` for a raw table (see the module docstring)."""
-    from vae_tf import imputers
-    engine = dict(seed=config.seed, steps_per_call=config.steps_per_call,
-                  jit_compile=config.jit_compile, strategy=config.strategy, logdir=run.path,
-                  verbose=default_verbosity())
-    model = {k: getattr(config, k) for k in ("epochs", "batch_size", "learning_rate",
-                                             "latent_dim", "hidden_dim", "hidden_layers")
-             if k in config.given}
-    if config.imputer == "knn":
-        return Rescaled(imputers.KNNImputer(config.k, marker=0.0), "z")
-    if config.imputer == "vae":
-        model.pop("hidden_layers", None)
-        vae = imputers.VAEImputer(init_stddev=config.init_stddev,
-                                  adam_epsilon=config.adam_epsilon, **model, **engine)
-        return Rescaled(_ensemble(vae, config), "unit")
-    categorical = categorical_columns(config, table) or None
-    return _ensemble(imputers.MIWAEImputer(**model, arch="mlp", categorical_features=categorical,
-                                           **engine), config)
+    """The imputer of `config.imputer` for a raw table (see the module docstring): built by
+    its registry entry, wrapped in the scaling the entry asks for (`table_scaling`)."""
+    from vae_tf.imputers import registry
+    own = registry.entry(config.imputer)
+    categorical = categorical_columns(config, table) if own.draws else None
+    imputer = registry.build(config, run, registry.TABLE, categorical=categorical)
+    return Rescaled(imputer, own.table_scaling) if own.table_scaling else imputer
 
 
 def categorical_columns(config: Config, table: Table):
@@ -98,13 +86,6 @@ def categorical_columns(config: Config, table: Table):
             raise UserError(f"--categorical={config.categorical}: column {name!r} holds "
                             "non-integer values; encode its categories as integer codes")
     return [table.header.index(n) for n in names]
-
-
-def _ensemble(imputer, config: Config):
-    from vae_tf import imputers
-    if config.imputer_seeds > 1:
-        return imputers.SeedEnsemble(imputer, n_seeds=config.imputer_seeds)
-    return imputer
 
 
 def holdout_mask(observed: np.ndarray, share: float, seed: int) -> np.ndarray:

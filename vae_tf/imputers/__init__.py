@@ -10,9 +10,9 @@ TensorFlow.
 
 import importlib
 
-_WHERE = {"KNNImputer": "vae_tf.imputers.knn", "VAEImputer": "vae_tf.imputers.vae",
-          "MIWAEImputer": "vae_tf.imputers.miwae", "RatingVAE": "vae_tf.imputers.ratings",
-          "SeedEnsemble": "vae_tf.imputers.ensemble"}
+from vae_tf.imputers.registry import classes
+
+_WHERE = classes()  # class name -> module, from the imputer registry (registry.py)
 
 
 def __getattr__(name):

@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from vae_tf import settings
 from vae_tf.errors import UserError
 from vae_tf.imputers import validation
 from vae_tf.imputers.validation import boundary
@@ -23,7 +24,14 @@ from vae_tf.imputers.validation import boundary
 
 class Imputer:
     """Base class: parameters from `__init__`'s signature, checks, fit_transform, and the
-    table conventions (validation.py): set_output, get_feature_names_out."""
+    table conventions (validation.py): set_output, get_feature_names_out.
+
+    `_parameter_constraints` (scikit-learn's name) declares what each parameter may hold:
+    a settings.Integer or Real, or a tuple of choices; a subclass adds to its bases'.
+    `_validate_params` checks them, with each parameter's default as the example.
+    """
+
+    _parameter_constraints: Dict[str, Any] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -37,6 +45,29 @@ class Imputer:
         signature = inspect.signature(cls.__init__)
         return sorted(p.name for p in signature.parameters.values()
                       if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD)
+
+    @classmethod
+    def _constraints(cls) -> Dict[str, Any]:
+        """Every declared constraint, the subclass's over its bases'."""
+        out: Dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            out.update(klass.__dict__.get("_parameter_constraints", {}))
+        return out
+
+    def _validate_params(self, *names: str, **values: Any) -> None:
+        """One-line UserError for the first declared parameter (of `names`, default all)
+        outside its constraint; `values` stand in for attributes (e.g. a resolved default)."""
+        owner, constraints = type(self).__name__, self._constraints()
+        defaults = {p.name: p.default for p in
+                    inspect.signature(type(self).__init__).parameters.values()}
+        for name in names or tuple(constraints):
+            constraint = constraints[name]
+            value = values[name] if name in values else getattr(self, name)
+            if isinstance(constraint, tuple):
+                check_choice(owner, name, value, constraint)
+            elif not constraint.valid(value):
+                raise UserError(settings.argument_error(owner, name, value, constraint,
+                                                        defaults.get(name)))
 
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
         """The constructor arguments, as given."""

@@ -22,6 +22,7 @@ import numpy as np
 from vae_tf.config import SEED_MAX
 from vae_tf.errors import UserError
 from vae_tf.imputers.base import Imputer, check_array, check_int, mean_history
+from vae_tf.settings import Integer
 
 
 class SeedEnsemble(Imputer):
@@ -33,6 +34,8 @@ class SeedEnsemble(Imputer):
     members' mean of each figure. `keep_empty_features` is the ensemble's own (the members
     never see a column with no observed entry).
     """
+
+    _parameter_constraints = {"n_seeds": Integer()}
 
     def __init__(self, imputer: Optional[Imputer] = None, n_seeds: int = 3,
                  keep_empty_features: Optional[bool] = False):
@@ -71,7 +74,8 @@ class SeedEnsemble(Imputer):
 
     def fit(self, X, y=None) -> "SeedEnsemble":
         """Train the members on X [N, D] (NaN = missing), one after another; returns self."""
-        n = check_int("SeedEnsemble", "n_seeds", self.n_seeds, example=3)
+        self._validate_params()
+        n = int(self.n_seeds)
         base = self._base()
         params = base.get_params()
         # Checked before any member trains: a late refusal would waste whole fits.

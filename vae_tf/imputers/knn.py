@@ -52,7 +52,8 @@ from typing import Optional
 import numpy as np
 
 from vae_tf.errors import UserError
-from vae_tf.imputers.base import Imputer, check_choice, check_float, check_int
+from vae_tf.settings import Integer, Real
+from vae_tf.imputers.base import Imputer
 from vae_tf.imputers.knn_arrays import (ROW_BLOCK, THREADS, _as_float, _batches, _column_sums,
                                         _columns, _each_block, _exact_d2, _lower_bounds,
                                         _product, _references, _rescore, _smallest)
@@ -70,6 +71,10 @@ class KNNImputer(Imputer):
     (marker; the launcher's choice, so MovieLens's matrices keep every item).
     """
 
+    _parameter_constraints = {
+        "n_neighbors": Integer(), "weights": WEIGHTS, "marker": Real(low=-np.inf),
+        "max_memory_bytes": Integer(), "margin": Integer(0)}
+
     def __init__(self, n_neighbors: int = 10, weights: str = "softmax", marker: float = 0.5,
                  max_memory_bytes: int = 2 * 1024 ** 3, margin: int = 16,
                  exclude_self: bool = False, keep_empty_features: Optional[bool] = False):
@@ -84,11 +89,9 @@ class KNNImputer(Imputer):
     def _settings(self, n_ref: int) -> None:
         """Check the constructor arguments against a reference set of n_ref rows; keep them."""
         name = type(self).__name__
-        k = check_int(name, "n_neighbors", self.n_neighbors, example=10)
-        weights = check_choice(name, "weights", self.weights, WEIGHTS)
-        marker = check_float(name, "marker", self.marker, low=-np.inf, example=0.5)
-        memory = check_int(name, "max_memory_bytes", self.max_memory_bytes, example=2 ** 31)
-        margin = check_int(name, "margin", self.margin, low=0, example=16)
+        self._validate_params()
+        k, weights, marker = int(self.n_neighbors), self.weights, float(self.marker)
+        memory, margin = int(self.max_memory_bytes), int(self.margin)
         if not isinstance(self.exclude_self, (bool, np.bool_)):
             raise UserError(f"{name}(exclude_self={self.exclude_self!r}): exclude_self must "
                             "be True or False; pass e.g. exclude_self=True")

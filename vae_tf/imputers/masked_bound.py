@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from vae_tf import losses
 from vae_tf.engine import Objective
-from vae_tf.models import reparameterize
+from vae_tf.models import encode_decode_samples
 
 
 class MaskedBound(Objective):
@@ -46,20 +46,14 @@ class MaskedBound(Objective):
     def draws(self, x0, mask, k, rng: Optional[tf.random.Generator] = None):
         """Encode [x0, mask], take k draws from `rng` (default: the training stream `rng`):
         (logits [k,B,D], z [k,B,L], z_mean, z_log_var)."""
-        with tf.name_scope("encoder"):
-            z_mean, z_log_var = self.encode(x0, mask)
-        with tf.name_scope("sampling"):
-            z = reparameterize(z_mean, z_log_var, self.rng if rng is None else rng, samples=k)
-        with tf.name_scope("decoder"):
-            flat = self.decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))
-        return tf.reshape(flat, [k, -1, tf.shape(flat)[-1]]), z, z_mean, z_log_var
+        return encode_decode_samples(lambda: self.encode(x0, mask), self.decoder,
+                                     self.rng if rng is None else rng, k)
 
     def log_weights(self, x0, mask, out, z, z_mean, z_log_var):
         """log w [K, B] of the K draws: log p(x_obs | z) + log p(z) - log q(z | x_obs)."""
         if self.columns is None:
             return losses.masked_log_weights(x0, mask, out, z, z_mean, z_log_var)
-        return losses.add_latent_log_ratio(self.columns.log_prob(x0, mask, out), z, z_mean,
-                                           z_log_var)
+        return losses.log_weights(self.columns.log_prob(x0, mask, out), z, z_mean, z_log_var)
 
     def mean(self, out):
         """E[x | z] of the decoder's outputs [..., P], in the data's (encoded) layout."""
@@ -73,5 +67,4 @@ class MaskedBound(Objective):
         log_px = self.columns.log_prob(x0, mask, out)  # [K, B]
         if self.samples == 1:
             return {"loss": -(log_px[0] - losses.gaussian_kl(z_mean, z_log_var))}
-        return {"loss": -losses.iwae_bound(losses.add_latent_log_ratio(log_px, z, z_mean,
-                                                                       z_log_var))}
+        return {"loss": -losses.iwae_bound(losses.log_weights(log_px, z, z_mean, z_log_var))}

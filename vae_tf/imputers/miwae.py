@@ -32,7 +32,6 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from vae_tf import losses
 from vae_tf.config import ARCHS, SEED_MAX
 from vae_tf.conv import ConvDecoder, ConvEncoder
 from vae_tf.errors import UserError
@@ -43,6 +42,7 @@ from vae_tf.imputers.importance import ImportanceStep, resample, rows_per_call
 from vae_tf.imputers.masked_bound import MaskedBound
 from vae_tf.imputers.training import TrainedImputer
 from vae_tf.models import Decoder, Encoder, reparameterize
+from vae_tf.settings import Integer
 
 METHODS = ("importance", "pseudo_gibbs")
 ARCH_CHOICES = ("auto",) + ARCHS
@@ -101,6 +101,13 @@ class MIWAEImputer(TrainedImputer):
     _unit_fix = ("pass likelihood='auto' to model a raw table's columns, or scale them to "
                  "[0, 1]")
 
+    _parameter_constraints = {
+        "epochs": Integer(none=True, example=DEFAULT_EPOCHS["mlp"]),
+        "latent_dim": Integer(), "hidden_dim": Integer(), "hidden_layers": Integer(),
+        "train_samples": Integer(), "impute_samples": Integer(), "gibbs_iters": Integer(),
+        "method": METHODS, "arch": ARCH_CHOICES, "warm_start": (True, False),
+        "likelihood": LIKELIHOOD_CHOICES}
+
     def __init__(self, latent_dim: int = 32, hidden_dim: int = 400, hidden_layers: int = 2,
                  epochs: Optional[int] = None, batch_size: int = 100,
                  learning_rate: float = 1e-3,
@@ -121,16 +128,6 @@ class MIWAEImputer(TrainedImputer):
         self.method, self.gibbs_iters, self.seed = method, gibbs_iters, seed
         self.steps_per_call, self.jit_compile, self.strategy = steps_per_call, jit_compile, strategy
         self.logdir, self.verbose = logdir, verbose
-
-    def _check_settings(self, n: int) -> None:
-        name = type(self).__name__
-        for arg, example in (("latent_dim", 32), ("hidden_dim", 400), ("hidden_layers", 1),
-                             ("train_samples", 5), ("impute_samples", 1000), ("gibbs_iters", 50)):
-            check_int(name, arg, getattr(self, arg), example=example)
-        check_choice(name, "method", self.method, METHODS)
-        check_choice(name, "arch", self.arch, ARCH_CHOICES)
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            check_choice(name, "warm_start", self.warm_start, (True, False))
 
     @property
     def _data_range(self):
@@ -153,8 +150,7 @@ class MIWAEImputer(TrainedImputer):
     def _prepare(self, x: np.ndarray, mask: np.ndarray) -> None:
         """Resolve `likelihood` and `categorical_features` on the data (columns.py)."""
         name, d = type(self).__name__, x.shape[1]
-        check_choice(name, "likelihood", self.likelihood, LIKELIHOOD_CHOICES)
-        check_choice(name, "arch", self.arch, ARCH_CHOICES)
+        self._validate_params("likelihood", "arch")
         context = validation.fit_context()
         names, valid = context if context is not None and context[1].sum() == d \
             else (None, np.ones(d, bool))
@@ -202,7 +198,7 @@ class MIWAEImputer(TrainedImputer):
         return self.arch
 
     def _epochs(self):
-        check_choice(type(self).__name__, "arch", self.arch, ARCH_CHOICES)
+        self._validate_params("arch")
         if self.epochs is not None:
             return self.epochs
         if getattr(self, "_pending", None) is None:  # images: the tuned epochs
@@ -273,7 +269,7 @@ class MIWAEImputer(TrainedImputer):
         return MaskedBound(encoder, decoder, rng, self.train_samples)
 
     def _xla(self) -> bool:
-        # As the launcher's --arch=conv (run.py): XLA's CPU convolutions are far slower.
+        # As the launcher's --arch=conv (train_run.py): XLA's CPU convolutions are far slower.
         return bool(self.jit_compile) and self._arch() == "mlp"
 
     def _after_fit(self, objective: MaskedBound) -> None:
@@ -321,8 +317,7 @@ class MIWAEImputer(TrainedImputer):
     def transform(self, X) -> np.ndarray:
         """X [N, D] with its holes imputed by `method`; observed entries unchanged."""
         x, mask = self._check_transform(X)
-        check_choice(type(self).__name__, "method", self.method, METHODS)  # set_params after fit
-        check_int(type(self).__name__, "impute_samples", self.impute_samples, example=1000)
+        self._validate_params("method", "impute_samples")  # set_params after fit
         x0, m = self._encoded(x, mask)
         chunk = self._chunk(x0.shape[1])
         if self.method == "importance":
@@ -339,8 +334,8 @@ class MIWAEImputer(TrainedImputer):
 
     def _importance_step(self) -> ImportanceStep:
         """The fitted model's compiled step at the current `impute_samples` (built once)."""
-        samples = check_int(type(self).__name__, "impute_samples", self.impute_samples,
-                            example=1000)
+        self._validate_params("impute_samples")
+        samples = int(self.impute_samples)
         if samples not in self._steps:
             width = self.n_features_in_ if self._columns is None else self._columns.width
             self._steps[samples] = ImportanceStep(self.model_, self._draw_rng, samples, width)
@@ -357,7 +352,7 @@ class MIWAEImputer(TrainedImputer):
           draws from the predictive p(x_mis | x_obs), so their spread carries both the
           latent uncertainty and the pixel noise, as Rubin's multiple imputation and any
           interval or coverage built on the imputations require;
-        - `draw="mean"`: the decoder mean E[x | z_l] (the behaviour before issue 14); its
+        - `draw="mean"`: the decoder mean E[x | z_l] of each draw of z; its
           spread shows only the uncertainty about z, so intervals from it are too narrow.
         On a table (a column model) `draw="sample"` draws each hole from its column's
         model (Gaussian or Student's t on the column's scale, one of the two values of a

@@ -14,27 +14,25 @@ unrated cells never pose as zeros:
 While training, a random share `input_dropout` of each item's ratings is hidden from the
 encoder (value and mask both set to 0) but still scored, so the model learns to predict
 ratings it does not see. Predictions are the baseline plus the decoded mean at the
-posterior mean, averaged over `n_seeds` independently trained models and clipped to
-[1, 5]. The defaults were chosen on a validation split carved out of u1.base and
+posterior mean, clipped to [1, 5]. `RatingVAE` is one model, trained through the shared
+fit of the imputers (training.py); `SeedEnsemble(RatingVAE(), n_seeds=3)` averages three
+seeds' predictions, as the launcher's `--imputer=rating_vae` does by default. The defaults were chosen on a validation split carved out of u1.base and
 u2.base (experiments/movielens_tune.py); those base files hold the other folds' test
 ratings, so the choice is not independent of them (see that script).
 """
 
-import os
 from typing import Dict, List, Optional, Tuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from vae_tf import distribute, losses
-from vae_tf.config import SEED_MAX, STRATEGIES
-from vae_tf.engine import Engine, Objective
+from vae_tf import losses
+from vae_tf.engine import Objective
 from vae_tf.errors import UserError
-from vae_tf.imputers.base import (Imputer, check_array, check_choice, check_float,
-                                  check_int, mean_history)
+from vae_tf.imputers.training import TrainedImputer
 from vae_tf.models import reparameterize
-from vae_tf.rundir import RunDir, claim_fit, fingerprint
+from vae_tf.settings import Integer, Real
 
 SCALE = 2.0  # residuals are divided by this before they reach the network
 
@@ -110,20 +108,29 @@ class RatedCells(Objective):
         return self.l2 * tf.add_n([tf.reduce_sum(tf.square(k)) for k in self.kernels])
 
 
-class RatingVAE(Imputer):
+class RatingVAE(TrainedImputer):
     """fit(X [users, items], NaN = unrated) -> transform(X): X with every NaN predicted in [1, 5].
 
-    `predict()` gives the whole predicted matrix. XLA is off by default: its compile time
-    (seconds per model) exceeds what it saves on this small model's epochs. `history_`: one dict per epoch, the mean
-    over the `n_seeds` models. `logdir` keeps each seed's checkpoints (a killed fit resumes)
-    under `<logdir>/seed-<k>`. An item nobody rated is predicted (default), or with
-    `keep_empty_features` False dropped, True returned as 0 (scikit-learn's; validation.py).
+    One item VAE (see the module); `SeedEnsemble(RatingVAE(), n_seeds=3)` averages seeds.
+    `predict()` gives the whole predicted matrix of the fitted X. XLA is off by default:
+    its compile time (seconds per model) exceeds what it saves on this small model's
+    epochs. `history_`: one dict per epoch. `logdir` keeps the checkpoints (a killed fit
+    resumes). A batch holds items; a `batch_size` above the item count takes them all. An
+    item nobody rated is predicted (default), or with `keep_empty_features` False dropped,
+    True returned as 0 (scikit-learn's; validation.py).
     """
+
+    _parameter_constraints = {
+        "latent_dim": Integer(), "hidden_dim": Integer(), "batch_size": Integer(),
+        "sigma": Real(), "kl_weight": Real(low_open=False), "l2": Real(low_open=False),
+        "input_dropout": Real(0.0, 0.99, low_open=False)}
+    _shuffle = True
+    _data_range = None  # ratings 1..5, checked in _prepare
 
     def __init__(self, latent_dim: int = 32, hidden_dim: int = 200, epochs: int = 60,
                  batch_size: int = 64, learning_rate: float = 1e-3, sigma: float = 0.5,
                  kl_weight: float = 0.5, l2: float = 1e-2, input_dropout: float = 0.25,
-                 n_seeds: int = 3, seed: int = 0, steps_per_call: int = 10,
+                 seed: int = 0, steps_per_call: int = 10,
                  jit_compile: bool = False, strategy: str = "default",
                  logdir: Optional[str] = None, verbose: int = 0,
                  keep_empty_features: Optional[bool] = None):
@@ -131,97 +138,70 @@ class RatingVAE(Imputer):
         self.latent_dim, self.hidden_dim, self.epochs = latent_dim, hidden_dim, epochs
         self.batch_size, self.learning_rate, self.sigma = batch_size, learning_rate, sigma
         self.kl_weight, self.l2, self.input_dropout = kl_weight, l2, input_dropout
-        self.n_seeds, self.seed = n_seeds, seed
+        self.seed = seed
         self.steps_per_call, self.jit_compile, self.strategy = steps_per_call, jit_compile, strategy
         self.logdir, self.verbose = logdir, verbose
 
-    def _check(self, n_items: int) -> None:
-        name = type(self).__name__
-        for arg, example in (("latent_dim", 32), ("hidden_dim", 200), ("epochs", 60),
-                             ("n_seeds", 3), ("steps_per_call", 10)):
-            check_int(name, arg, getattr(self, arg), example=example)
-        check_int(name, "batch_size", self.batch_size, example=64)  # at most all items
-        check_int(name, "seed", self.seed, low=0, high=SEED_MAX - self.n_seeds + 1,
-                  example=0)
-        check_int(name, "verbose", self.verbose, low=0, high=2, example=0)
-        for arg, example in (("learning_rate", 1e-3), ("sigma", 0.5)):
-            check_float(name, arg, getattr(self, arg), example=example)
-        for arg, example in (("kl_weight", 0.5), ("l2", 1e-2)):
-            check_float(name, arg, getattr(self, arg), low_open=False, example=example)
-        check_float(name, "input_dropout", self.input_dropout, low_open=False, high=0.99,
-                    example=0.25)
-        check_choice(name, "strategy", self.strategy, STRATEGIES)
+    # -- the shared fit's hooks (training.py) ----------------------------------------------
+    def _examples(self, x: np.ndarray) -> int:
+        return x.shape[1]  # each item is one example
 
-    def fit(self, X, y=None) -> "RatingVAE":
-        """Train `n_seeds` item VAEs on the rated cells of X [users, items]."""
-        train, rated = check_array(X, "X")
-        values = train[rated]
+    def _batch(self, n: int) -> int:
+        self._validate_params("batch_size")
+        return min(int(self.batch_size), n)
+
+    def _prepare(self, x: np.ndarray, mask: np.ndarray) -> None:
+        values = x[mask]
         if values.size == 0 or values.min() < 1 or values.max() > 5:
             span = f"[{values.min()}, {values.max()}]" if values.size else "no ratings"
             raise UserError(f"X holds {span}; RatingVAE expects ratings 1..5 with NaN "
                             "where unrated")
-        self._check(train.shape[1])
-        if self.logdir:  # resume only the same fit
-            settings = {k: v for k, v in self.get_params().items()
-                        if k not in ("logdir", "verbose", "epochs", "keep_empty_features")}
-            os.makedirs(self.logdir, exist_ok=True)
-            claim_fit(self.logdir, fingerprint(train, sorted(settings.items()), "RatingVAE"))
-        self.base_ = bias_baseline(train.astype(np.float64))
-        x, m = self._inputs(train, rated)
-        self.models_: List[ItemVAE] = []
-        histories = []
-        for k in range(self.n_seeds):
-            model, history = self._fit_one(self.seed + k, x, m, k)
-            self.models_.append(model)
-            histories.append(history)
-        self.history_ = mean_history(histories)
-        self.n_features_in_ = train.shape[1]
-        self._x, self._m = x, m
-        return self
 
+    def _data(self, x: np.ndarray, mask: np.ndarray) -> List:
+        self.base_ = bias_baseline(x.astype(np.float64))
+        self._fitted_ratings = (x, mask)  # for predict()
+        return list(self._inputs(x, mask))
+
+    def _objective(self, x: np.ndarray, mask: np.ndarray, data: List) -> "RatedCells":
+        items, rated = data
+        model = ItemVAE(items.shape[1], self.latent_dim, self.hidden_dim)
+        model((items[:1], rated[:1]))
+        return RatedCells(model, tf.random.Generator.from_seed(self.seed), self.sigma,
+                          self.kl_weight, self.l2, self.input_dropout)
+
+    def _after_fit(self, objective: "RatedCells") -> None:
+        self.model_ = objective.model
+
+    # -- predictions -----------------------------------------------------------------------
     def _inputs(self, train: np.ndarray, rated: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Scaled residuals over the biases, 0 where unrated, and the mask: [items, users]."""
         x = np.where(rated, (train - self.base_) / SCALE, 0).T.astype(np.float32)
         return x, rated.T.astype(np.float32)
 
-    def _fit_one(self, seed: int, x: np.ndarray, m: np.ndarray, k: int):
-        """One item VAE from `seed`; returns it and its per-epoch history."""
-        keras.utils.set_random_seed(seed)
-        strategy = distribute.make_strategy(self.strategy)
-        with strategy.scope():
-            model = ItemVAE(x.shape[1], self.latent_dim, self.hidden_dim)
-            model((x[:1], m[:1]))
-            objective = RatedCells(model, tf.random.Generator.from_seed(seed), self.sigma,
-                                   self.kl_weight, self.l2, self.input_dropout)
-        run = RunDir(f"{self.logdir}/seed-{k}", "logdir") if self.logdir else None
-        try:
-            engine = Engine(objective, [x, m], min(self.batch_size, len(x)), self.learning_rate,
-                            seed=seed,
-                            steps_per_call=self.steps_per_call,
-                            jit_compile=bool(self.jit_compile),
-                            strategy=None if self.strategy == "default" else strategy,
-                            run=run, verbose=self.verbose)
-            history = engine.fit(self.epochs, learning_rate=lambda e: self.learning_rate)
-        finally:
-            if run is not None:
-                run.close()
-        return model, history
+    def _predicted(self, x: np.ndarray, m: np.ndarray, clip: bool = True) -> np.ndarray:
+        predicted = self.base_ + SCALE * self.model_((x, m)).numpy().T
+        return np.clip(predicted, 1.0, 5.0) if clip else predicted
 
-    def predict(self) -> np.ndarray:
-        """The full [users, items] matrix of predicted ratings in [1, 5]."""
+    def predict(self, clip: bool = True) -> np.ndarray:
+        """The full [users, items] matrix of predicted ratings for the fitted X, clipped to
+        [1, 5] (`clip=False`: the baseline plus the decoded residual as they are)."""
         self._check_fitted()
-        residual = np.mean([m((self._x, self._m)).numpy() for m in self.models_], axis=0)
-        return np.clip(self.base_ + SCALE * residual.T, 1.0, 5.0)
+        return self._predicted(*self._inputs(*self._fitted_ratings), clip=clip)
 
     def transform(self, X) -> np.ndarray:
         """X [users, items] (the same users and items) with every NaN predicted."""
-        self._check_fitted()
-        train, rated = check_array(X, "X")
-        self._check_width(train)
+        train, rated = self._check_transform(X)
         if train.shape != self.base_.shape:
             raise UserError(f"X is {train.shape} but RatingVAE was fitted on a "
                             f"{self.base_.shape} matrix; pass the same users and items")
-        x, m = self._inputs(train, rated)
-        residual = np.mean([model((x, m)).numpy() for model in self.models_], axis=0)
-        predicted = np.clip(self.base_ + SCALE * residual.T, 1.0, 5.0)
+        predicted = self._predicted(*self._inputs(train, rated))
         return np.where(rated, train, predicted).astype(np.float32)
+
+
+def rating_ensemble(n_seeds: int = 3, **settings):
+    """`n_seeds` RatingVAE(**settings) from seeds seed, seed+1, ... averaged by SeedEnsemble
+    (one seed: the model alone), every item kept: the launcher's `--imputer=rating_vae`."""
+    from vae_tf.imputers.ensemble import SeedEnsemble
+    model = RatingVAE(**settings)
+    return model if n_seeds == 1 else SeedEnsemble(model, n_seeds=n_seeds,
+                                                   keep_empty_features=None)

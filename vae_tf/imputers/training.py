@@ -20,13 +20,18 @@ from vae_tf.config import SEED_MAX, STRATEGIES
 from vae_tf.engine import Engine, Objective
 from vae_tf.errors import UserError
 from vae_tf.imputers import validation
-from vae_tf.imputers.base import Imputer, check_array, check_choice, check_float, check_int
+from vae_tf.imputers.base import Imputer, check_array, check_int
 from vae_tf.rundir import RunDir, claim_fit, fingerprint
+from vae_tf.settings import Integer, Real
 
 
 class TrainedImputer(Imputer):
     """Base of the VAE imputers: `fit(X)` trains through `Engine`."""
 
+    _parameter_constraints = {
+        "epochs": Integer(), "learning_rate": Real(), "seed": Integer(0, SEED_MAX),
+        "steps_per_call": Integer(), "verbose": Integer(0, 2), "strategy": STRATEGIES,
+        "jit_compile": (True, False)}
     _shuffle = False  # the thesis's algorithm walks the batches in order
     _data_range: Optional[str] = "unit"  # observed values must lie in [0, 1]
     # What check_array's refusal of values outside [0, 1] tells the user to do.
@@ -67,25 +72,30 @@ class TrainedImputer(Imputer):
         return {k: v for k, v in self.get_params().items()
                 if k not in ("logdir", "verbose", "epochs", "keep_empty_features")}
 
+    def _examples(self, x: np.ndarray) -> int:
+        """How many examples the engine's batches are drawn from (the rows of X)."""
+        return len(x)
+
+    def _batch(self, n: int) -> int:
+        """The batch size for `n` examples (None: all of them in one batch)."""
+        if self.batch_size is None:
+            return n
+        return check_int(type(self).__name__, "batch_size", self.batch_size, high=n,
+                         example=min(n, 100))
+
     def _structure(self, d: int):
         """What a warm start must match beyond the weights' shapes (None: nothing)."""
         return None
 
     # -- the shared fit ------------------------------------------------------------------
     def _settings(self, n: int) -> dict:
-        name = type(self).__name__
-        batch = n if self.batch_size is None else check_int(
-            name, "batch_size", self.batch_size, high=n, example=min(n, 100))
-        out = dict(
-            epochs=check_int(name, "epochs", self._epochs(), example=30),
-            batch_size=batch,
-            learning_rate=check_float(name, "learning_rate", self.learning_rate, example=0.001),
-            seed=check_int(name, "seed", self.seed, low=0, high=SEED_MAX, example=0),
-            steps_per_call=check_int(name, "steps_per_call", self.steps_per_call, example=10),
-            verbose=check_int(name, "verbose", self.verbose, low=0, high=2, example=0),
-            strategy=check_choice(name, "strategy", self.strategy, STRATEGIES))
-        if not isinstance(self.jit_compile, (bool, np.bool_)):
-            check_choice(name, "jit_compile", self.jit_compile, (True, False))
+        batch = self._batch(n)
+        epochs = self._epochs()  # a default of None resolved
+        self._validate_params(epochs=epochs)
+        out = dict(epochs=int(epochs), batch_size=batch,
+                   learning_rate=float(self.learning_rate), seed=int(self.seed),
+                   steps_per_call=int(self.steps_per_call), verbose=int(self.verbose),
+                   strategy=self.strategy)
         self._check_settings(n)
         return out
 
@@ -97,7 +107,7 @@ class TrainedImputer(Imputer):
             raise UserError(f"X has 1 sample (n_samples=1); {type(self).__name__} learns from "
                             "the rows it is fitted on: fit on at least 2 rows")
         self._prepare(x, mask)
-        s = self._settings(len(x))
+        s = self._settings(self._examples(x))
         strategy = distribute.make_strategy(s["strategy"])
         keras.utils.set_random_seed(s["seed"])
         data = self._data(x, mask)

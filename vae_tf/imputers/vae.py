@@ -19,11 +19,11 @@ import numpy as np
 import tensorflow as tf
 
 from vae_tf import losses
+from vae_tf.elbo import TERMS
 from vae_tf.engine import Objective
-from vae_tf.imputers.base import check_float, check_int
 from vae_tf.imputers.training import TrainedImputer
 from vae_tf.models import VAE, encode_decode
-from vae_tf.train import TERMS
+from vae_tf.settings import Integer, Real
 
 
 class FillIn(Objective):
@@ -31,6 +31,7 @@ class FillIn(Objective):
 
     term_names = TERMS
     output_names = ("reconstruction_mean",)
+    updates_in_step = True  # one device: the fill is updated inside the compiled step
 
     def __init__(self, vae: VAE, rng: tf.random.Generator, x: np.ndarray, mask: np.ndarray,
                  filled: tf.Variable):
@@ -84,6 +85,11 @@ class VAEImputer(TrainedImputer):
     `transform`, `n_iter_`.
     """
 
+    _parameter_constraints = {
+        "latent_dim": Integer(), "hidden_dim": Integer(), "transform_iters": Integer(),
+        "marker": Real(0.0, 1.0, low_open=False), "transform_tol": Real(),
+        "adam_epsilon": Real(high=1.0), "init_stddev": Real(high=1.0, none=True)}
+
     def __init__(self, latent_dim: int = 64, hidden_dim: int = 400, epochs: int = 200,
                  batch_size: Optional[int] = None, learning_rate: float = 0.01,
                  init_stddev: Optional[float] = 0.001, adam_epsilon: float = 1e-8, seed: int = 0,
@@ -98,16 +104,6 @@ class VAEImputer(TrainedImputer):
         self.transform_iters, self.transform_tol = transform_iters, transform_tol
         self.steps_per_call, self.jit_compile, self.strategy = steps_per_call, jit_compile, strategy
         self.logdir, self.verbose = logdir, verbose
-
-    def _check_settings(self, n: int) -> None:
-        name = type(self).__name__
-        for arg in ("latent_dim", "hidden_dim", "transform_iters"):
-            check_int(name, arg, getattr(self, arg), example=getattr(VAEImputer(), arg))
-        check_float(name, "marker", self.marker, low=0.0, low_open=False, high=1.0, example=0.5)
-        check_float(name, "transform_tol", self.transform_tol, example=1e-4)
-        check_float(name, "adam_epsilon", self.adam_epsilon, high=1.0, example=1e-8)
-        if self.init_stddev is not None:
-            check_float(name, "init_stddev", self.init_stddev, high=1.0, example=0.001)
 
     def _objective(self, x: np.ndarray, mask: np.ndarray, data) -> FillIn:
         self.vae_ = VAE(x.shape[1], self.latent_dim, self.hidden_dim, self.init_stddev,

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae_tf import losses
-from vae_tf.models import VAE, reparameterize
+from vae_tf.models import VAE, encode_decode_samples
 
 
 def estimate_log_likelihood(vae: VAE, x: np.ndarray, samples: int = 5000,
@@ -19,10 +19,8 @@ def estimate_log_likelihood(vae: VAE, x: np.ndarray, samples: int = 5000,
 
     @tf.function(reduce_retracing=True)
     def chunk_log_weights(xb, n):
-        z_mean, z_log_var = vae.encoder(xb)  # [B, L]
-        z = reparameterize(z_mean, z_log_var, rng, samples=n)  # [S, B, L]
-        logits = vae.decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))
-        logits = tf.reshape(logits, tf.concat([[n, tf.shape(xb)[0]], tf.shape(xb)[1:]], 0))
+        logits, z, z_mean, z_log_var = encode_decode_samples(  # [S, B, D], [S, B, L]
+            lambda: vae.encoder(xb), vae.decoder, rng, n)
         return losses.log_importance_weights(xb, logits, z, z_mean, z_log_var,  # [S, B]
                                              vae.likelihood, vae.log_scale())
 

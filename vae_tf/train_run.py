@@ -1,4 +1,4 @@
-"""`--mode=train`: build the VAE, run the engine, write the outputs."""
+"""`--mode=train`, the training run: build the VAE, run the engine, write the outputs."""
 
 import dataclasses
 import os
@@ -13,12 +13,13 @@ from vae_tf import collapse, datasets, distribute, iwae, plots, summaries
 from vae_tf.checks import check_train_data
 from vae_tf.config import Config
 from vae_tf.engine import Engine, default_verbosity
+from vae_tf.evaluation import (evaluate, reconstruct, sample,
+                               thesis_reconstruction_errors)
 from vae_tf.initializers import thesis_pytorch_init
-from vae_tf.likelihood import estimate_log_likelihood
+from vae_tf.marginal_likelihood import estimate_log_likelihood
 from vae_tf.metrics import mae, rmse
 from vae_tf.models import VAE
 from vae_tf.rundir import RunDir
-from vae_tf.train import evaluate, reconstruct, sample
 
 N_SHOW = 10  # images per row in the TensorBoard grids and figures
 
@@ -145,35 +146,6 @@ def finish(config: Config, data: datasets.Dataset, vae: VAE, run: RunDir,
     if metrics["collapsed"]:
         logging.warning("%s", collapse.warning_line(metrics))
     return metrics
-
-
-def sampled_reconstruction(vae: VAE, x: np.ndarray, seed: int = 0,
-                           batch_size: int = 1000) -> np.ndarray:
-    """x [N, D] -> decode(z) [N, D] with z ONE draw from q(z | x) each, seeded (stateless)."""
-    out = []
-    for i, start in enumerate(range(0, len(x), batch_size)):
-        z_mean, z_log_var = vae.encode(x[start:start + batch_size])
-        eps = tf.random.stateless_normal(tf.shape(z_mean), seed=(int(seed), i))
-        out.append(vae.decode(z_mean + tf.exp(0.5 * z_log_var) * eps).numpy())
-    return np.concatenate(out) if out else np.zeros_like(x)
-
-
-def thesis_reconstruction_errors(vae: VAE, train: np.ndarray, seed: int = 0):
-    """(RMSE, MAE) as the thesis printed them: TRAINING images vs SAMPLED reconstructions.
-
-    The thesis's scripts kept, for each batch of the last epoch, the decoded mean
-    sigmoid(decoder(z)) at the one z ~ q(z | x) drawn in that training step, and compared
-    those with the training images (OMNIGLOT: train and test merged). Here: the trained
-    model, one seeded draw per training image. Our sound figure, `reconstruction_rmse`,
-    compares held-out test images with decode(z_mean).
-    """
-    squared = absolute = 0.0
-    for i, start in enumerate(range(0, len(train), 1000)):  # batch by batch: no [N, D] copy
-        rows = train[start:start + 1000]
-        error = sampled_reconstruction(vae, rows, seed=seed * 100003 + i) - rows
-        squared += float(np.sum(np.square(error, dtype=np.float64)))
-        absolute += float(np.sum(np.abs(error), dtype=np.float64))
-    return float(np.sqrt(squared / train.size)), absolute / train.size
 
 
 def write_figures(config: Config, data: datasets.Dataset, vae: VAE, run: RunDir,
