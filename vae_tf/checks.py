@@ -11,20 +11,20 @@ import os
 from vae_tf import datasets
 from vae_tf.config import Config
 from vae_tf.errors import UserError
-from vae_tf.imputers import registry as imputers
+from vae_tf.imputers import registry
 
 
 def check_kind(config: Config, ratings: bool) -> None:
     """One-line errors for a mode or imputer the kind of data (images, ratings) rules out;
-    the launcher calls it with the registry's kind, before loading anything."""
+    the launcher calls it with the dataset registry's kind, before loading anything."""
     if config.mode == "train" and ratings:
         raise UserError(f"--dataset={config.dataset} holds ratings, which --mode=train does "
                         "not model; use --mode=impute for it")
-    kind = imputers.RATINGS if ratings else imputers.IMAGES
-    own = imputers.entry(config.imputer)
+    kind = registry.RATINGS if ratings else registry.IMAGES
+    own = registry.entry(config.imputer)
     if config.mode == "impute" and kind not in own.data:
         raise UserError(f"--imputer={config.imputer} {own.does}, and {config.dataset} holds "
-                        f"{kind}; use --imputer={imputers.spoken(imputers.takers(kind))} for it")
+                        f"{kind}; use --imputer={registry.spoken(registry.takers(kind))} for it")
 
 
 def check_train_data(config: Config, data: datasets.Dataset) -> None:
@@ -43,7 +43,7 @@ def check_impute_data(config: Config, data: datasets.Dataset) -> bool:
     """One-line errors for an imputer the data cannot use; True for ratings."""
     ratings = data.likelihood == datasets.RATINGS
     check_kind(config, ratings)
-    own = imputers.entry(config.imputer)
+    own = registry.entry(config.imputer)
     if "k" in own.own_flags:  # the K-NN: on ratings no user is its own neighbour
         limit = len(data.train) - ratings
         if config.k > limit:

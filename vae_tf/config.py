@@ -10,11 +10,11 @@ import dataclasses
 from typing import Any, Dict, Optional, Tuple
 
 from vae_tf.errors import UserError
-from vae_tf.imputers import registry as imputers
+from vae_tf.imputers import registry
 from vae_tf.settings import Integer, Real, flag_error
 
 MODES = ("train", "impute")
-IMPUTERS = imputers.NAMES
+IMPUTERS = registry.NAMES
 MISSING = ("structured", "random")
 PRESETS = ("default", "thesis")
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -117,13 +117,13 @@ class Config:
     cpu_devices: int = _f(0, "Split the CPU into this many logical devices (for "
                           "--strategy=mirrored on a machine without GPUs).",
                           check=Integer(0, MAX_CPU_DEVICES, low_means="off", example=2))
-    imputer: str = _f("vae", imputers.flag_help(), IMPUTERS)
+    imputer: str = _f("vae", registry.flag_help(), IMPUTERS)
     missing: str = _f("structured", "Missing-data scheme (images).", MISSING)
     k: int = _f(10, "Neighbours of the K-NN imputer.", check=POSITIVE)
     imputer_seeds: int = _f(0, "Models a trained imputer fits, from seeds seed, seed+1, ...; "
                             "their imputations are averaged (N times the fit time). 0: the "
                             "imputer's own count (" + "; ".join(
-                                f"{e.name}: {e.models}" for e in imputers.ENTRIES.values()
+                                f"{e.name}: {e.models}" for e in registry.ENTRIES.values()
                                 if e.trains) + ").",
                             check=Integer(0, MAX_IMPUTER_SEEDS,
                                           low_means="the imputer's own count", example=3))
@@ -152,7 +152,7 @@ def imputer_models(imputer: str, imputer_seeds: int) -> int:
     """The models `--imputer` fits for `--imputer_seeds` (0: its own count)."""
     if imputer_seeds:
         return imputer_seeds
-    known = imputers.ENTRIES.get(imputer)
+    known = registry.ENTRIES.get(imputer)
     return known.models if known is not None else 1
 
 
@@ -160,7 +160,7 @@ def _check_values(c: Config) -> None:
     for f in FLAG_FIELDS:  # what each field declares it may hold, in field order
         value, choices, check = getattr(c, f.name), f.metadata["choices"], f.metadata["check"]
         if f.name == "imputer":  # the imputer registry's names, read now
-            imputers.entry(value)
+            registry.entry(value)
         elif choices and value not in choices:
             raise UserError(f"--{f.name}={value!r} is unknown; choose one of: "
                             f"{', '.join(choices)}")
@@ -213,18 +213,18 @@ def _check_applies(c: Config) -> None:
 
 def _check_imputer_flag(c: Config, name: str, refuse) -> None:
     """Refuse a given setting that `--imputer` (its registry entry) does not take."""
-    own = imputers.entry(c.imputer)
+    own = registry.entry(c.imputer)
     if name in _TRAIN_ONLY and name != "arch":
         refuse(name, "it is a --mode=train setting; the imputers use the thesis's "
                "Bernoulli likelihood at a constant learning rate")
-    if not own.trains and (name in imputers.TRAINED_FLAGS or name in ("adam_epsilon",
+    if not own.trains and (name in registry.TRAINED_FLAGS or name in ("adam_epsilon",
                                                                       "imputer_seeds")):
         refuse(name, f"--imputer={c.imputer} " + (
             "has no seed: it gives the same fill every time" if name == "imputer_seeds"
             else "does not train"))
-    if name in imputers.OWN_FLAGS and name not in own.own_flags:
-        takers = imputers.spoken(imputers.takers(flag=name))
-        refuse(name, imputers.OWN_FLAGS[name].format(imputer=c.imputer, takers=takers))
+    if name in registry.OWN_FLAGS and name not in own.own_flags:
+        takers = registry.spoken(registry.takers(flag=name))
+        refuse(name, registry.OWN_FLAGS[name].format(imputer=c.imputer, takers=takers))
     if name == "missing" and _holds_ratings(c.dataset):
         refuse(name, f"{c.dataset}'s missing cells are the unrated ones")
 
@@ -234,10 +234,10 @@ def _check_table(c: Config, refuse) -> None:
     if c.mode != "impute":
         raise UserError("--dataset=csv imputes a table of your own; pass --mode=impute "
                         "(--mode=train models images)")
-    own = imputers.entry(c.imputer)
-    if imputers.TABLE not in own.data:
+    own = registry.entry(c.imputer)
+    if registry.TABLE not in own.data:
         refuse("imputer", f"{c.imputer} {own.does}; use "
-               f"{imputers.spoken(imputers.takers(imputers.TABLE))}")
+               f"{registry.spoken(registry.takers(registry.TABLE))}")
     if c.arch == "conv":
         refuse("arch", f"a table has no image: --imputer={c.imputer} fits its MLP")
     if "missing" in c.given:
@@ -245,7 +245,7 @@ def _check_table(c: Config, refuse) -> None:
     for name in ("imputations", "categorical"):
         if name in c.given and getattr(c, name) and not own.draws:
             refuse(name, f"--imputer={c.imputer} has no model of each column to draw from; "
-                   f"use --imputer={imputers.spoken(imputers.takers(draws=True))}")
+                   f"use --imputer={registry.spoken(registry.takers(draws=True))}")
     if c.imputations and c.imputer_seeds > 1:
         refuse("imputations", "the draws come from one model; drop --imputer_seeds")
 
@@ -290,9 +290,9 @@ def make_config(preset: str = "default", **given: Any) -> Config:
         values.pop("init_stddev", None)  # the PyTorch initialiser replaces the preset's
     if given.get("dataset") == TABLE and "imputer" not in given:
         # a table's default: the imputer with a model of each column to draw from
-        values["imputer"] = imputers.takers(imputers.TABLE, draws=True)[0]
+        values["imputer"] = registry.takers(registry.TABLE, draws=True)[0]
     values.update(given)
-    own = imputers.ENTRIES.get(values.get("imputer", _DEFAULTS["imputer"]))
+    own = registry.ENTRIES.get(values.get("imputer", _DEFAULTS["imputer"]))
     if values.get("mode") == "impute" and own is not None and "arch" not in given \
             and values.get("dataset") != TABLE:
         values["arch"] = own.image_arch  # its default on images (the run folder records it)
