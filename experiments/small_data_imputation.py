@@ -1,4 +1,4 @@
-"""Issue 14, target 2: VAE imputers against column means and the K-NN on small data sets.
+"""VAE imputers against column means and the K-NN on small data sets.
 
 Extends the thesis slides "K-NN / VAE missing values on OMNIGLOT" (English = Latin, and
 Greek) to a sound protocol, and adds the ORL and Cropped Yale faces (no thesis figure to
@@ -287,7 +287,7 @@ def main(_):
               "copies (not Yale's, 994 images, for time) were set in pilots scored on the "
               "validation images."]
     print(write_table(FLAGS.table, "Small data sets: VAE imputers against column means and K-NN",
-                      "nothing in the thesis (issue 14, target 2): extends the thesis's "
+                      "nothing in the thesis: extends the thesis's "
                       "OMNIGLOT imputation slides (English, Greek) to a sound protocol, "
                       "and adds the ORL and Yale faces", rows, budget, FLAGS.seed, notes=notes,
                       out_dir=FLAGS.out_dir))

@@ -1,4 +1,4 @@
-"""Issue 14: MIWAE's multiple imputations as predictive draws, and their coverage."""
+"""MIWAE's multiple imputations as predictive draws, and their coverage."""
 
 import os
 import subprocess
