@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from common import Row, check_table_name, output_dirs, write_table  # noqa: E402
-from small_data import (FACTOR, Split, check_pretraining_data, describe,  # noqa: E402
+from small_data import (FACTOR, Split, check_pretraining_data, config_label,  # noqa: E402
                         load_split, miwae_impute, miwae_path, paired_interval, parse,
                         pretraining_images, shifted, down, up)
 
@@ -178,7 +178,7 @@ def compare(split: Split, scheme: str, rows, notes):
     for config in (FLAGS.omniglot_configs if omniglot else FLAGS.face_configs):
         for start in starts:
             key = config if start is None else f"{config}+mnist"
-            names[key] = describe(config) + ("" if start is None else
+            names[key] = config_label(config) + ("" if start is None else
                                              f", pretrained on {len(start[0]):,} holed MNIST "
                                              f"images for {start[1]} epochs") + (
                 f", mean of {FLAGS.miwae_seeds} seeds" if FLAGS.miwae_seeds > 1 else "")

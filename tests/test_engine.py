@@ -158,7 +158,7 @@ def test_the_epoch_line_and_the_scalars_of_a_record():
     from vae_tf import engine, progress
     record = {"epoch": 3, "seconds": 1.5, "train/loss": 1.23456, "train/kl": 0.3,
               "train/learning_rate": 0.01, "test/loss": 1.4}
-    assert progress.describe(record) == "train: loss 1.235, kl 0.3 | test: loss 1.4"
+    assert progress.epoch_line(record) == "train: loss 1.235, kl 0.3 | test: loss 1.4"
     assert progress.grouped_scalars(record) == {
         "train": {"loss": 1.23456, "kl": 0.3, "learning_rate": 0.01}, "test": {"loss": 1.4}}
     assert progress.progress_bar(5, verbose=2) is None

@@ -27,7 +27,7 @@ from vae_tf import checkpoints
 from vae_tf.batches import epoch_calls
 from vae_tf.errors import TrainingDiverged
 from vae_tf.objective import Objective  # noqa: F401  (what a model gives the engine)
-from vae_tf.progress import default_verbosity, describe, grouped_scalars, progress_bar
+from vae_tf.progress import default_verbosity, epoch_line, grouped_scalars, progress_bar
 
 __all__ = ["Engine", "Objective", "default_verbosity"]  # the last for train_run.py, impute_run.py
 
@@ -233,7 +233,7 @@ class Engine:
             self.history.append(record)
             self._save(record)
             if self.verbose:  # one line per epoch, after the bar's (verbose 1)
-                print(f"epoch {e + 1}/{epochs}  {describe(record)}  "
+                print(f"epoch {e + 1}/{epochs}  {epoch_line(record)}  "
                       f"{record['seconds']:.1f}s", flush=True)
         return self.history
 

@@ -120,10 +120,10 @@ def _ratings(config: Config, data, imputer) -> Tuple[Dict, Callable]:
 
 def settings(config: Config, imputer) -> Dict:
     return {"dataset": config.dataset, "imputer": config.imputer, "missing": config.missing,
-            "seed": config.seed, "imputer_settings": describe(imputer)}
+            "seed": config.seed, "imputer_settings": imputer_settings(imputer)}
 
 
-def describe(imputer) -> str:
+def imputer_settings(imputer) -> str:
     """`Name(setting=value, ...)`: every setting, as the fit resolved MIWAE's "auto" and None."""
     params = imputer.get_params(deep=False)
     shown = {k: v for k, v in params.items() if k not in ("logdir", "verbose")}
@@ -131,7 +131,7 @@ def describe(imputer) -> str:
         resolved = getattr(imputer, f"_{name}", None)
         if callable(resolved):
             shown[name] = resolved()
-    text = {k: describe(v) if k == "imputer" and v is not None else repr(v)
+    text = {k: imputer_settings(v) if k == "imputer" and v is not None else repr(v)
             for k, v in shown.items()}  # SeedEnsemble's member, resolved alike
     return f"{type(imputer).__name__}({', '.join(f'{k}={v}' for k, v in sorted(text.items()))})"
 

@@ -185,7 +185,7 @@ def _os_error(path, number, detail: str):
             "belongs, a damaged disk?)", 2)
 
 
-def entry() -> None:
+def console_main() -> None:
     """Console script `vae-tf` (and `python -m vae_tf.main`)."""
     for field in config_lib.FLAG_FIELDS:  # --help lists our flags whatever the script's name
         FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[field.name])
@@ -194,4 +194,4 @@ def entry() -> None:
 
 
 if __name__ == "__main__":
-    entry()
+    console_main()
