@@ -4,6 +4,7 @@ The validation split is the last 5,000 images of the training file. Files holdin
 images than the original 60,000 / 10,000 are refused (files.check_count).
 """
 
+import math
 import os
 import struct
 
@@ -21,7 +22,8 @@ _MAGIC = {1: 2049, 3: 2051}  # IDX magic numbers of unsigned-byte arrays with 1 
 
 
 def parse_idx(path: str, ndim: int) -> np.ndarray:
-    """An unsigned-byte IDX array of `ndim` dimensions, header and size checked."""
+    """An unsigned-byte IDX array of `ndim` dimensions, header and size checked before any
+    array is made."""
     raw = read_bytes(path)
     header = 4 + 4 * ndim
     magic = struct.unpack(">i", raw[:4])[0] if len(raw) >= 4 else None
@@ -31,11 +33,12 @@ def parse_idx(path: str, ndim: int) -> np.ndarray:
     if len(raw) < header:
         raise UserError(f"{path}: {len(raw)} bytes is shorter than an IDX header; "
                         "the file is truncated: download it again")
-    dims = struct.unpack(f">{ndim}i", raw[4:header])
-    size = int(np.prod(dims)) if min(dims) >= 0 else -1
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    size = math.prod(dims)  # exact: numpy's int64 product wraps (2**30 x 2**30 x 16 -> 0)
     if len(raw) - header != size:
         raise UserError(f"{path}: header says {'x'.join(map(str, dims))} = {size} values but "
-                        f"the file holds {len(raw) - header}; download it again")
+                        f"the file holds {len(raw) - header}; the file is damaged or not an "
+                        "MNIST file: download it again")
     return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
 
 
