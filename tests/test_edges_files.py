@@ -1,4 +1,5 @@
-"""Hard edges of the file parsers: an IDX header whose dimensions overflow. Each ends in
+"""Hard edges of the file parsers: an IDX header whose dimensions overflow, a gzip that
+inflates past the original's size. Each ends in
 one line, exit 2, before anything is allocated or written (the CASES format of
 test_bad_input.py)."""
 
@@ -6,15 +7,17 @@ import gzip
 import math
 import os
 import struct
+import tracemalloc
 
 import pytest
 
 import fixtures
 from test_bad_input import run_case
-from vae_tf.datasets.mnist import parse_idx
+from vae_tf.datasets.files import read_bytes
+from vae_tf.datasets.mnist import original_size, parse_idx
 from vae_tf.errors import UserError
 
-TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
+TRAIN_IMAGES, TEST_IMAGES = "train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"
 OVERFLOW = (2 ** 30, 2 ** 30, 16)  # 2**64 values: numpy's int64 product wraps to 0
 
 
@@ -29,9 +32,14 @@ def write_gz(path, *chunks):
 def edges(tmp_path_factory):
     """Folders of damaged data, one per case."""
     root = tmp_path_factory.mktemp("edges")
-    found = {"overflow": str(root / "overflow")}
-    fixtures.write_mnist_idx(found["overflow"], 5010, 7)
+    found = {}
+    for name in ("overflow", "bomb"):
+        found[name] = str(root / name)
+        fixtures.write_mnist_idx(found[name], 5010, 7)
     write_gz(os.path.join(found["overflow"], TRAIN_IMAGES), struct.pack(">4i", 2051, *OVERFLOW))
+    # The original's 10,000 test images (zeros), then 4 kB more: about 8 kB gzipped.
+    write_gz(os.path.join(found["bomb"], TEST_IMAGES), struct.pack(">4i", 2051, 10000, 28, 28),
+             bytes(10000 * 28 * 28 + 4096))
     return found
 
 
@@ -39,6 +47,9 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("IDX dimensions that overflow", ["--dataset=mnist", "--data_dir={overflow}"],
      f"{TRAIN_IMAGES}: header says 1073741824x1073741824x16 = 18446744073709551616 values "
      "but the file holds 0; the file is damaged or not an MNIST file: download it again"),
+    ("a gzip inflating past the original", ["--dataset=mnist", "--data_dir={bomb}"],
+     f"{TEST_IMAGES}: inflates to more than 7840016 bytes, the size of the original; the file "
+     "is damaged or not the original: download it again"),
 ]
 
 
@@ -61,4 +72,28 @@ def test_idx_dimensions_are_checked_exactly_before_any_array(tmp_path):
         shape = "x".join(map(str, dims))
         with pytest.raises(UserError, match=f"{shape} = {math.prod(dims)} values but the file "
                                             "holds 0; the file is damaged or not an MNIST file"):
-            parse_idx(path, 3)
+            parse_idx(path, 3, original_size(TRAIN_IMAGES))
+
+
+def test_a_gzip_is_inflated_no_further_than_the_limit(tmp_path):
+    path = str(tmp_path / "zeros.gz")
+    write_gz(path, bytes(1 << 20), bytes(1 << 20), bytes(1 << 20))  # 3 MB of zeros, 3 kB gzipped
+    tracemalloc.start()
+    try:
+        with pytest.raises(UserError, match="zeros.gz: inflates to more than 1000 bytes"):
+            read_bytes(path, 1000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < (1 << 20), peak  # never the whole 3 MB
+    assert len(read_bytes(path, 3 << 20)) == 3 << 20  # the limit itself is allowed
+    plain = tmp_path / "plain"
+    plain.write_bytes(bytes(10))
+    with pytest.raises(UserError, match="plain: holds more than 9 bytes, the size of the original"):
+        read_bytes(str(plain), 9)
+
+
+def test_original_sizes_are_mnists():
+    assert [original_size(f) for f in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                       TEST_IMAGES, "t10k-labels-idx1-ubyte.gz")] == [
+        47040016, 60008, 7840016, 10008]  # the four files of yann.lecun.com, un-gzipped
