@@ -1,9 +1,10 @@
 """Hard edges of the file parsers: an IDX header whose dimensions overflow, a gzip that
-inflates past the original's size. Each ends in
+inflates past the original's size, a MovieLens split with one extra line. Each ends in
 one line, exit 2, before anything is allocated or written (the CASES format of
 test_bad_input.py)."""
 
 import gzip
+import logging
 import math
 import os
 import struct
@@ -13,8 +14,10 @@ import pytest
 
 import fixtures
 from test_bad_input import run_case
+from vae_tf.datasets import ALLOW_SMALL_VAR
 from vae_tf.datasets.files import read_bytes
 from vae_tf.datasets.mnist import original_size, parse_idx
+from vae_tf.datasets.movielens import load_movielens_files, load_movielens_fold
 from vae_tf.errors import UserError
 
 TRAIN_IMAGES, TEST_IMAGES = "train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"
@@ -26,6 +29,15 @@ def write_gz(path, *chunks):
     with gzip.open(path, "wb") as f:
         for chunk in chunks:
             f.write(chunk)
+
+
+def add_line(path, line):
+    with open(path, "a") as f:
+        f.write(line)
+
+
+def last_line(path):
+    return open(path).read().splitlines()[-1] + "\n"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +52,13 @@ def edges(tmp_path_factory):
     # The original's 10,000 test images (zeros), then 4 kB more: about 8 kB gzipped.
     write_gz(os.path.join(found["bomb"], TEST_IMAGES), struct.pack(">4i", 2051, 10000, 28, 28),
              bytes(10000 * 28 * 28 + 4096))
+    for name in ("ml_repeat", "ml_shared"):
+        found[name] = str(root / name)
+        fixtures.write_movielens(found[name])
+    ml = os.path.join(found["ml_repeat"], "ml-100k")
+    add_line(os.path.join(ml, "ua.test"), last_line(os.path.join(ml, "ua.test")))
+    ml = os.path.join(found["ml_shared"], "ml-100k")
+    add_line(os.path.join(ml, "ua.test"), last_line(os.path.join(ml, "ua.base")))
     return found
 
 
@@ -50,11 +69,19 @@ CASES = [  # (name, flags with {placeholders}, what the line must say)
     ("a gzip inflating past the original", ["--dataset=mnist", "--data_dir={bomb}"],
      f"{TEST_IMAGES}: inflates to more than 7840016 bytes, the size of the original; the file "
      "is damaged or not the original: download it again"),
+    ("ua.test with a rating repeated",
+     ["--mode=impute", "--dataset=movielens_100k", "--data_dir={ml_repeat}"],
+     "ua.test: user 943 rates item"),
+    ("ua.test with a rating of ua.base",
+     ["--mode=impute", "--dataset=movielens_100k", "--data_dir={ml_shared}"],
+     "ua.test share a (user, item) rating; a split's two files must be disjoint"),
 ]
 
 
 @pytest.mark.parametrize("name, args, needle", CASES, ids=[c[0] for c in CASES])
 def test_a_hard_edge_is_one_line(edges, tmp_path, name, args, needle):
+    # $VAE_TF_ALLOW_SMALL_DATA=1 (conftest.py): the fixtures' small counts are warnings, so
+    # a warning logged before the error would show as a second line.
     result = run_case(edges, tmp_path, args)
     assert result.returncode == 2, result.stderr[-1500:]
     lines = result.stderr.strip().splitlines()
@@ -97,3 +124,16 @@ def test_original_sizes_are_mnists():
     assert [original_size(f) for f in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                                        TEST_IMAGES, "t10k-labels-idx1-ubyte.gz")] == [
         47040016, 60008, 7840016, 10008]  # the four files of yann.lecun.com, un-gzipped
+
+
+@pytest.mark.parametrize("test_file, load", [("ua.test", load_movielens_files),
+                                             ("u1.test", lambda d: load_movielens_fold(d, 1))])
+def test_a_damaged_split_warns_of_no_count_before_its_error(tmp_path, monkeypatch, caplog,
+                                                           test_file, load):
+    monkeypatch.setenv(ALLOW_SMALL_VAR, "1")  # counts that differ only warn: none may come first
+    root, _ = fixtures.write_movielens(tmp_path)
+    add_line(os.path.join(root, test_file), last_line(os.path.join(root, test_file)))
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(UserError, match=f"{test_file}: user 943 rates item .* more than once"):
+        load(str(tmp_path))
+    assert not caplog.records, caplog.text
