@@ -11,6 +11,7 @@ Two rules every loader follows:
 """
 
 import gzip
+import io
 import os
 import zlib
 from typing import List, Optional, Sequence
@@ -89,16 +90,26 @@ def locate(data_dir: str, name: str, expected: Sequence[str],
                     f"put the original files there")
 
 
-def read_bytes(path: str) -> bytes:
-    """The bytes of a file, un-gzipped when it ends in .gz; UserError when it is corrupt."""
+def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
+    """The bytes of a file, un-gzipped when it ends in .gz; UserError when it is corrupt or,
+    given `limit` (the original's size), holds more than `limit` bytes.
+
+    A gzip is inflated no further than `limit` + 1 bytes, as omniglot.py bounds what a zip
+    may declare: a small file that inflates to gigabytes (a bomb) never fills the memory.
+    """
     raw = read_raw(path)
-    if not path.endswith(".gz"):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-        raise UserError(f"{path}: cannot be read ({one_line(e)}); the file is truncated or "
-                        "corrupt: download it again") from None
+    if path.endswith(".gz"):
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+                raw = f.read(-1 if limit is None else limit + 1)
+        except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+            raise UserError(f"{path}: cannot be read ({one_line(e)}); the file is truncated "
+                            "or corrupt: download it again") from None
+    if limit is not None and len(raw) > limit:
+        grows = "inflates to" if path.endswith(".gz") else "holds"
+        raise UserError(f"{path}: {grows} more than {limit} bytes, the size of the original; "
+                        "the file is damaged or not the original: download it again")
+    return raw
 
 
 def small_data_allowed() -> bool:
