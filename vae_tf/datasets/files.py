@@ -16,6 +16,7 @@ import os
 import zlib
 from typing import List, Optional, Sequence
 
+import numpy as np
 from absl import logging
 
 from vae_tf.errors import UserError
@@ -27,6 +28,28 @@ def one_line(error: BaseException) -> str:
     """An exception's message squeezed onto one line (its type name when it has none)."""
     text = " ".join(str(error).split())
     return text[:200] if text else type(error).__name__
+
+
+def decode_image(data: bytes, where: str, what: str, size, fix: str, format_mode=None,
+                 grey: bool = False) -> np.ndarray:
+    """One image file's bytes -> uint8 or float32 pixels [H, W], its size (W, H) checked
+    from the header before any pixel is decoded; a damaged file or another size is one
+    UserError naming `where` and ending in `fix`. `format_mode`: the (format, mode) the
+    file must have (else it is refused as not `what`); `grey`: converted to 8-bit grey."""
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if format_mode and (image.format, image.mode) != tuple(format_mode):
+                raise ValueError(f"format {image.format}, mode {image.mode}")
+            found = image.size
+            pixels = (np.asarray(image.convert("L") if grey else image)
+                      if found == tuple(size) else None)
+    except Exception as e:  # PIL raises many types for a damaged file
+        raise UserError(f"{where}: not a readable {what} ({one_line(e)}); {fix}") from None
+    if pixels is None:
+        raise UserError(f"{where}: image is {found[0]}x{found[1]} (WxH), expected "
+                        f"{size[0]}x{size[1]}; {fix}")
+    return pixels
 
 
 def unreadable(path: str, error: Optional[OSError] = None) -> UserError:
