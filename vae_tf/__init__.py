@@ -10,7 +10,7 @@ from vae_tf.imputers.registry import classes as _imputer_classes
 
 __version__ = "0.1.0"
 
-_LAZY = {**_imputer_classes(), "load_model": "vae_tf.models"}
+_LAZY = {**_imputer_classes(), "load_model": "vae_tf.model_file"}
 
 
 def __getattr__(name):

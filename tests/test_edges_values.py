@@ -1,0 +1,116 @@
+"""Hard edges of the values a user hands over: model files load_model refuses in one line
+(none runs code)."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import vae_tf
+from vae_tf.errors import UserError
+from vae_tf.models import VAE
+
+FIX = "; the file is damaged or not a vae_tf model: pass a run folder (--logdir) or its model.keras"
+
+
+# -- load_model -----------------------------------------------------------------------
+
+def _rewrite(source, target, edit=None, drop=(), weights_from=None) -> str:
+    """A copy of the .keras zip `source` at `target`: config.json passed through `edit`,
+    the members in `drop` left out, model.weights.h5 taken from `weights_from`."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            if name in drop:
+                continue
+            data = old.read(name)
+            if name == "config.json" and edit is not None:
+                data = json.dumps(edit(json.loads(data))).encode()
+            if name == "model.weights.h5" and weights_from is not None:
+                with zipfile.ZipFile(weights_from) as other:
+                    data = other.read(name)
+            new.writestr(name, data)
+    return str(target)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A real vae_tf model file, and one of another hidden width."""
+    root = tmp_path_factory.mktemp("saved")
+    VAE(10, 2, 6, seed=3).save(str(root / "model.keras"))
+    VAE(10, 2, 7, seed=3).save(str(root / "wider.keras"))
+    return root
+
+
+def _names(module, name, config):
+    def edit(c):
+        c.update(module=module, class_name=name, config=config)
+        c.pop("registered_name")
+        return c
+    return edit
+
+
+def _dtype(dtype):
+    def edit(c):
+        c["config"]["dtype"] = dtype
+        return c
+    return edit
+
+
+def test_a_good_model_file_still_loads(saved):
+    x = np.random.default_rng(0).uniform(size=(3, 10)).astype(np.float32)
+    again = vae_tf.load_model(str(saved / "model.keras"))
+    assert isinstance(again, VAE) and again.dtype_policy.name == "float32"
+    assert again.reconstruct(x).shape == (3, 10)
+
+
+@pytest.mark.parametrize("case, problem", [
+    ("config_json", "not a .keras model file (a zip archive)"),
+    ("no_weights", "the archive has no model.weights.h5"),
+    ("other_shape", "its weights do not fit the model its config describes"),
+    ("os_system", "its config names os.system, not vae_tf.models.VAE"),
+    ("builtins_exec", "its config names builtins.exec, not vae_tf.models.VAE"),
+    ("float64", "its config sets dtype 'float64', but vae_tf models are float32"),
+    ("nonsense_dtype", "its config sets dtype 'nonsense', but vae_tf models are float32"),
+])
+def test_bad_model_files_are_refused_in_one_line_and_run_no_code(saved, tmp_path, case,
+                                                                 problem):
+    good, ran = str(saved / "model.keras"), tmp_path / "ran"  # `ran` appears if code runs
+    command = f"touch {ran}"
+    path = str(tmp_path / "bad.keras")
+    if case == "config_json":  # a run's config.json, or the model's own
+        path = str(tmp_path / "config.json")
+        with zipfile.ZipFile(good) as archive, open(path, "wb") as f:
+            f.write(archive.read("config.json"))
+    elif case == "no_weights":
+        _rewrite(good, path, drop=("model.weights.h5",))
+    elif case == "other_shape":  # hidden 7's weights under a config of hidden 6
+        _rewrite(good, path, weights_from=str(saved / "wider.keras"))
+    elif case == "os_system":
+        _rewrite(good, path, edit=_names("os", "system", {"command": command}))
+    elif case == "builtins_exec":
+        _rewrite(good, path, edit=_names("builtins", "exec",
+                                         f"__import__('os').system({command!r})"))
+    else:
+        _rewrite(good, path, edit=_dtype("float64" if case == "float64" else "nonsense"))
+    with pytest.raises(UserError) as error:
+        vae_tf.load_model(path)
+    assert str(error.value) == f"{path}: {problem}{FIX}"
+    assert not ran.exists()
+
+
+def test_folders_without_a_model_say_what_they_are(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UserError) as error:
+        vae_tf.load_model(str(empty))
+    assert str(error.value) == (f"{empty}: an empty folder; pass the folder of a finished run "
+                                "(--logdir) or its model.keras")
+    run = tmp_path / "run"
+    tf.train.Checkpoint(step=tf.Variable(1)).save(str(run / "checkpoints" / "ckpt"))
+    with pytest.raises(UserError) as error:
+        vae_tf.load_model(str(run / "checkpoints"))
+    assert str(error.value) == (
+        f"{run / 'checkpoints'}: a run's checkpoints folder (training state, not a model); "
+        f"pass the run folder above it ({run}) or its model.keras")
