@@ -1,7 +1,9 @@
 """Hard edges of the values a user hands over: model files load_model refuses in one line
-(none runs code)."""
+(none runs code), and values beyond float32's range (no numpy warning on the way)."""
 
 import json
+import re
+import warnings
 import zipfile
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 import vae_tf
+from test_main import launch
 from vae_tf.errors import UserError
 from vae_tf.models import VAE
 
@@ -114,3 +117,65 @@ def test_folders_without_a_model_say_what_they_are(tmp_path):
     assert str(error.value) == (
         f"{run / 'checkpoints'}: a run's checkpoints folder (training state, not a model); "
         f"pass the run folder above it ({run}) or its model.keras")
+
+
+# -- values beyond float32's range ----------------------------------------------------
+
+TINY = dict(epochs=1, batch_size=20, latent_dim=2, hidden_dim=8)
+TOO_LARGE = ("X column {} holds 1e+39 (row 3), which exceeds float32's range (about 3.4e38) "
+             "the imputers compute in; rescale the column, e.g. divide it by 1e+39")
+
+
+def _table(big=None):
+    """40 x 4 values in [0, 1] with holes; `big` at row 3, column 2."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(40, 4))
+    x[rng.uniform(size=x.shape) < 0.2] = np.nan
+    x[:, 0] = np.where(np.isnan(x[:, 0]), 0.5, x[:, 0])  # every row observes something
+    if big is not None:
+        x[3, 2] = big
+    return x
+
+
+def _imputer(name):
+    return {"miwae": lambda: vae_tf.MIWAEImputer(**TINY),
+            "vae": lambda: vae_tf.VAEImputer(**TINY),
+            "knn": lambda: vae_tf.KNNImputer(n_neighbors=3),
+            "ensemble": lambda: vae_tf.SeedEnsemble(vae_tf.MIWAEImputer(**TINY), n_seeds=2),
+            }[name]()
+
+
+@pytest.mark.parametrize("name", ["miwae", "vae", "knn", "ensemble"])
+def test_a_value_beyond_float32_is_refused_in_fit_without_numpy_warnings(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning would fail the test
+        with pytest.raises(UserError) as error:
+            _imputer(name).fit(_table(big=1e39))
+        assert str(error.value) == TOO_LARGE.format(2)
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame(_table(big=-1e39), columns=["a", "b", "c", "d"])
+        with pytest.raises(UserError, match=re.escape("X column 'c' holds -1e+39 (row 3)")):
+            _imputer(name).fit_transform(frame)
+
+
+@pytest.mark.parametrize("name", [pytest.param("miwae", marks=pytest.mark.slow), "knn"])
+def test_a_value_beyond_float32_is_refused_in_transform(name):  # MIWAE trains (~10 s)
+    imputer = _imputer(name).fit(_table())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserError) as error:
+            imputer.transform(_table(big=1e39))
+    assert str(error.value) == TOO_LARGE.format(2)
+
+
+def test_a_csv_value_beyond_float32_gets_one_line_from_the_launcher(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("a,b\n1,2\n3,-1e39\n")
+    logdir = tmp_path / "run"
+    result = launch("--mode=impute", "--dataset=csv", f"--data_dir={path}", f"--logdir={logdir}")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"vae-tf: error: --data_dir={path}: column 'b' holds '-1e39' on line 3, which exceeds "
+        "float32's range (about 3.4e38) the models compute in; rescale the column (e.g. "
+        "write it in larger units)")
+    assert not logdir.exists()
