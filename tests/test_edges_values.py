@@ -1,5 +1,6 @@
 """Hard edges of the values a user hands over: model files load_model refuses in one line
-(none runs code), and values beyond float32's range (no numpy warning on the way)."""
+(none runs code), values beyond float32's range (no numpy warning on the way), and a
+SeedEnsemble given a name instead of an imputer."""
 
 import json
 import re
@@ -199,3 +200,18 @@ def test_a_csv_value_beyond_float32_gets_one_line_from_the_launcher(tmp_path):
         "float32's range (about 3.4e38) the models compute in; rescale the column (e.g. "
         "write it in larger units)")
     assert not logdir.exists()
+
+
+# -- SeedEnsemble given something other than an imputer -------------------------------
+
+@pytest.mark.parametrize("given, got, example", [
+    ("vae", "the string 'vae'", "VAEImputer()"),
+    ("knn", "the string 'knn'", "MIWAEImputer()"),  # K-NN has no seed: a trained one
+    (vae_tf.MIWAEImputer, "the class MIWAEImputer", "MIWAEImputer()"),
+    (3, "an object of type int", "MIWAEImputer()"),
+])
+def test_seed_ensemble_wants_an_imputer_object(given, got, example):
+    with pytest.raises(UserError) as error:
+        vae_tf.SeedEnsemble(given).fit(_table())
+    assert str(error.value) == (f"SeedEnsemble(imputer=...): wants an imputer object, got "
+                                f"{got}; pass e.g. SeedEnsemble({example}, n_seeds=3)")
