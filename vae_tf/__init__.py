@@ -9,6 +9,6 @@ from vae_tf.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
-_LAZY = {**_imputer_classes(), "load_model": "vae_tf.models"}
+_LAZY = {**_imputer_classes(), "load_model": "vae_tf.model_file"}
 __getattr__, __dir__ = lazy_attributes("vae_tf", _LAZY, globals())
 __all__ = sorted(_LAZY)
