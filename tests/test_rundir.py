@@ -1,6 +1,7 @@
 """The run folder: lock, config.json once, damaged folders on resume (fast, in-process)."""
 
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -72,11 +73,50 @@ def test_a_deleted_index_falls_back_and_none_intact_is_one_line(tmp_path):
     assert "\n" not in str(error.value) and "pass a new --logdir" in str(error.value)
 
 
-def test_a_history_cut_short_keeps_the_whole_records(tmp_path):
+def test_a_history_cut_short_is_rebuilt_from_the_events(tmp_path, caplog):
     _train(tmp_path, 3)
     path = tmp_path / "history.jsonl"
+    whole = [json.loads(line) for line in path.read_text().splitlines()]
     path.write_text(path.read_text()[:-20])  # the last record cut mid-line
-    assert [h["epoch"] for h in _resume(tmp_path).history] == [1, 2]
+    history = _resume(tmp_path).history
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[2]["train/loss"] == pytest.approx(whole[2]["train/loss"], rel=1e-6)
+    assert "history.jsonl: line 3 is not an epoch's record (dropped); rebuilt epoch 3 " \
+           "from the TensorBoard events" in caplog.text
+    path.write_text(path.read_text().splitlines()[0] + "\n")  # records 2 and 3 deleted
+    assert [h["epoch"] for h in _resume(tmp_path).history] == [1, 2, 3]
+    assert "no record of epochs 2-3; rebuilt epochs 2-3 from the TensorBoard events" \
+           in caplog.text
+
+
+@pytest.mark.parametrize("damage", [b"\xff\xfe not UTF-8", b"5", b'{"epoch": "x"}'],
+                         ids=["bytes", "bare number", "epoch not a number"])
+def test_a_damaged_history_line_is_dropped_and_its_epoch_rebuilt(tmp_path, caplog, damage):
+    _train(tmp_path, 3)
+    path = tmp_path / "history.jsonl"
+    lines = path.read_bytes().splitlines()
+    path.write_bytes(b"\n".join([lines[0], damage, lines[2]]) + b"\n")
+    history = _resume(tmp_path).history
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[1]["train/loss"] == pytest.approx(json.loads(lines[1])["train/loss"],
+                                                     rel=1e-6)
+    assert "history.jsonl: line 2 is not an epoch's record (dropped); rebuilt epoch 2 " \
+           "from the TensorBoard events" in caplog.text
+    caplog.clear()  # the repaired file replaced the damaged one: the next resume is quiet
+    assert [h["epoch"] for h in _resume(tmp_path).history] == [1, 2, 3]
+    assert "history.jsonl" not in caplog.text
+
+
+def test_epochs_neither_history_nor_events_hold_are_said_lost(tmp_path, caplog):
+    _train(tmp_path, 3)
+    for events in glob.glob(str(tmp_path / "events.out.tfevents.*")):
+        os.remove(events)
+    path = tmp_path / "history.jsonl"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    engine = _resume(tmp_path)
+    assert engine.start_epoch == 3 and [h["epoch"] for h in engine.history] == [1]
+    assert "no record of epochs 2-3; epochs 2-3 lost (not in the TensorBoard events " \
+           "either)" in caplog.text
 
 
 def test_config_json_written_once_and_damaged_config_is_one_line(tmp_path):

@@ -17,6 +17,7 @@ import socket
 import time
 from typing import Dict, List, Optional
 
+from vae_tf import history
 from vae_tf.config import imputer_models
 from vae_tf.errors import UserError
 
@@ -157,25 +158,12 @@ class RunDir:
         return path
 
     def read_history(self, up_to_epoch: int) -> List[Dict[str, float]]:
-        """The records of history.jsonl up to `up_to_epoch` (the restored checkpoint's)."""
-        path = self.file("history.jsonl")
-        if not os.path.exists(path):
-            return []
-        records = []
-        with open(path) as f:
-            for line in f:
-                try:
-                    records.append(json.loads(line))
-                except ValueError:  # a line cut short by a kill: the epochs after it are lost
-                    break
-        return [r for r in records if r.get("epoch", 0) <= up_to_epoch]
+        """The records of history.jsonl up to `up_to_epoch` (the restored checkpoint's),
+        damaged or missing ones rebuilt from the TensorBoard events (`history`)."""
+        return history.read(self.path, up_to_epoch)
 
-    def write_history(self, history: List[Dict[str, float]]) -> None:
-        tmp = self.file("history.jsonl.tmp")
-        with open(tmp, "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in history)
-        os.replace(tmp, self.file("history.jsonl"))
-
+    def write_history(self, records: List[Dict[str, float]]) -> None:
+        history.write(self.path, records)
 
 def write_json(path: str, payload: Dict) -> None:
     """Write JSON atomically: a reader never sees a half-written file."""
