@@ -124,8 +124,10 @@ def test_config_json_written_once_and_damaged_config_is_one_line(tmp_path):
     RunDir.for_config(config).close()
     first = (tmp_path / "r" / "config.json").read_text()
     assert '"logdir": "' + str(tmp_path / "r") in first
-    RunDir.for_config(make_config(logdir=str(tmp_path / "r"), epochs=1, batch_size=50)).close()
+    RunDir.for_config(make_config(logdir=str(tmp_path / "r"), epochs=1, log_every=5)).close()
     assert (tmp_path / "r" / "config.json").read_text() == first  # not rewritten
+    RunDir.for_config(make_config(logdir=str(tmp_path / "r"), epochs=5)).close()
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["epochs"] == 5  # trained on
     (tmp_path / "r" / "config.json").write_text("{not json")
     with pytest.raises(UserError, match="config.json: cannot be read as the run's settings"):
         RunDir.for_config(config)
@@ -141,6 +143,28 @@ def test_a_missing_or_garbled_checkpoint_list_falls_back_to_the_files(tmp_path, 
     engine = _resume(tmp_path)
     assert engine.start_epoch == 3 and engine.manager.latest_checkpoint.endswith("ckpt-3")
     assert "list of checkpoints is missing or damaged" in caplog.text
+
+
+def test_a_resume_with_other_settings_names_each_and_the_fix(tmp_path):
+    def open_run(**given):
+        RunDir.for_config(make_config(logdir=str(tmp_path / "r"), **given)).close()
+
+    open_run()
+    with pytest.raises(UserError) as error:
+        open_run(learning_rate=0.003)
+    assert str(error.value) == (f"--logdir={tmp_path / 'r'} holds a run with different "
+                                "learning_rate (saved 0.001, given 0.003); pass "
+                                "--learning_rate=0.001 to resume it, or pass a new --logdir "
+                                "for a run with these settings")
+    with pytest.raises(UserError, match=r"different init_stddev \(saved None, given 0.01\), "
+                       r"batch_size \(saved 100, given 50\), lr_decay \(saved 1.0, given 0.9\), "
+                       r"seed \(saved 0, given 1\), binarize \(saved False, given True\); pass "
+                       r"--batch_size=100 --lr_decay=1.0 --seed=0 --nobinarize and leave "
+                       r"--init_stddev unset to resume it"):
+        open_run(batch_size=50, seed=1, init_stddev=0.01, binarize=True, lr_decay=0.9)
+    # How fast, how verbosely or where it runs, and what it estimates after training, may differ.
+    open_run(steps_per_call=3, jit_compile=False, log_every=1, deterministic=True,
+             iwae_samples=10)
 
 
 def _hold_lock(folder):
@@ -177,7 +201,6 @@ def test_a_live_lock_refuses_and_a_killed_holder_frees_the_folder(tmp_path):
 
 
 def test_a_run_folder_is_not_resumed_with_another_objective_or_optimizer(tmp_path):
-    import json
     RunDir.for_config(make_config(logdir=str(tmp_path / "r"))).close()
     with pytest.raises(UserError, match="different train_samples"):
         RunDir.for_config(make_config(logdir=str(tmp_path / "r"), train_samples=5))

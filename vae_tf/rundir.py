@@ -3,9 +3,11 @@
 `RunDir` resolves the folder (`logs/<dataset>-<mode>-<time>` by default; other workers of
 a cluster write under `<logdir>/workers/<type>-<index>`), checks it can be written, holds
 a lock while the run lives (an flock: a second run on the same folder is refused; the
-kernel releases it when a run ends, killed or not), writes `config.json` once (with the resolved folder) and
-refuses to resume a run whose model settings changed, and owns what the run writes:
-TensorBoard events, `history.jsonl` (one record per epoch), JSON files and figures.
+kernel releases it when a run ends, killed or not), writes `config.json` once (with the
+resolved folder; a run trained on to more epochs records them), refuses to resume a run
+whose settings changed, and owns what the run writes:
+TensorBoard events, `history.jsonl` (one record per epoch, `history`), JSON files and
+figures.
 """
 
 import atexit
@@ -21,23 +23,47 @@ from vae_tf import history
 from vae_tf.config import imputer_models
 from vae_tf.errors import UserError
 
-# Settings that shape the model: a checkpoint cannot be resumed if they change.
-_MODEL_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_layers",
-                 "likelihood", "sigma", "imputer", "missing", "train_samples", "adam_epsilon",
-                 "init", "init_stddev", "imputer_seeds")
+# Settings that change what a run trains or computes: a folder resumes only with the values
+# it was started with. The others may differ: epochs (the run trains on to a larger count,
+# which config.json then records), where things are (data_dir, logdir), how fast or how
+# verbosely it runs (steps_per_call, jit_compile, deterministic, strategy, cpu_devices,
+# log_every), what is estimated after training (iwae_samples, imputations), and the preset
+# (its values are compared one by one).
+_SAME_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_layers",
+                "likelihood", "sigma", "imputer", "missing", "train_samples", "adam_epsilon",
+                "init", "init_stddev", "imputer_seeds", "batch_size", "learning_rate",
+                "lr_decay", "seed", "binarize", "k", "holdout", "categorical")
 # What a config.json written before a field existed meant by its absence.
 _BEFORE = {"train_samples": 1, "adam_epsilon": 1e-7, "init": "auto", "imputer_seeds": 0}
 LOCK = ".lock"
 _HELD: Dict[str, list] = {}  # lock file -> [descriptor, runs of this process using it]
 
 
-def _same_model(field: str, old: Dict, config) -> bool:
-    """Whether the earlier run's `field` gives the model `config` gives (a seed count of 0
-    means the imputer's own count)."""
+def _same(field: str, old: Dict, config) -> bool:
+    """Whether the earlier run's `field` is `config`'s (a seed count of 0 means the
+    imputer's own count)."""
     if field == "imputer_seeds":
         return imputer_models(old.get("imputer"), old[field]) == \
             imputer_models(config.imputer, config.imputer_seeds)
     return old[field] == getattr(config, field)
+
+
+def _other_settings(logdir: str, changed: List[str], old: Dict, config) -> str:
+    """The one line refusing to resume with other settings: each one's saved and given
+    value, and the flags that resume."""
+    pairs = ", ".join(f"{k} (saved {old[k]!r}, given {getattr(config, k)!r})" for k in changed)
+    flags = [_flag(k, old[k]) for k in changed if old[k] is not None]
+    unset = [f"--{k}" for k in changed if old[k] is None]
+    fix = " and ".join(filter(None, [f"pass {' '.join(flags)}" if flags else "",
+                                     f"leave {' '.join(unset)} unset" if unset else ""]))
+    return (f"--logdir={logdir} holds a run with different {pairs}; {fix} to resume it, or "
+            "pass a new --logdir for a run with these settings")
+
+
+def _flag(name: str, value) -> str:
+    if isinstance(value, bool):
+        return f"--{name}" if value else f"--no{name}"
+    return f"--{name}={value if value != '' else repr('')}"
 
 
 def default_logdir(config) -> str:
@@ -72,15 +98,14 @@ class RunDir:
         resolved = dataclasses.replace(config, logdir=logdir)
         previous = os.path.join(path, "config.json")
         if os.path.exists(previous):
-            old = run._read_config(previous)
-            old = {**_BEFORE, **old}
-            changed = [k for k in _MODEL_FIELDS if k in old and not _same_model(k, old, config)]
+            saved = run._read_config(previous)
+            old = {**_BEFORE, **saved}
+            changed = [k for k in _SAME_FIELDS if k in old and not _same(k, old, config)]
             if changed:
                 run.close()
-                raise UserError(f"--logdir={logdir} holds a run with different "
-                                f"{', '.join(changed)} ("
-                                f"{', '.join(f'{k}={old.get(k)!r}' for k in changed)}); "
-                                "pass a new --logdir or the same settings to resume")
+                raise UserError(_other_settings(logdir, changed, old, config))
+            if config.epochs > saved.get("epochs", config.epochs):  # trained on further
+                run.write_json("config.json", {**saved, "epochs": config.epochs})
         else:
             run.write_json("config.json", dataclasses.asdict(resolved))
         run.config = resolved
