@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -18,8 +19,8 @@ from vae_tf.rundir import LOCK, RunDir
 
 
 class _Mean(Objective):
-    def __init__(self):
-        self.w = tf.Variable(0.0)
+    def __init__(self, shape=()):
+        self.w = tf.Variable(tf.zeros(shape), name="w")
 
     @property
     def trainable_variables(self):
@@ -71,6 +72,22 @@ def test_a_deleted_index_falls_back_and_none_intact_is_one_line(tmp_path):
     with pytest.raises(UserError, match="no intact checkpoint to resume from") as error:
         _resume(tmp_path)
     assert "\n" not in str(error.value) and "pass a new --logdir" in str(error.value)
+
+
+def test_checkpoints_of_another_model_are_one_line_not_damaged(tmp_path, caplog):
+    _train(tmp_path, 2)
+    run = RunDir(str(tmp_path))
+    try:
+        with pytest.raises(UserError) as error:
+            Engine(_Mean(shape=[2]), [np.arange(8, dtype=np.float32)], 4, 0.1, run=run)
+    finally:
+        run.close()
+    # TensorFlow names the first variable it meets: w, or one of Adam's slots for it.
+    assert re.fullmatch(rf"logdir={tmp_path} holds checkpoints of another model \(ckpt-2: "
+                        r"\S*w\S* has shape \(\) there, \(2,\) in this run's model\); pass a "
+                        r"new logdir for this model", str(error.value)), str(error.value)
+    assert "damaged" not in caplog.text
+    assert _resume(tmp_path).start_epoch == 2  # the folder's own model still resumes
 
 
 def test_a_history_cut_short_is_rebuilt_from_the_events(tmp_path, caplog):

@@ -74,7 +74,7 @@ class RunDir:
     """One run's folder. `RunDir(path)` for library use; `RunDir.for_config` for the launcher."""
 
     def __init__(self, path: str, what: str = "logdir"):
-        self.path, self._what, self._writer, self._locked = path, what, None, False
+        self.path, self.what, self._writer, self._locked = path, what, None, False
         try:
             os.makedirs(path, exist_ok=True)
             probe = os.path.join(path, ".write_probe")
@@ -141,9 +141,9 @@ class RunDir:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise UserError(f"{self._what}={self.path} is in use by another live run "
+            raise UserError(f"{self.what}={self.path} is in use by another live run "
                             f"({_read(path) or 'unknown process'}); wait for it to end or pass "
-                            f"another {self._what}") from None
+                            f"another {self.what}") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{socket.gethostname()} {os.getpid()}".encode())
         _HELD[path] = [fd, 1]
