@@ -184,6 +184,13 @@ def test_a_resume_with_other_settings_names_each_and_the_fix(tmp_path):
              iwae_samples=10)
 
 
+def test_a_folder_of_another_kind_of_run_is_refused_before_config_json(tmp_path):
+    _train(tmp_path / "fit", 1)  # checkpoints and a history, but no config.json
+    with pytest.raises(UserError, match=r"holds checkpoints/, history.jsonl but no config.json"):
+        RunDir.for_config(make_config(logdir=str(tmp_path / "fit")))
+    assert not (tmp_path / "fit" / "config.json").exists()
+
+
 def _hold_lock(folder):
     """Another process holding the folder's lock until killed."""
     code = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR); "

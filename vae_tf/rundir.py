@@ -5,7 +5,7 @@ a cluster write under `<logdir>/workers/<type>-<index>`), checks it can be writt
 a lock while the run lives (an flock: a second run on the same folder is refused; the
 kernel releases it when a run ends, killed or not), writes `config.json` once (with the
 resolved folder; a run trained on to more epochs records them), refuses to resume a run
-whose settings changed, and owns what the run writes:
+whose settings changed or a folder of another kind of run, and owns what the run writes:
 TensorBoard events, `history.jsonl` (one record per epoch, `history`), JSON files and
 figures.
 """
@@ -35,6 +35,8 @@ _SAME_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_l
                 "lr_decay", "seed", "binarize", "k", "holdout", "categorical")
 # What a config.json written before a field existed meant by its absence.
 _BEFORE = {"train_samples": 1, "adam_epsilon": 1e-7, "init": "auto", "imputer_seeds": 0}
+# What a run leaves that a resume reads (config.json aside).
+_RESUMED = ("checkpoints", "history.jsonl", "fit.json")
 LOCK = ".lock"
 _HELD: Dict[str, list] = {}  # lock file -> [descriptor, runs of this process using it]
 
@@ -64,6 +66,17 @@ def _flag(name: str, value) -> str:
     if isinstance(value, bool):
         return f"--{name}" if value else f"--no{name}"
     return f"--{name}={value if value != '' else repr('')}"
+
+
+def resumed_parts(folder: str) -> List[str]:
+    """What of a run `folder` holds that a resume would read (checkpoints/, history.jsonl,
+    fit.json); config.json aside."""
+    found = []
+    for name in _RESUMED:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) or (os.path.isdir(path) and os.listdir(path)):
+            found.append(name + ("/" if os.path.isdir(path) else ""))
+    return found
 
 
 def default_logdir(config) -> str:
@@ -107,6 +120,13 @@ class RunDir:
             if config.epochs > saved.get("epochs", config.epochs):  # trained on further
                 run.write_json("config.json", {**saved, "epochs": config.epochs})
         else:
+            parts = resumed_parts(path)
+            if parts:  # a resume would read what another program wrote
+                run.close()
+                raise UserError(f"--logdir={logdir} holds {', '.join(parts)} but no "
+                                "config.json: another kind of run (an imputer's fit from the "
+                                "library?), or one whose config.json was deleted; pass a new "
+                                "--logdir")
             run.write_json("config.json", dataclasses.asdict(resolved))
         run.config = resolved
         return run
@@ -205,39 +225,3 @@ def _read(path: str) -> str:
             return f.read().strip()
     except OSError:
         return ""
-
-
-def fingerprint(*parts) -> str:
-    """A short hash of arrays and settings (what a fit in a run folder was made from)."""
-    import hashlib
-
-    import numpy as np
-    digest = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            digest.update(str((part.shape, part.dtype.str)).encode())
-            digest.update(np.ascontiguousarray(part).tobytes())
-        else:
-            digest.update(repr(part).encode())
-    return digest.hexdigest()[:16]
-
-
-def claim_fit(folder: str, print_: str, what: str = "logdir") -> None:
-    """Record `print_` as the fit a run folder holds; refuse a folder holding another one.
-
-    A resumed fit must see the same data and settings: restoring another fit's checkpoint
-    would silently return its results.
-    """
-    path = os.path.join(folder, "fit.json")
-    if os.path.exists(path):
-        try:
-            with open(path) as f:
-                old = json.load(f).get("fingerprint")
-        except (OSError, ValueError, AttributeError):
-            old = None
-        if old != print_:
-            raise UserError(f"{what}={folder} holds a fit of other data or settings (a different "
-                            "seed changes the holes too); pass a new folder, or the same data "
-                            "and settings to resume")
-        return
-    write_json(path, {"fingerprint": print_})
