@@ -66,7 +66,7 @@ def runs(tmp_path_factory):
     assert result.returncode == 0, result.stderr[-2000:]
     found = {"run": str(done)}
     for name in ("lr", "batch", "train", "edited", "resumes", "damaged", "cut"):
-        found[name] = str(shutil.copytree(done, root / name, ignore=shutil.ignore_patterns(".lock")))
+        found[name] = _copy(done, root / name)
     config = root / "edited" / "config.json"
     config.write_text(config.read_text().replace('"hidden_dim": 16', '"hidden_dim": 32'))
     lines = (done / "history.jsonl").read_bytes().splitlines()
@@ -77,6 +77,11 @@ def runs(tmp_path_factory):
     found["fit"] = str(root / "fit")
     VAEImputer(latent_dim=2, hidden_dim=16, epochs=1, logdir=found["fit"]).fit(_holed())
     return found
+
+
+def _copy(folder, to):
+    """A copy of a run folder (its lock aside) at `to`; its path."""
+    return str(shutil.copytree(folder, to, ignore=shutil.ignore_patterns(".lock")))
 
 
 def _snapshot(folder):
@@ -160,8 +165,6 @@ def training_folder(tmp_path_factory, tiny_data):
     return folder
 
 
-def _copy(folder, tmp_path):
-    return str(shutil.copytree(folder, tmp_path / "run", ignore=shutil.ignore_patterns(".lock")))
 
 
 def _vae(**kw):
@@ -185,7 +188,7 @@ IMPUTERS = [(_vae, _holed), (_miwae, _holed), (_ratings, lambda: 1 + 4 * _holed(
 @pytest.mark.parametrize("make, data", IMPUTERS, ids=["vae", "miwae", "rating_vae"])
 def test_a_trained_imputer_refuses_a_training_runs_folder_writing_nothing(training_folder,
                                                                          tmp_path, make, data):
-    folder = _copy(training_folder, tmp_path)
+    folder = _copy(training_folder, tmp_path / "run")
     before = _snapshot(folder)
     with pytest.raises(UserError) as error:
         make(logdir=folder).fit(data())
@@ -198,7 +201,7 @@ def test_a_trained_imputer_refuses_a_training_runs_folder_writing_nothing(traini
 def test_checkpoints_without_a_fit_json_are_refused_and_a_seed_ensemble_checks_too(
         training_folder, tmp_path):
     from vae_tf.imputers.ensemble import SeedEnsemble
-    folder = _copy(training_folder, tmp_path)
+    folder = _copy(training_folder, tmp_path / "run")
     os.remove(os.path.join(folder, "config.json"))  # checkpoints of some run, and no record
     before = _snapshot(folder)
     for imputer in (_vae(logdir=folder), SeedEnsemble(_vae(logdir=folder), n_seeds=2)):
