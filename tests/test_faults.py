@@ -57,6 +57,12 @@ def test_kill_9_then_same_command_resumes(tmp_path):
 def test_diverging_loss_stops_with_one_line_and_keeps_the_checkpoint(tmp_path):
     logdir = str(tmp_path / "run")
     assert launch("--epochs=1", f"--logdir={logdir}").returncode == 0
+    # A resume keeps the saved learning rate: the folder's is raised by hand to diverge.
+    path = os.path.join(logdir, "config.json")
+    with open(path) as f:
+        saved = json.load(f)
+    with open(path, "w") as f:
+        json.dump({**saved, "learning_rate": 1e6}, f)
     result = launch("--epochs=3", "--learning_rate=1e6", f"--logdir={logdir}")
     assert result.returncode == 3
     last = result.stderr.strip().splitlines()[-1]

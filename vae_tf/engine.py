@@ -187,7 +187,7 @@ class Engine:
         checkpoint = tf.train.Checkpoint(optimizer=self.optimizer, epoch=self.epoch,
                                          **self.objective.trackables())
         self.manager = checkpoints.resume(checkpoint, os.path.join(self.run.path, "checkpoints"),
-                                          max_to_keep)
+                                          max_to_keep, self.run.what)
         if self.manager.latest_checkpoint:
             logging.info("resumed from %s (epoch %d)", self.manager.latest_checkpoint,
                          self.start_epoch)

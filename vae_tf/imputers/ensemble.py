@@ -23,6 +23,7 @@ import numpy as np
 from vae_tf.config import SEED_MAX
 from vae_tf.errors import UserError
 from vae_tf.imputers.base import Imputer, check_array, check_int, mean_history
+from vae_tf.imputers.fit_folder import check_fit_folder
 from vae_tf.settings import Integer
 
 
@@ -90,6 +91,8 @@ class SeedEnsemble(Imputer):
             raise UserError(f"SeedEnsemble(imputer={type(base).__name__}(warm_start=True)): "
                             "each member starts afresh from its own seed; set warm_start=False")
         x, observed = check_array(X, "X")  # a bad X fails before any member trains
+        if params.get("logdir"):  # the members' folders go inside it
+            check_fit_folder(params["logdir"])
         for stale in ("imputers_", "n_features_in_", "history_", "filled_"):
             self.__dict__.pop(stale, None)
         members = []
