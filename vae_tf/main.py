@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 from absl import app, flags, logging  # noqa: E402
 
 from vae_tf import config as config_lib  # noqa: E402
-from vae_tf import datasets  # noqa: E402
+from vae_tf import datasets, flagfiles  # noqa: E402
 from vae_tf.errors import TrainingDiverged, UserError  # noqa: E402
 
 PROG = "vae-tf"
@@ -96,6 +96,10 @@ def _parse(argv):
     asked = [_HELP[a] for a in argv[1:] if a in _HELP]
     if asked:
         _help(full=any(asked))
+    try:
+        flagfiles.check(argv[1:])  # absl would answer a bad one with a traceback or a warning
+    except UserError as e:
+        _fail(str(e))
     try:
         rest = FLAGS(argv)
     except flags.Error as e:
