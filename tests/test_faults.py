@@ -1,4 +1,4 @@
-"""Faults: kill -9 mid-training then resume, a diverging loss, determinism."""
+"""Faults: kill -9 or SIGTERM mid-training then resume, a diverging loss, determinism."""
 
 import json
 import os
@@ -36,6 +36,33 @@ def _kill_9_after_two_checkpoints(flags, ckpts):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+
+
+def test_sigterm_says_so_in_one_line_then_the_same_command_resumes(tmp_path):
+    """SIGTERM (a scheduler's stop) ends the run as Ctrl-C does: a line, exit 143, resumable."""
+    logdir = str(tmp_path / "run")
+    ckpts = os.path.join(logdir, "checkpoints")
+    proc = subprocess.Popen([sys.executable, "-m", "vae_tf.main", "--epochs=8",
+                             f"--logdir={logdir}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (
+            os.path.isdir(ckpts) and tf.train.latest_checkpoint(ckpts)):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == (
+        "vae-tf: error: terminated (SIGTERM); rerun the same command to resume from the last "
+        "checkpoint")
+    assert "Traceback" not in stderr
+    finished = int(tf.train.latest_checkpoint(ckpts).rsplit("-", 1)[1])
+    assert 1 <= finished < 8, "the signal should land mid-run"
+    result = launch("--epochs=8", f"--logdir={logdir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"(epoch {finished})" in result.stderr
+    assert _history(logdir) == list(range(1, 9))
 
 
 def test_kill_9_then_same_command_resumes(tmp_path):
