@@ -188,7 +188,7 @@ def _check_values(c: Config) -> None:
 
 
 _TRAIN_ONLY = ("arch", "likelihood", "sigma", "lr_decay", "binarize", "iwae_samples",
-               "log_every", "deterministic", "train_samples", "init")
+               "log_every", "train_samples", "init")
 
 
 def _check_applies(c: Config) -> None:
@@ -217,10 +217,11 @@ def _check_imputer_flag(c: Config, name: str, refuse) -> None:
     if name in _TRAIN_ONLY and name != "arch":
         refuse(name, "it is a --mode=train setting; the imputers use the thesis's "
                "Bernoulli likelihood at a constant learning rate")
+    unseeded = ("imputer_seeds", "deterministic")  # what a model without a seed needs not
     if not own.trains and (name in registry.TRAINED_FLAGS or name in ("adam_epsilon",
-                                                                      "imputer_seeds")):
+                                                                      *unseeded)):
         refuse(name, f"--imputer={c.imputer} " + (
-            "has no seed: it gives the same fill every time" if name == "imputer_seeds"
+            "has no seed: it gives the same fill every time" if name in unseeded
             else "does not train"))
     if name in registry.OWN_FLAGS and name not in own.own_flags:
         takers = registry.spoken(registry.takers(flag=name))

@@ -13,6 +13,7 @@ import time
 from typing import Callable, Dict, Tuple
 
 import numpy as np
+import tensorflow as tf
 from absl import logging
 
 from vae_tf import datasets, distribute, plots, summaries
@@ -40,6 +41,8 @@ def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
 def run_impute(config: Config, data=None) -> Dict:
     """Impute with `config.imputer`; write metrics.json, TensorBoard and figures."""
     strategy = distribute.make_strategy(config.strategy, config.cpu_devices)  # before any op
+    if config.deterministic:  # as in --mode=train; the imputers seed every draw themselves
+        tf.config.experimental.enable_op_determinism()
     data = data if data is not None else datasets.load(config.dataset, config.data_dir)
     ratings = check_impute_data(config, data)
     run = RunDir.for_config(config, distribute.worker_subfolder(strategy))
