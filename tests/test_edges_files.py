@@ -43,7 +43,11 @@ def last_line(path):
 @pytest.fixture(scope="module")
 def edges(tmp_path_factory):
     """Folders of damaged data, one per case."""
-    root = tmp_path_factory.mktemp("edges")
+    return make_edges(tmp_path_factory.mktemp("edges"))
+
+
+def make_edges(root):
+    """Write the damaged data of every case under `root` (a pathlib.Path); their paths."""
     found = {}
     for name in ("overflow", "bomb"):
         found[name] = str(root / name)

@@ -86,10 +86,14 @@ TF_CONFIG_CASES = [  # (name, TF_CONFIG, what the line must say)
 @pytest.fixture(scope="module")
 def edges(broken, tmp_path_factory):  # noqa: F811
     """`broken`'s placeholders and {flags}, the folder of FLAGFILES."""
-    folder = tmp_path_factory.mktemp("flagfiles")
+    return dict(broken, flags=make_flagfiles(tmp_path_factory.mktemp("flagfiles")))
+
+
+def make_flagfiles(folder) -> str:
+    """Write FLAGFILES into `folder` (a pathlib.Path); its path, the cases' {flags}."""
     for name, content in FLAGFILES.items():
         (folder / name).write_bytes(content.replace(b"{flags}", str(folder).encode()))
-    return dict(broken, flags=str(folder))
+    return str(folder)
 
 
 def _one_line(result, tmp_path, needle):
