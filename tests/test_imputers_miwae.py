@@ -387,3 +387,24 @@ def test_launcher_path_gives_the_dataset_image_to_a_conv_miwae(tmp_path, tiny_da
     assert "epochs=2" in metrics["imputer_settings"]
     assert "image_shape=(8, 8, 1)" in metrics["imputer_settings"]
     assert 0 < metrics["rmse_missing"] < 0.5
+
+
+def test_xla_compiles_the_mlp_on_images_but_not_a_table(tiny_data, monkeypatch):
+    """A table's 1,000-step fit is faster without XLA (benchmarks/results/xla_mappings.md),
+    whose code TensorFlow never frees; the MLP on [0, 1] images keeps it."""
+    from vae_tf.imputers import training
+    compiled = []
+
+    class Spy(training.Engine):
+        def __init__(self, *args, **kwargs):
+            compiled.append(kwargs["jit_compile"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(training, "Engine", Spy)
+    _, holed, _ = _holed(tiny_data)
+    small = dict(latent_dim=2, hidden_dim=8, epochs=1, batch_size=50, impute_samples=5,
+                 jit_compile=True)
+    MIWAEImputer(arch="mlp", **small).fit(holed)  # [0, 1] images: Bernoulli, XLA
+    table = np.where(np.isnan(holed), np.nan, 10 * holed - 3)  # values outside [0, 1]
+    MIWAEImputer(**small).fit(table)  # column models: no XLA
+    assert compiled == [True, False]

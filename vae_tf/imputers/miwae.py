@@ -66,7 +66,8 @@ class MIWAEImputer(TrainedImputer):
     """fit(X) on data with NaN holes, then transform(X_new). See the module docstring.
 
     batch_size None trains on all rows as one batch; the engine's settings
-    (steps_per_call, jit_compile, strategy, logdir, verbose) are those of VAEImputer.
+    (steps_per_call, jit_compile, strategy, logdir, verbose) are those of VAEImputer;
+    `jit_compile` applies to the MLP on [0, 1] data (a table's fit compiles without XLA).
     `arch="auto"` (default): conv.py's convolutions when `image_shape` is given, else the
     MLP (2x400: tables have no image). The defaults (latent 32, K = 5, L = 1000; on images
     conv, hidden 400, 80 epochs) are the setting with the lowest validation RMSE among
@@ -270,7 +271,11 @@ class MIWAEImputer(TrainedImputer):
 
     def _xla(self) -> bool:
         # As the launcher's --arch=conv (train_run.py): XLA's CPU convolutions are far slower.
-        return bool(self.jit_compile) and self._arch() == "mlp"
+        # A table (column models) trains 1,000 steps: XLA's compilation costs more than it
+        # saves there (breast_cancer fits and imputes in 13.8 s without it, 18.3 s with it:
+        # benchmarks/results/xla_mappings.md), and its code is never freed.
+        return (bool(self.jit_compile) and self._arch() == "mlp"
+                and getattr(self, "_pending", None) is None)
 
     def _after_fit(self, objective: MaskedBound) -> None:
         self.model_ = objective
