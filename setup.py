@@ -34,5 +34,5 @@ setup(
         # The optional PyTorch peer of benchmarks/train_throughput.py (CPU wheel is enough).
         "bench": ["torch>=2.1"],
     },
-    entry_points={"console_scripts": ["vae-tf=vae_tf.main:entry"]},
+    entry_points={"console_scripts": ["vae-tf=vae_tf.main:console_main"]},
 )

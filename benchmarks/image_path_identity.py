@@ -1,7 +1,7 @@
 """Images unchanged by the column models: MIWAE on [0, 1] images, this code against an older commit.
 
-Issue 26 gave MIWAEImputer column models for tables and kept the thesis's Bernoulli code
-path for data in [0, 1]. This script checks that the path did not move: in a fresh child
+MIWAEImputer has column models for tables and keeps the thesis's Bernoulli code
+path for data in [0, 1]. This script checks that the path does not move: in a fresh child
 process per checkout (this one, and `--base` checked out with `git worktree` in a
 temporary folder), the same small MIWAE fits (the MLP, and conv.py's convolutions on
 28 x 28 images) train 2 epochs on 600 holed mnist_5k images (structured holes, seed 0),

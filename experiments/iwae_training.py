@@ -167,7 +167,7 @@ def main(_):
     ]
     path = write_table(NAME, "Test NLL on dynamically binarized MNIST: VAE vs IWAE training",
                        "Burda et al. 2015 (IWAE), Table 1, one stochastic layer; no thesis "
-                       "table (issue 14). The 'thesis' column holds the paper's numbers",
+                       "table. The 'thesis' column holds the paper's numbers",
                        rows, budget, FLAGS.seed, notes=notes, out_dir=out_dir)
     with open(path, "a") as f:
         f.write("\n## Summary\n\n| objective | K | epochs | wall time | test -ELBO | test NLL "

@@ -120,7 +120,7 @@ def main(_):
         "density are not comparable, and densities on grey levels can be negative.",
     ]
     path = write_table(NAME, "Likelihoods for grey-level images", "nothing in the thesis "
-                       "(issue 6: which likelihood helps on which data set)", rows, budget,
+                       "(which likelihood helps on which data set)", rows, budget,
                        FLAGS.seed, figures, notes, FLAGS.out_dir)
     print(path)
 

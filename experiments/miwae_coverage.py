@@ -1,4 +1,4 @@
-"""Issue 14's target 5: are MIWAE's multiple imputations calibrated? (nothing in the thesis)
+"""Are MIWAE's multiple imputations calibrated? (nothing in the thesis)
 
 MIWAE (MLP 1x400, latent 32, K = 5: MIWAEImputer's default model before
 experiments/miwae_defaults.py chose another) is trained on the observed entries of N
@@ -195,7 +195,7 @@ def main(_):
         f"L={b['impute_samples']}, m={b['m']}")
     portable_argv()
     path = write_table(NAME, "MIWAE multiple imputation: coverage of 90 % intervals (binarized "
-                       "MNIST)", "nothing in the thesis (issue 14, target 5)", rows, desc,
+                       "MNIST)", "nothing in the thesis (calibration of multiple imputations)", rows, desc,
                        FLAGS.seed, figures=figures, notes=notes, out_dir=out_dir)
     say(f"wrote {path}")
 

@@ -1,4 +1,4 @@
-"""Issue 14's MIWAE defaults: the best setting that fits in 20 minutes on 20,000 images.
+"""MIWAE's defaults on images: the best setting that fits in 20 minutes on 20,000 images.
 
 Nothing in the thesis. Candidate MIWAE settings (the MLP's width and depth or conv.py's
 convolutions, latent size, importance samples K of the training bound) are each trained
@@ -166,7 +166,7 @@ def main(_):
               f"{FLAGS.conv_eval_every}), batch 100, Adam 1e-3, L={FLAGS.impute_samples}")
     path = write_table(FLAGS.table, "MIWAE's default setting: validation RMSE within a "
                        f"{FLAGS.budget_minutes:g}-minute fit",
-                       "nothing in the thesis (issue 14: MIWAE defaults)", rows, budget,
+                       "nothing in the thesis (MIWAE's defaults on images)", rows, budget,
                        FLAGS.seed, notes=notes, out_dir=FLAGS.out_dir)
     print(path)
 

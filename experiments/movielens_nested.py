@@ -247,7 +247,7 @@ def main(_):
              "default parameters, not tuned, and on random folds; reference points only."]
     _portable_argv()
     path = write_table("movielens_nested", "MovieLens 100k: nested 5-fold rating prediction",
-                       "no thesis table (past the thesis; issue 14)",
+                       "no thesis table (past the thesis)",
                        table_rows(results, folds, grid), budget, FLAGS.seed,
                        notes=notes + validation_notes(results, folds), out_dir=out_dir)
     print(path)

@@ -110,7 +110,7 @@ def parse(config: str):
     return arch, layers, hidden, latent, k
 
 
-def describe(config: str) -> str:
+def config_label(config: str) -> str:
     arch, layers, hidden, latent, k = parse(config)
     net = f"conv (hidden {hidden})" if arch == "conv" else f"{layers}x{hidden}"
     return f"{net}, latent {latent}, K={k}"

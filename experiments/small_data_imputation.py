@@ -1,4 +1,4 @@
-"""Issue 14, target 2: VAE imputers against column means and the K-NN on small data sets.
+"""VAE imputers against column means and the K-NN on small data sets.
 
 Extends the thesis slides "K-NN / VAE missing values on OMNIGLOT" (English = Latin, and
 Greek) to a sound protocol, and adds the ORL and Cropped Yale faces (no thesis figure to
@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from common import Row, check_table_name, output_dirs, write_table  # noqa: E402
-from small_data import (FACTOR, Split, check_pretraining_data, describe,  # noqa: E402
+from small_data import (FACTOR, Split, check_pretraining_data, config_label,  # noqa: E402
                         load_split, miwae_impute, miwae_path, paired_interval, parse,
                         pretraining_images, shifted, down, up)
 
@@ -178,7 +178,7 @@ def compare(split: Split, scheme: str, rows, notes):
     for config in (FLAGS.omniglot_configs if omniglot else FLAGS.face_configs):
         for start in starts:
             key = config if start is None else f"{config}+mnist"
-            names[key] = describe(config) + ("" if start is None else
+            names[key] = config_label(config) + ("" if start is None else
                                              f", pretrained on {len(start[0]):,} holed MNIST "
                                              f"images for {start[1]} epochs") + (
                 f", mean of {FLAGS.miwae_seeds} seeds" if FLAGS.miwae_seeds > 1 else "")
@@ -287,7 +287,7 @@ def main(_):
               "copies (not Yale's, 994 images, for time) were set in pilots scored on the "
               "validation images."]
     print(write_table(FLAGS.table, "Small data sets: VAE imputers against column means and K-NN",
-                      "nothing in the thesis (issue 14, target 2): extends the thesis's "
+                      "nothing in the thesis: extends the thesis's "
                       "OMNIGLOT imputation slides (English, Greek) to a sound protocol, "
                       "and adds the ORL and Yale faces", rows, budget, FLAGS.seed, notes=notes,
                       out_dir=FLAGS.out_dir))

@@ -109,7 +109,7 @@ def main(argv):
     else:
         notes.append("No candidate fitted the budget.")
     path = write_table(NAME, "MIWAEImputer's defaults for tables (validation entries)",
-                       "nothing in the thesis (issue 26: defaults for tables)", rows,
+                       "nothing in the thesis (MIWAE's defaults for tables)", rows,
                        f"{len(candidates(FLAGS.quick))} candidates x {len(cells)} cells, "
                        f"budget {FLAGS.budget_seconds:g} s per 1000 x 30 table",
                        FLAGS.seed, notes=notes, out_dir=FLAGS.out_dir)

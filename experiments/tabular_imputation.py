@@ -147,7 +147,7 @@ def main(argv):
     budget = (f"{len(names)} tables x {len(patterns)} patterns x {len(seeds)} seeds; "
               f"SeedEnsemble of {FLAGS.ensemble}; {m} multiple imputations per cell")
     path = write_table(NAME, "Imputing real tables: vae_tf against scikit-learn",
-                       "nothing in the thesis (issue 26: imputation on any table)", rows,
+                       "nothing in the thesis (imputation on any table)", rows,
                        budget, FLAGS.seed, notes=notes, out_dir=FLAGS.out_dir)
     print(f"wrote {path}")
 

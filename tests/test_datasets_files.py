@@ -232,7 +232,8 @@ OMNIGLOT_CASES = [
     ("not a png", lambda p: open(_omniglot_file(p, "1001_02.png"), "wb").write(b"x"),
      "1001_02.png", "not a readable PNG"),
     ("wrong size", lambda p: open(_omniglot_file(p, "1001_02.png"), "wb").write(
-        fixtures.omniglot_png(0, size=50)), "1001_02.png", "image is 50x50, expected 105x105"),
+        fixtures.omniglot_png(0, size=50)), "1001_02.png",
+     r"image is 50x50 \(WxH\), expected 105x105"),
     ("missing drawer", lambda p: os.remove(_omniglot_file(p, "1001_07.png")),
      "character01", r"is missing drawers \[7\]"),
     ("repeated drawer", lambda p: open(_omniglot_file(p, "1002_07.png"), "wb").write(

@@ -127,3 +127,27 @@ def test_a_peer_that_never_comes_up_is_given_up_on(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert f"the cluster's task at {workers[1]} did not come up within 3 s" in last
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="this machine has no IPv6")
+def test_two_tasks_on_ipv6_loopback_meet(monkeypatch):
+    """An IPv6 cluster ("[::1]:port") gets through the rendezvous: each task listens on
+    IPv4 and IPv6 alike, as TensorFlow's server does."""
+    import threading
+    from vae_tf import cluster
+    monkeypatch.setenv(cluster.TIMEOUT_VAR, "20")
+    workers = {"worker": [f"[::1]:{_free_port()}", f"[::1]:{_free_port()}"]}
+    failed = []
+
+    def task(index):
+        try:
+            cluster.rendezvous(workers, "worker", index)
+        except Exception as e:  # noqa: BLE001  reported below
+            failed.append(e)
+
+    threads = [threading.Thread(target=task, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failed and not any(t.is_alive() for t in threads), failed

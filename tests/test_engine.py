@@ -158,9 +158,33 @@ def test_the_epoch_line_and_the_scalars_of_a_record():
     from vae_tf import engine, progress
     record = {"epoch": 3, "seconds": 1.5, "train/loss": 1.23456, "train/kl": 0.3,
               "train/learning_rate": 0.01, "test/loss": 1.4}
-    assert progress.describe(record) == "train: loss 1.235, kl 0.3 | test: loss 1.4"
+    assert progress.epoch_line(record) == "train: loss 1.235, kl 0.3 | test: loss 1.4"
     assert progress.grouped_scalars(record) == {
         "train": {"loss": 1.23456, "kl": 0.3, "learning_rate": 0.01}, "test": {"loss": 1.4}}
     assert progress.progress_bar(5, verbose=2) is None
     assert progress.progress_bar(5, verbose=1).target == 5
     assert engine.default_verbosity is progress.default_verbosity  # train_run.py imports it there
+
+
+def test_xla_is_refused_past_half_the_memory_mappings(tiny_data, monkeypatch, caplog):
+    """TensorFlow never frees XLA code: past XLA_MAPPINGS_SHARE of vm.max_map_count an engine
+    compiles without XLA, says so once, and trains exactly as jit_compile=False does."""
+    from vae_tf import engine as engine_module
+    assert engine_module.mappings_used() is not None  # Linux: both /proc files read
+    losses = {}
+    _, plain = _engine(tiny_data.train, seed=2, jit_compile=False)
+    assert not plain.xla
+    without = [h["train/loss"] for h in plain.fit(2)]
+    for share in (1.0, 0.0):  # the limit far away, then already passed
+        monkeypatch.setattr(engine_module, "XLA_MAPPINGS_SHARE", share)
+        monkeypatch.setattr(engine_module, "_said_no_xla", [])
+        caplog.clear()
+        runs = []
+        for _ in range(2):
+            _, engine = _engine(tiny_data.train, seed=2, jit_compile=True)
+            runs.append(engine)
+        assert all(e.xla is (share == 1.0) for e in runs)
+        said = [r for r in caplog.records if "vm.max_map_count" in r.getMessage()]
+        assert len(said) == (0 if share == 1.0 else 1)  # once per process, not per engine
+        losses[share] = [h["train/loss"] for h in runs[0].fit(2)]
+    assert losses[0.0] == without and losses[1.0] != without  # XLA's rounding differs

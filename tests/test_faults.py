@@ -1,4 +1,4 @@
-"""Faults: kill -9 mid-training then resume, a diverging loss, determinism."""
+"""Faults: kill -9 or SIGTERM mid-training then resume, a diverging loss, determinism."""
 
 import json
 import os
@@ -38,6 +38,33 @@ def _kill_9_after_two_checkpoints(flags, ckpts):
     proc.wait()
 
 
+def test_sigterm_says_so_in_one_line_then_the_same_command_resumes(tmp_path):
+    """SIGTERM (a scheduler's stop) ends the run as Ctrl-C does: a line, exit 143, resumable."""
+    logdir = str(tmp_path / "run")
+    ckpts = os.path.join(logdir, "checkpoints")
+    proc = subprocess.Popen([sys.executable, "-m", "vae_tf.main", "--epochs=8",
+                             f"--logdir={logdir}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (
+            os.path.isdir(ckpts) and tf.train.latest_checkpoint(ckpts)):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == (
+        "vae-tf: error: terminated (SIGTERM); rerun the same command to resume from the last "
+        "checkpoint")
+    assert "Traceback" not in stderr
+    finished = int(tf.train.latest_checkpoint(ckpts).rsplit("-", 1)[1])
+    assert 1 <= finished < 8, "the signal should land mid-run"
+    result = launch("--epochs=8", f"--logdir={logdir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"(epoch {finished})" in result.stderr
+    assert _history(logdir) == list(range(1, 9))
+
+
 def test_kill_9_then_same_command_resumes(tmp_path):
     logdir = str(tmp_path / "run")
     ckpts = os.path.join(logdir, "checkpoints")
@@ -57,6 +84,12 @@ def test_kill_9_then_same_command_resumes(tmp_path):
 def test_diverging_loss_stops_with_one_line_and_keeps_the_checkpoint(tmp_path):
     logdir = str(tmp_path / "run")
     assert launch("--epochs=1", f"--logdir={logdir}").returncode == 0
+    # A resume keeps the saved learning rate: the folder's is raised by hand to diverge.
+    path = os.path.join(logdir, "config.json")
+    with open(path) as f:
+        saved = json.load(f)
+    with open(path, "w") as f:
+        json.dump({**saved, "learning_rate": 1e6}, f)
     result = launch("--epochs=3", "--learning_rate=1e6", f"--logdir={logdir}")
     assert result.returncode == 3
     last = result.stderr.strip().splitlines()[-1]
@@ -93,6 +126,27 @@ def test_deterministic_runs_are_identical(tmp_path):
     assert a.keys() == b.keys() and len(a) > 10
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_deterministic_imputation_runs_are_identical(tmp_path):
+    """--deterministic applies to --mode=impute as to training: two fits of the MIWAE on a
+    table and its multiple imputations (draws of z and of the cells) agree to the bit."""
+    table = tmp_path / "table.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.2f},{a * 0.7 + rng.normal(0, 2):.3f}," + ("" if i % 4 == 1 else f"{i % 2}")
+            for i, a in enumerate(rng.normal(100, 15, 40))]
+    table.write_text("height,weight,smoker\n" + "\n".join(rows) + "\n")
+    outputs = []
+    for name in ("one", "two"):
+        logdir = tmp_path / name
+        result = launch("--mode=impute", "--dataset=csv", f"--data_dir={table}",
+                        "--imputations=2", "--epochs=2", "--batch_size=10", "--hidden_dim=8",
+                        "--latent_dim=2", "--deterministic", f"--logdir={logdir}")
+        assert result.returncode == 0, result.stderr[-2000:]
+        outputs.append([(logdir / f).read_text() for f in ("imputed.csv", "imputed_1.csv",
+                                                            "imputed_2.csv", "spread.csv")])
+    assert outputs[0] == outputs[1]
+    assert outputs[0][1] != outputs[0][2]  # the two imputations are draws, not copies
 
 
 def test_full_disk_is_one_line_and_keeps_the_last_checkpoint(tmp_path):

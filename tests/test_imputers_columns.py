@@ -36,7 +36,7 @@ def test_kinds_and_scaling_come_from_the_observed_entries():
     cols = Columns.fit(np.nan_to_num(holed), mask, "student_t",
                        np.array([False, False, True, False]), True, "T")
     assert list(cols.kinds) == ["real", "binary", "categorical", "real"]
-    assert cols.describe() == ["student_t", "bernoulli", "categorical", "student_t"]
+    assert cols.likelihood_names() == ["student_t", "bernoulli", "categorical", "student_t"]
     observed = holed[mask[:, 0], 0]
     assert cols.center[0] == pytest.approx(observed.mean())
     assert cols.scale[0] == pytest.approx(observed.std())

@@ -104,13 +104,27 @@ def test_launcher_imputer_seeds_averages_members_in_the_run_folder(tmp_path, tin
     from vae_tf.config import make_config
     from vae_tf.impute_run import run_impute
     logdir = tmp_path / "run"
-    config = make_config(mode="impute", imputer="miwae", arch="mlp", imputer_seeds=2, epochs=2,
+    config = make_config(mode="impute", imputer="miwae", arch="mlp", imputer_seeds=2, epochs=40, learning_rate=0.005,
                          batch_size=50, latent_dim=4, hidden_dim=16, seed=5, logdir=str(logdir))
     metrics = run_impute(config, data=tiny_data)
     assert metrics["imputer_settings"].startswith("SeedEnsemble(imputer=MIWAEImputer(")
-    assert "n_seeds=2" in metrics["imputer_settings"] and "epochs=2" in metrics["imputer_settings"]
+    assert "n_seeds=2" in metrics["imputer_settings"] and "epochs=40" in metrics["imputer_settings"]
     assert {"seed-0", "seed-1"} <= set(os.listdir(logdir))
-    assert 0 < metrics["rmse_missing"] < 0.5
+    # Better than the column means on the same holes, and not member 0 alone (which is
+    # what --imputer_seeds=1 fits: same seed, same settings).
+    from vae_tf.missing import apply_mask, make_mask
+    train_mask = make_mask(len(tiny_data.train), tiny_data.image_shape, config.missing,
+                           config.seed)
+    test_mask = make_mask(len(tiny_data.test), tiny_data.image_shape, config.missing,
+                          config.seed + 1)
+    means = np.nanmean(apply_mask(tiny_data.train, train_mask), axis=0)
+    hidden = ~test_mask
+    by_means = np.sqrt(np.mean((np.broadcast_to(means, tiny_data.test.shape)[hidden]
+                                - tiny_data.test[hidden]) ** 2))
+    assert metrics["rmse_missing"] < by_means
+    single = run_impute(dataclasses.replace(config, imputer_seeds=1,
+                                            logdir=str(tmp_path / "one")), data=tiny_data)
+    assert abs(single["rmse_missing"] - metrics["rmse_missing"]) > 1e-6
     # the same folder with another count is refused, not resumed
     with pytest.raises(UserError, match="different imputer_seeds"):
         run_impute(dataclasses.replace(config, imputer_seeds=3), data=tiny_data)

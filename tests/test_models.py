@@ -1,5 +1,6 @@
 """Shapes, reparameterization, save/reload of the subclassed Keras models; the model API
-(numpy in, numpy out; integer images refused; load_model on a missing path)."""
+(numpy in, numpy out; integer images refused; load_model on a missing path; the other
+bad model files are in test_edges_values.py)."""
 
 import keras
 import numpy as np
@@ -111,6 +112,7 @@ def test_load_model_on_a_missing_path_or_a_folder_without_a_model_says_so(tmp_pa
     with pytest.raises(UserError, match=r"^logs/no-such-run: no such file or folder; pass a run "
                                         r"folder \(--logdir\) or its model.keras$"):
         vae_tf.load_model("logs/no-such-run")
+    (tmp_path / "history.jsonl").write_text("")  # a run that has not finished
     with pytest.raises(UserError, match="a folder without model.keras; pass the folder of a "
                                         "finished run"):
         vae_tf.load_model(str(tmp_path))

@@ -1,7 +1,9 @@
 """The run folder: lock, config.json once, damaged folders on resume (fast, in-process)."""
 
 import glob
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,8 +19,8 @@ from vae_tf.rundir import LOCK, RunDir
 
 
 class _Mean(Objective):
-    def __init__(self):
-        self.w = tf.Variable(0.0)
+    def __init__(self, shape=()):
+        self.w = tf.Variable(tf.zeros(shape), name="w")
 
     @property
     def trainable_variables(self):
@@ -72,11 +74,66 @@ def test_a_deleted_index_falls_back_and_none_intact_is_one_line(tmp_path):
     assert "\n" not in str(error.value) and "pass a new --logdir" in str(error.value)
 
 
-def test_a_history_cut_short_keeps_the_whole_records(tmp_path):
+def test_checkpoints_of_another_model_are_one_line_not_damaged(tmp_path, caplog):
+    _train(tmp_path, 2)
+    run = RunDir(str(tmp_path))
+    try:
+        with pytest.raises(UserError) as error:
+            Engine(_Mean(shape=[2]), [np.arange(8, dtype=np.float32)], 4, 0.1, run=run)
+    finally:
+        run.close()
+    # TensorFlow names the first variable it meets: w, or one of Adam's slots for it.
+    assert re.fullmatch(rf"logdir={tmp_path} holds checkpoints of another model \(ckpt-2: "
+                        r"\S*w\S* has shape \(\) there, \(2,\) in this run's model\); pass a "
+                        r"new logdir for this model", str(error.value)), str(error.value)
+    assert "damaged" not in caplog.text
+    assert _resume(tmp_path).start_epoch == 2  # the folder's own model still resumes
+
+
+def test_a_history_cut_short_is_rebuilt_from_the_events(tmp_path, caplog):
     _train(tmp_path, 3)
     path = tmp_path / "history.jsonl"
+    whole = [json.loads(line) for line in path.read_text().splitlines()]
     path.write_text(path.read_text()[:-20])  # the last record cut mid-line
-    assert [h["epoch"] for h in _resume(tmp_path).history] == [1, 2]
+    history = _resume(tmp_path).history
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[2]["train/loss"] == pytest.approx(whole[2]["train/loss"], rel=1e-6)
+    assert "history.jsonl: line 3 is not an epoch's record (dropped); rebuilt epoch 3 " \
+           "from the TensorBoard events" in caplog.text
+    path.write_text(path.read_text().splitlines()[0] + "\n")  # records 2 and 3 deleted
+    assert [h["epoch"] for h in _resume(tmp_path).history] == [1, 2, 3]
+    assert "no record of epochs 2-3; rebuilt epochs 2-3 from the TensorBoard events" \
+           in caplog.text
+
+
+@pytest.mark.parametrize("damage", [b"\xff\xfe not UTF-8", b"5", b'{"epoch": "x"}'],
+                         ids=["bytes", "bare number", "epoch not a number"])
+def test_a_damaged_history_line_is_dropped_and_its_epoch_rebuilt(tmp_path, caplog, damage):
+    _train(tmp_path, 3)
+    path = tmp_path / "history.jsonl"
+    lines = path.read_bytes().splitlines()
+    path.write_bytes(b"\n".join([lines[0], damage, lines[2]]) + b"\n")
+    history = _resume(tmp_path).history
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[1]["train/loss"] == pytest.approx(json.loads(lines[1])["train/loss"],
+                                                     rel=1e-6)
+    assert "history.jsonl: line 2 is not an epoch's record (dropped); rebuilt epoch 2 " \
+           "from the TensorBoard events" in caplog.text
+    caplog.clear()  # the repaired file replaced the damaged one: the next resume is quiet
+    assert [h["epoch"] for h in _resume(tmp_path).history] == [1, 2, 3]
+    assert "history.jsonl" not in caplog.text
+
+
+def test_epochs_neither_history_nor_events_hold_are_said_lost(tmp_path, caplog):
+    _train(tmp_path, 3)
+    for events in glob.glob(str(tmp_path / "events.out.tfevents.*")):
+        os.remove(events)
+    path = tmp_path / "history.jsonl"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    engine = _resume(tmp_path)
+    assert engine.start_epoch == 3 and [h["epoch"] for h in engine.history] == [1]
+    assert "no record of epochs 2-3; epochs 2-3 lost (not in the TensorBoard events " \
+           "either)" in caplog.text
 
 
 def test_config_json_written_once_and_damaged_config_is_one_line(tmp_path):
@@ -84,8 +141,10 @@ def test_config_json_written_once_and_damaged_config_is_one_line(tmp_path):
     RunDir.for_config(config).close()
     first = (tmp_path / "r" / "config.json").read_text()
     assert '"logdir": "' + str(tmp_path / "r") in first
-    RunDir.for_config(make_config(logdir=str(tmp_path / "r"), epochs=1, batch_size=50)).close()
+    RunDir.for_config(make_config(logdir=str(tmp_path / "r"), epochs=1, log_every=5)).close()
     assert (tmp_path / "r" / "config.json").read_text() == first  # not rewritten
+    RunDir.for_config(make_config(logdir=str(tmp_path / "r"), epochs=5)).close()
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["epochs"] == 5  # trained on
     (tmp_path / "r" / "config.json").write_text("{not json")
     with pytest.raises(UserError, match="config.json: cannot be read as the run's settings"):
         RunDir.for_config(config)
@@ -101,6 +160,35 @@ def test_a_missing_or_garbled_checkpoint_list_falls_back_to_the_files(tmp_path, 
     engine = _resume(tmp_path)
     assert engine.start_epoch == 3 and engine.manager.latest_checkpoint.endswith("ckpt-3")
     assert "list of checkpoints is missing or damaged" in caplog.text
+
+
+def test_a_resume_with_other_settings_names_each_and_the_fix(tmp_path):
+    def open_run(**given):
+        RunDir.for_config(make_config(logdir=str(tmp_path / "r"), **given)).close()
+
+    open_run()
+    with pytest.raises(UserError) as error:
+        open_run(learning_rate=0.003)
+    assert str(error.value) == (f"--logdir={tmp_path / 'r'} holds a run with different "
+                                "learning_rate (saved 0.001, given 0.003); pass "
+                                "--learning_rate=0.001 to resume it, or pass a new --logdir "
+                                "for a run with these settings")
+    with pytest.raises(UserError, match=r"different init_stddev \(saved None, given 0.01\), "
+                       r"batch_size \(saved 100, given 50\), lr_decay \(saved 1.0, given 0.9\), "
+                       r"seed \(saved 0, given 1\), binarize \(saved False, given True\); pass "
+                       r"--batch_size=100 --lr_decay=1.0 --seed=0 --nobinarize and leave "
+                       r"--init_stddev unset to resume it"):
+        open_run(batch_size=50, seed=1, init_stddev=0.01, binarize=True, lr_decay=0.9)
+    # How fast, how verbosely or where it runs, and what it estimates after training, may differ.
+    open_run(steps_per_call=3, jit_compile=False, log_every=1, deterministic=True,
+             iwae_samples=10)
+
+
+def test_a_folder_of_another_kind_of_run_is_refused_before_config_json(tmp_path):
+    _train(tmp_path / "fit", 1)  # checkpoints and a history, but no config.json
+    with pytest.raises(UserError, match=r"holds checkpoints/, history.jsonl but no config.json"):
+        RunDir.for_config(make_config(logdir=str(tmp_path / "fit")))
+    assert not (tmp_path / "fit" / "config.json").exists()
 
 
 def _hold_lock(folder):
@@ -137,7 +225,6 @@ def test_a_live_lock_refuses_and_a_killed_holder_frees_the_folder(tmp_path):
 
 
 def test_a_run_folder_is_not_resumed_with_another_objective_or_optimizer(tmp_path):
-    import json
     RunDir.for_config(make_config(logdir=str(tmp_path / "r"))).close()
     with pytest.raises(UserError, match="different train_samples"):
         RunDir.for_config(make_config(logdir=str(tmp_path / "r"), train_samples=5))

@@ -4,23 +4,11 @@ The imputers (`KNNImputer`, `VAEImputer`, `MIWAEImputer`, `RatingVAE`, `SeedEnse
 `load_model` load on first use, so importing the package stays light (TensorFlow loads with the VAE).
 """
 
-import importlib
-
 from vae_tf.imputers.registry import classes as _imputer_classes
+from vae_tf.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
-_LAZY = {**_imputer_classes(), "load_model": "vae_tf.models"}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'vae_tf' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
-
-
+_LAZY = {**_imputer_classes(), "load_model": "vae_tf.model_file"}
+__getattr__, __dir__ = lazy_attributes("vae_tf", _LAZY, globals())
 __all__ = sorted(_LAZY)

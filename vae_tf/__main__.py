@@ -1,3 +1,3 @@
-from vae_tf.main import entry
+from vae_tf.main import console_main
 
-entry()
+console_main()

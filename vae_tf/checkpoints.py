@@ -2,9 +2,11 @@
 
 `resume` removes the temporary folders a killed save leaves (`ckpt-N_temp`), then restores
 the newest checkpoint that reads back whole (from the `checkpoint` list, or from the
-checkpoint files themselves when that list is missing or damaged). A damaged newest one (a data file cut short,
-an index deleted) is reported in one warning and the one before it is used; when none is
-intact, a one-line UserError says so and how to start over.
+checkpoint files themselves when that list is missing or damaged). A damaged newest one (a
+data file cut short, an index deleted) is reported in one warning and the one before it is
+used; when none is intact, a one-line UserError says so and how to start over. A
+checkpoint of another model (other sizes: checkpoints copied from another run, or a
+config.json edited) is not damaged: a one-line UserError names the shapes at once.
 """
 
 import os
@@ -17,9 +19,10 @@ from absl import logging
 from vae_tf.errors import UserError
 
 
-def resume(checkpoint: tf.train.Checkpoint, folder: str,
-           max_to_keep: int = 3) -> tf.train.CheckpointManager:
-    """A manager over `folder`, with `checkpoint` restored from its newest intact entry."""
+def resume(checkpoint: tf.train.Checkpoint, folder: str, max_to_keep: int = 3,
+           what: str = "--logdir") -> tf.train.CheckpointManager:
+    """A manager over `folder` (`<run>/checkpoints`), with `checkpoint` restored from its
+    newest intact entry. `what`: the run folder's name in errors (a flag or an argument)."""
     for name in (os.listdir(folder) if os.path.isdir(folder) else []):
         if name.endswith("_temp"):
             shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
@@ -35,6 +38,11 @@ def resume(checkpoint: tf.train.Checkpoint, folder: str,
         try:
             checkpoint.restore(path).assert_existing_objects_matched()
         except Exception as e:  # noqa: BLE001 (a damaged file fails in many ways: IndexError, DataLossError, ...)
+            other = _other_model(e)
+            if other:
+                raise UserError(f"{what}={os.path.dirname(folder)} holds checkpoints of another "
+                                f"model ({os.path.basename(path)}: {other}); pass a new {what} "
+                                "for this model") from None
             problems.append(f"{os.path.basename(path)}: {first_line(e)}")
             logging.warning("checkpoint %s is damaged (%s); trying the one before it",
                             path, first_line(e))
@@ -47,6 +55,26 @@ def resume(checkpoint: tf.train.Checkpoint, folder: str,
                         f"({'; '.join(problems)[:300]}); delete that folder to start over, "
                         "or pass a new --logdir")
     return manager
+
+
+# How TensorFlow says a checkpoint holds another model: a variable of another shape, or
+# variables of this model it does not hold at all.
+_SHAPE = re.compile(r"incompatible tensor with shape (\(.*?\)) when attempting to restore "
+                    r"variable with shape (\(.*?\)) and name ([^\s:]+)")
+_UNBOUND = re.compile(r"not bound to checkpointed values.*?<tf\.Variable '([^':]+)", re.S)
+
+
+def _other_model(error: BaseException) -> str:
+    """What differs, if `error` says the checkpoint holds another model; else ""."""
+    text = str(error)
+    shape = _SHAPE.search(text)
+    if shape:
+        saved, here, name = shape.groups()
+        return f"{name} has shape {saved} there, {here} in this run's model"
+    unbound = _UNBOUND.search(text)
+    if unbound:
+        return f"it has no {unbound.group(1)}, which this run's model has"
+    return ""
 
 
 def _on_disk(folder: str):

@@ -2,17 +2,20 @@
 
 TF_CONFIG is JSON: {"cluster": {"worker": ["host:port", ...], "chief": [...]},
 "task": {"type": "worker", "index": 0}}. `read_cluster` refuses, in one line, what
-TensorFlow would answer with a traceback: malformed JSON, a missing part, a task index
-beyond its list, an address without a port. `rendezvous` runs before TensorFlow's server
-starts (TensorFlow would wait for missing peers forever, holding the interpreter): this
-task listens on its own port with a plain socket while it waits for every peer to accept a
-connection, and gives up, in one line, on a peer that does not come up within
-VAE_TF_CLUSTER_TIMEOUT seconds (default 300). Then it closes its socket, and TensorFlow
-binds the port.
+TensorFlow would answer with a traceback or a wait that never ends: malformed JSON, a
+missing part, a task index beyond its list, an address that is no host:port (an IPv6 host
+goes in brackets, "[::1]:12345"), one address given to two tasks, an "rpc_layer" other
+than grpc. `rendezvous` runs before TensorFlow's server starts (TensorFlow would wait for
+missing peers forever, holding the interpreter): this task listens on its own port (IPv4
+and IPv6) with a plain socket while it waits for every peer to accept a connection, and
+gives up, in one line, on a peer that does not come up within VAE_TF_CLUSTER_TIMEOUT
+seconds (default 300). Then it closes its socket, and TensorFlow binds the port.
 """
 
+import ipaddress
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -21,6 +24,7 @@ from typing import Dict, List, Tuple
 from vae_tf.errors import UserError
 
 TIMEOUT_VAR, DEFAULT_TIMEOUT = "VAE_TF_CLUSTER_TIMEOUT", 300.0
+RPC_LAYERS = ("grpc",)  # the servers TensorFlow's pip build has (its GRPC_SERVER)
 
 
 def read_cluster() -> Tuple[Dict[str, List[str]], str, int]:
@@ -54,13 +58,46 @@ def read_cluster() -> Tuple[Dict[str, List[str]], str, int]:
     if not 0 <= index < len(cluster[kind]):
         raise UserError(f"TF_CONFIG's task index {index} is beyond the {len(cluster[kind])} "
                         f"{kind} address(es) of its cluster; use 0 .. {len(cluster[kind]) - 1}")
-    for addresses in cluster.values():
-        for address in addresses:
-            host, _, port = address.rpartition(":")
-            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+    seen = {}  # address -> the task that gave it first
+    for name, addresses in cluster.items():
+        for i, address in enumerate(addresses):
+            problem = address_problem(address)
+            if problem:
                 raise UserError(f"TF_CONFIG's cluster address {address!r} is not host:port "
-                                "(port 1..65535); give every task as e.g. \"10.0.0.2:12345\"")
+                                f"({problem}); give every task as e.g. \"10.0.0.2:12345\" "
+                                "(IPv6: \"[::1]:12345\")")
+            if address.lower() in seen:  # two tasks on one port: TensorFlow waits forever
+                raise UserError(f"TF_CONFIG's cluster lists the address {address!r} twice "
+                                f"({seen[address.lower()]} and {name} {i}); give every task "
+                                "its own host:port")
+            seen[address.lower()] = f"{name} {i}"
+    rpc = config.get("rpc_layer") or RPC_LAYERS[0]  # TensorFlow's default when unset
+    if rpc not in RPC_LAYERS:
+        raise UserError(f"TF_CONFIG's \"rpc_layer\" {rpc!r} is unknown: TensorFlow serves "
+                        f"{', '.join(RPC_LAYERS)} only; set \"rpc_layer\": \"{RPC_LAYERS[0]}\" "
+                        "or leave it out")
     return cluster, kind, index
+
+
+def address_problem(address: str) -> str:
+    """What keeps `address` from being a "host:port" TensorFlow can serve ("" if nothing)."""
+    host, colon, port = address.rpartition(":")
+    if not colon or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        return "it ends in no port 1..65535"
+    if host.startswith("[") or host.endswith("]"):  # IPv6: "[::1]:12345"
+        if not (host.startswith("[") and host.endswith("]")):
+            return f"the host {host!r} opens or closes a bracket it does not match"
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"{host[1:-1]!r} in brackets is no IPv6 address"
+        return ""
+    if not host:
+        return "its host is empty"
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", host):
+        return (f"the host {host!r} holds other than letters, digits, '.', '-' and '_'"
+                + ("; an IPv6 host goes in brackets" if ":" in host else ""))
+    return ""
 
 
 def timeout_seconds() -> float:
@@ -79,16 +116,14 @@ def rendezvous(cluster: Dict[str, List[str]], kind: str, index: int) -> None:
     """Listen on this task's port until every peer has been reached (or the timeout)."""
     address = cluster[kind][index]
     port = int(address.rpartition(":")[2])
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    both = socket.has_dualstack_ipv6()  # IPv4 and IPv6 peers, as TensorFlow's server takes
     try:
-        listener.bind(("", port))
+        listener = socket.create_server(("", port), backlog=64, dualstack_ipv6=both,
+                                        family=socket.AF_INET6 if both else socket.AF_INET)
     except OSError as e:
-        listener.close()
         raise UserError(f"this task's address {address} (TF_CONFIG) cannot be used: port "
-                        f"{port} is taken ({e.strerror}); free it or give the task another "
-                        "port") from None
-    listener.listen(64)
+                        f"{port} is taken ({os.strerror(e.errno)}); free it or give the task "
+                        "another port") from None
     listener.settimeout(0.2)
     done = threading.Event()
 

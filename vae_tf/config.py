@@ -188,7 +188,20 @@ def _check_values(c: Config) -> None:
 
 
 _TRAIN_ONLY = ("arch", "likelihood", "sigma", "lr_decay", "binarize", "iwae_samples",
-               "log_every", "deterministic", "train_samples", "init")
+               "log_every", "train_samples", "init")
+# Why each --mode=train setting has no meaning for the imputers.
+_WHY_NOT_IMPUTING = {
+    "likelihood": "the imputers choose their own (the thesis's Bernoulli on [0, 1] images, "
+                  "MIWAE's column models on a table)",
+    "sigma": "the imputers choose their own likelihood (no fixed Gaussian sigma)",
+    "lr_decay": "the imputers train at a constant learning rate",
+    "binarize": "the imputers fill the grey levels they are given",
+    "iwae_samples": "it sets the importance samples of a trained VAE's log-likelihood "
+                    "estimate",
+    "log_every": "the imputers' runs log one record per epoch, not per step",
+    "train_samples": "MIWAE trains with its tuned number of importance samples",
+    "init": "the imputers initialise their own models (--init_stddev, where the imputer "
+            "takes it)"}
 
 
 def _check_applies(c: Config) -> None:
@@ -215,12 +228,12 @@ def _check_imputer_flag(c: Config, name: str, refuse) -> None:
     """Refuse a given setting that `--imputer` (its registry entry) does not take."""
     own = registry.entry(c.imputer)
     if name in _TRAIN_ONLY and name != "arch":
-        refuse(name, "it is a --mode=train setting; the imputers use the thesis's "
-               "Bernoulli likelihood at a constant learning rate")
+        refuse(name, "it is a --mode=train setting; " + _WHY_NOT_IMPUTING[name])
+    unseeded = ("imputer_seeds", "deterministic")  # what a model without a seed needs not
     if not own.trains and (name in registry.TRAINED_FLAGS or name in ("adam_epsilon",
-                                                                      "imputer_seeds")):
+                                                                      *unseeded)):
         refuse(name, f"--imputer={c.imputer} " + (
-            "has no seed: it gives the same fill every time" if name == "imputer_seeds"
+            "has no seed: it gives the same fill every time" if name in unseeded
             else "does not train"))
     if name in registry.OWN_FLAGS and name not in own.own_flags:
         takers = registry.spoken(registry.takers(flag=name))

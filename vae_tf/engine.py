@@ -27,13 +27,49 @@ from vae_tf import checkpoints
 from vae_tf.batches import epoch_calls
 from vae_tf.errors import TrainingDiverged
 from vae_tf.objective import Objective  # noqa: F401  (what a model gives the engine)
-from vae_tf.progress import default_verbosity, describe, grouped_scalars, progress_bar
+from vae_tf.progress import default_verbosity, epoch_line, grouped_scalars, progress_bar
 
 __all__ = ["Engine", "Objective", "default_verbosity"]  # the last for train_run.py, impute_run.py
 
 # One tf.function per engine (per model trained): TensorFlow counts those as retracing of
 # one function and warns; expected here, so that warning is dropped for ours only.
 tf.get_logger().addFilter(lambda record: "Engine._compile" not in record.getMessage())
+
+# TensorFlow's XLA compilation cache has no eviction (tensorflow/tensorflow#64170): every
+# engine compiled with XLA keeps its machine code mapped until the process ends, about 216
+# memory mappings for a small MLP (benchmarks/results/xla_mappings.md). A process that
+# fits hundreds of models (a benchmark, a seed study) would reach the kernel's
+# vm.max_map_count and die in LLVM ("Cannot allocate memory", then a segfault). Past this
+# share of the limit, engines compile without XLA (slower steps), said once.
+XLA_MAPPINGS_SHARE = 0.5
+_said_no_xla = []
+
+
+def mappings_used() -> Optional[float]:
+    """The share of vm.max_map_count this process has mapped (Linux), else None."""
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            limit = int(f.read())
+        with open("/proc/self/maps") as f:
+            used = sum(1 for _ in f)
+    except (OSError, ValueError):
+        return None
+    return used / limit if limit > 0 else None
+
+
+def xla_room() -> bool:
+    """False (and one warning per process) once the process has used more than
+    XLA_MAPPINGS_SHARE of its memory mappings: another XLA compilation is then refused."""
+    used = mappings_used()
+    if used is None or used <= XLA_MAPPINGS_SHARE:
+        return True
+    if not _said_no_xla:
+        _said_no_xla.append(True)
+        logging.warning("this process has used %.0f%% of its memory mappings (vm.max_map_count),"
+                        " mostly XLA code that TensorFlow never frees: models trained from "
+                        "now on compile without XLA (slower steps, float rounding of their own); run "
+                        "fewer fits per process to keep XLA", 100 * used)
+    return False
 
 
 class Engine:
@@ -70,7 +106,8 @@ class Engine:
         self.history: List[Dict[str, float]] = []
         self.manager = None
         self._in_step = not self.distributed and objective.updates_in_step
-        self._multi = self._compile(jit_compile and not self.distributed)
+        self.xla = bool(jit_compile) and not self.distributed and xla_room()  # as compiled
+        self._multi = self._compile(self.xla)
         if run is not None:
             self._restore(max_to_keep)
 
@@ -150,7 +187,7 @@ class Engine:
         checkpoint = tf.train.Checkpoint(optimizer=self.optimizer, epoch=self.epoch,
                                          **self.objective.trackables())
         self.manager = checkpoints.resume(checkpoint, os.path.join(self.run.path, "checkpoints"),
-                                          max_to_keep)
+                                          max_to_keep, self.run.what)
         if self.manager.latest_checkpoint:
             logging.info("resumed from %s (epoch %d)", self.manager.latest_checkpoint,
                          self.start_epoch)
@@ -196,7 +233,7 @@ class Engine:
             self.history.append(record)
             self._save(record)
             if self.verbose:  # one line per epoch, after the bar's (verbose 1)
-                print(f"epoch {e + 1}/{epochs}  {describe(record)}  "
+                print(f"epoch {e + 1}/{epochs}  {epoch_line(record)}  "
                       f"{record['seconds']:.1f}s", flush=True)
         return self.history
 

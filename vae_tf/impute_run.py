@@ -13,6 +13,7 @@ import time
 from typing import Callable, Dict, Tuple
 
 import numpy as np
+import tensorflow as tf
 from absl import logging
 
 from vae_tf import datasets, distribute, plots, summaries
@@ -40,6 +41,8 @@ def make_imputer(config: Config, run: RunDir, ratings: bool, image_shape=None):
 def run_impute(config: Config, data=None) -> Dict:
     """Impute with `config.imputer`; write metrics.json, TensorBoard and figures."""
     strategy = distribute.make_strategy(config.strategy, config.cpu_devices)  # before any op
+    if config.deterministic:  # as in --mode=train; the imputers seed every draw themselves
+        tf.config.experimental.enable_op_determinism()
     data = data if data is not None else datasets.load(config.dataset, config.data_dir)
     ratings = check_impute_data(config, data)
     run = RunDir.for_config(config, distribute.worker_subfolder(strategy))
@@ -120,10 +123,10 @@ def _ratings(config: Config, data, imputer) -> Tuple[Dict, Callable]:
 
 def settings(config: Config, imputer) -> Dict:
     return {"dataset": config.dataset, "imputer": config.imputer, "missing": config.missing,
-            "seed": config.seed, "imputer_settings": describe(imputer)}
+            "seed": config.seed, "imputer_settings": imputer_settings(imputer)}
 
 
-def describe(imputer) -> str:
+def imputer_settings(imputer) -> str:
     """`Name(setting=value, ...)`: every setting, as the fit resolved MIWAE's "auto" and None."""
     params = imputer.get_params(deep=False)
     shown = {k: v for k, v in params.items() if k not in ("logdir", "verbose")}
@@ -131,7 +134,7 @@ def describe(imputer) -> str:
         resolved = getattr(imputer, f"_{name}", None)
         if callable(resolved):
             shown[name] = resolved()
-    text = {k: describe(v) if k == "imputer" and v is not None else repr(v)
+    text = {k: imputer_settings(v) if k == "imputer" and v is not None else repr(v)
             for k, v in shown.items()}  # SeedEnsemble's member, resolved alike
     return f"{type(imputer).__name__}({', '.join(f'{k}={v}' for k, v in sorted(text.items()))})"
 

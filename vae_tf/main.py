@@ -14,6 +14,7 @@ with one line on stderr and a non-zero exit, never a traceback.
 import errno
 import os
 import re
+import signal
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
@@ -21,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 from absl import app, flags, logging  # noqa: E402
 
 from vae_tf import config as config_lib  # noqa: E402
-from vae_tf import datasets  # noqa: E402
+from vae_tf import datasets, flagfiles  # noqa: E402
 from vae_tf.errors import TrainingDiverged, UserError  # noqa: E402
 
 PROG = "vae-tf"
@@ -97,6 +98,10 @@ def _parse(argv):
     if asked:
         _help(full=any(asked))
     try:
+        flagfiles.check(argv[1:])  # absl would answer a bad one with a traceback or a warning
+    except UserError as e:
+        _fail(str(e))
+    try:
         rest = FLAGS(argv)
     except flags.Error as e:
         _fail(f"{e}; see --helpfull for the valid flags and values")
@@ -106,6 +111,15 @@ def _parse(argv):
             _fail(f"--{name}={value} is absl's own flag ({FLAGS[name].help}), not this "
                   f"program's; did you mean --{ours}={value}?")
     return rest
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread as SIGINT raises KeyboardInterrupt."""
+
+
+def _terminate(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated
 
 
 def main(argv) -> None:
@@ -161,6 +175,9 @@ def main(argv) -> None:
         _fail(*_os_error(None, code, detail))
     except KeyboardInterrupt:
         _fail("interrupted; rerun the same command to resume from the last checkpoint", 130)
+    except Terminated:
+        _fail("terminated (SIGTERM); rerun the same command to resume from the last "
+              "checkpoint", 128 + signal.SIGTERM)
 
 
 def _checked(config: config_lib.Config, data: datasets.Dataset) -> datasets.Dataset:
@@ -185,13 +202,14 @@ def _os_error(path, number, detail: str):
             "belongs, a damaged disk?)", 2)
 
 
-def entry() -> None:
+def console_main() -> None:
     """Console script `vae-tf` (and `python -m vae_tf.main`)."""
     for field in config_lib.FLAG_FIELDS:  # --help lists our flags whatever the script's name
         FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[field.name])
     logging.set_verbosity(logging.INFO)
+    signal.signal(signal.SIGTERM, _terminate)  # a run ends as on Ctrl-C: cleanly, in one line
     app.run(main, flags_parser=_parse)
 
 
 if __name__ == "__main__":
-    entry()
+    console_main()

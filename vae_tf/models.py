@@ -1,7 +1,6 @@
 """The thesis's MLP VAE as small subclassed Keras models that return tensors."""
 
 import math
-import os
 from typing import Callable, Optional, Tuple
 
 import keras
@@ -12,7 +11,7 @@ from vae_tf import losses
 from vae_tf.initializers import dense_initializer as _initializer, thesis_pytorch_init
 
 __all__ = ["Encoder", "Decoder", "VAE", "SIGMA_FLOOR", "load_model", "reparameterize",
-           "encode_decode", "thesis_pytorch_init"]  # the last re-exported from initializers
+           "encode_decode", "thesis_pytorch_init"]  # load_model, thesis_pytorch_init: re-exported
 
 SIGMA_FLOOR = 0.01  # a learned Gaussian standard deviation never goes below this
 _SIGMA_START = 0.1  # ... and starts here
@@ -225,25 +224,6 @@ def _out(t: tf.Tensor, given):
     return t if tf.is_tensor(given) or not tf.executing_eagerly() else t.numpy()
 
 
-def load_model(path: str) -> VAE:
-    """A VAE saved by a run (`<logdir>/model.keras`), loaded with Keras's safe_mode on.
-
-    safe_mode refuses to deserialise arbitrary Python code (Lambda layers), so a model file
-    from elsewhere cannot run code when loaded.
-    """
-    from vae_tf.errors import UserError
-    if not os.path.exists(path):
-        raise UserError(f"{path}: no such file or folder; pass a run folder (--logdir) or its "
-                        "model.keras")
-    if os.path.isdir(path):
-        if not os.path.isfile(os.path.join(path, "model.keras")):
-            raise UserError(f"{path}: a folder without model.keras; pass the folder of a "
-                            "finished run (--logdir) or its model.keras")
-        path = os.path.join(path, "model.keras")
-    from vae_tf import conv  # noqa: F401  (registers the convolutional classes too)
-    return keras.models.load_model(path, safe_mode=True)
-
-
 def reparameterize(z_mean: tf.Tensor, z_log_var: tf.Tensor, rng: tf.random.Generator,
                    samples=None) -> tf.Tensor:
     """z = mean + exp(log_var / 2) * eps with eps ~ N(0, I) drawn from the explicit `rng`.
@@ -292,3 +272,6 @@ def encode_decode_samples(encode: Callable[[], Tuple[tf.Tensor, tf.Tensor]],
         flat = decoder(tf.reshape(z, [-1, tf.shape(z)[-1]]))  # [K * B, ...]
         out = tf.reshape(flat, tf.concat([[samples, -1], tf.shape(flat)[1:]], 0))
     return out, z, z_mean, z_log_var
+
+
+from vae_tf.model_file import load_model  # noqa: E402  (its home; after VAE, which it loads)

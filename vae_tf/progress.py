@@ -20,7 +20,7 @@ def progress_bar(n_batches: int, verbose: int) -> Optional[keras.utils.Progbar]:
                                stateful_metrics=["loss"])
 
 
-def describe(record: Dict[str, float]) -> str:
+def epoch_line(record: Dict[str, float]) -> str:
     """`train: loss 1.2, kl 0.3 | test: loss 1.4` from an epoch's record."""
     groups: Dict[str, List[str]] = {}
     for key, value in record.items():

@@ -3,9 +3,11 @@
 `RunDir` resolves the folder (`logs/<dataset>-<mode>-<time>` by default; other workers of
 a cluster write under `<logdir>/workers/<type>-<index>`), checks it can be written, holds
 a lock while the run lives (an flock: a second run on the same folder is refused; the
-kernel releases it when a run ends, killed or not), writes `config.json` once (with the resolved folder) and
-refuses to resume a run whose model settings changed, and owns what the run writes:
-TensorBoard events, `history.jsonl` (one record per epoch), JSON files and figures.
+kernel releases it when a run ends, killed or not), writes `config.json` once (with the
+resolved folder; a run trained on to more epochs records them), refuses to resume a run
+whose settings changed or a folder of another kind of run, and owns what the run writes:
+TensorBoard events, `history.jsonl` (one record per epoch, `history`), JSON files and
+figures.
 """
 
 import atexit
@@ -17,26 +19,64 @@ import socket
 import time
 from typing import Dict, List, Optional
 
+from vae_tf import history
 from vae_tf.config import imputer_models
 from vae_tf.errors import UserError
 
-# Settings that shape the model: a checkpoint cannot be resumed if they change.
-_MODEL_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_layers",
-                 "likelihood", "sigma", "imputer", "missing", "train_samples", "adam_epsilon",
-                 "init", "init_stddev", "imputer_seeds")
+# Settings that change what a run trains or computes: a folder resumes only with the values
+# it was started with. The others may differ: epochs (the run trains on to a larger count,
+# which config.json then records), where things are (data_dir, logdir), how fast or how
+# verbosely it runs (steps_per_call, jit_compile, deterministic, strategy, cpu_devices,
+# log_every), what is estimated after training (iwae_samples, imputations), and the preset
+# (its values are compared one by one).
+_SAME_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_layers",
+                "likelihood", "sigma", "imputer", "missing", "train_samples", "adam_epsilon",
+                "init", "init_stddev", "imputer_seeds", "batch_size", "learning_rate",
+                "lr_decay", "seed", "binarize", "k", "holdout", "categorical")
 # What a config.json written before a field existed meant by its absence.
 _BEFORE = {"train_samples": 1, "adam_epsilon": 1e-7, "init": "auto", "imputer_seeds": 0}
+# What a run leaves that a resume reads (config.json aside).
+_RESUMED = ("checkpoints", "history.jsonl", "fit.json")
 LOCK = ".lock"
 _HELD: Dict[str, list] = {}  # lock file -> [descriptor, runs of this process using it]
 
 
-def _same_model(field: str, old: Dict, config) -> bool:
-    """Whether the earlier run's `field` gives the model `config` gives (a seed count of 0
-    means the imputer's own count)."""
+def _same(field: str, old: Dict, config) -> bool:
+    """Whether the earlier run's `field` is `config`'s (a seed count of 0 means the
+    imputer's own count)."""
     if field == "imputer_seeds":
         return imputer_models(old.get("imputer"), old[field]) == \
             imputer_models(config.imputer, config.imputer_seeds)
     return old[field] == getattr(config, field)
+
+
+def _other_settings(logdir: str, changed: List[str], old: Dict, config) -> str:
+    """The one line refusing to resume with other settings: each one's saved and given
+    value, and the flags that resume."""
+    pairs = ", ".join(f"{k} (saved {old[k]!r}, given {getattr(config, k)!r})" for k in changed)
+    flags = [_flag(k, old[k]) for k in changed if old[k] is not None]
+    unset = [f"--{k}" for k in changed if old[k] is None]
+    fix = " and ".join(filter(None, [f"pass {' '.join(flags)}" if flags else "",
+                                     f"leave {' '.join(unset)} unset" if unset else ""]))
+    return (f"--logdir={logdir} holds a run with different {pairs}; {fix} to resume it, or "
+            "pass a new --logdir for a run with these settings")
+
+
+def _flag(name: str, value) -> str:
+    if isinstance(value, bool):
+        return f"--{name}" if value else f"--no{name}"
+    return f"--{name}={value if value != '' else repr('')}"
+
+
+def resumed_parts(folder: str) -> List[str]:
+    """What of a run `folder` holds that a resume would read (checkpoints/, history.jsonl,
+    fit.json); config.json aside."""
+    found = []
+    for name in _RESUMED:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) or (os.path.isdir(path) and os.listdir(path)):
+            found.append(name + ("/" if os.path.isdir(path) else ""))
+    return found
 
 
 def default_logdir(config) -> str:
@@ -47,7 +87,7 @@ class RunDir:
     """One run's folder. `RunDir(path)` for library use; `RunDir.for_config` for the launcher."""
 
     def __init__(self, path: str, what: str = "logdir"):
-        self.path, self._what, self._writer, self._locked = path, what, None, False
+        self.path, self.what, self._writer, self._locked = path, what, None, False
         try:
             os.makedirs(path, exist_ok=True)
             probe = os.path.join(path, ".write_probe")
@@ -71,16 +111,22 @@ class RunDir:
         resolved = dataclasses.replace(config, logdir=logdir)
         previous = os.path.join(path, "config.json")
         if os.path.exists(previous):
-            old = run._read_config(previous)
-            old = {**_BEFORE, **old}
-            changed = [k for k in _MODEL_FIELDS if k in old and not _same_model(k, old, config)]
+            saved = run._read_config(previous)
+            old = {**_BEFORE, **saved}
+            changed = [k for k in _SAME_FIELDS if k in old and not _same(k, old, config)]
             if changed:
                 run.close()
-                raise UserError(f"--logdir={logdir} holds a run with different "
-                                f"{', '.join(changed)} ("
-                                f"{', '.join(f'{k}={old.get(k)!r}' for k in changed)}); "
-                                "pass a new --logdir or the same settings to resume")
+                raise UserError(_other_settings(logdir, changed, old, config))
+            if config.epochs > saved.get("epochs", config.epochs):  # trained on further
+                run.write_json("config.json", {**saved, "epochs": config.epochs})
         else:
+            parts = resumed_parts(path)
+            if parts:  # a resume would read what another program wrote
+                run.close()
+                raise UserError(f"--logdir={logdir} holds {', '.join(parts)} but no "
+                                "config.json: another kind of run (an imputer's fit from the "
+                                "library?), or one whose config.json was deleted; pass a new "
+                                "--logdir")
             run.write_json("config.json", dataclasses.asdict(resolved))
         run.config = resolved
         return run
@@ -115,9 +161,9 @@ class RunDir:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise UserError(f"{self._what}={self.path} is in use by another live run "
+            raise UserError(f"{self.what}={self.path} is in use by another live run "
                             f"({_read(path) or 'unknown process'}); wait for it to end or pass "
-                            f"another {self._what}") from None
+                            f"another {self.what}") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{socket.gethostname()} {os.getpid()}".encode())
         _HELD[path] = [fd, 1]
@@ -157,25 +203,12 @@ class RunDir:
         return path
 
     def read_history(self, up_to_epoch: int) -> List[Dict[str, float]]:
-        """The records of history.jsonl up to `up_to_epoch` (the restored checkpoint's)."""
-        path = self.file("history.jsonl")
-        if not os.path.exists(path):
-            return []
-        records = []
-        with open(path) as f:
-            for line in f:
-                try:
-                    records.append(json.loads(line))
-                except ValueError:  # a line cut short by a kill: the epochs after it are lost
-                    break
-        return [r for r in records if r.get("epoch", 0) <= up_to_epoch]
+        """The records of history.jsonl up to `up_to_epoch` (the restored checkpoint's),
+        damaged or missing ones rebuilt from the TensorBoard events (`history`)."""
+        return history.read(self.path, up_to_epoch)
 
-    def write_history(self, history: List[Dict[str, float]]) -> None:
-        tmp = self.file("history.jsonl.tmp")
-        with open(tmp, "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in history)
-        os.replace(tmp, self.file("history.jsonl"))
-
+    def write_history(self, records: List[Dict[str, float]]) -> None:
+        history.write(self.path, records)
 
 def write_json(path: str, payload: Dict) -> None:
     """Write JSON atomically: a reader never sees a half-written file."""
@@ -192,39 +225,3 @@ def _read(path: str) -> str:
             return f.read().strip()
     except OSError:
         return ""
-
-
-def fingerprint(*parts) -> str:
-    """A short hash of arrays and settings (what a fit in a run folder was made from)."""
-    import hashlib
-
-    import numpy as np
-    digest = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            digest.update(str((part.shape, part.dtype.str)).encode())
-            digest.update(np.ascontiguousarray(part).tobytes())
-        else:
-            digest.update(repr(part).encode())
-    return digest.hexdigest()[:16]
-
-
-def claim_fit(folder: str, print_: str, what: str = "logdir") -> None:
-    """Record `print_` as the fit a run folder holds; refuse a folder holding another one.
-
-    A resumed fit must see the same data and settings: restoring another fit's checkpoint
-    would silently return its results.
-    """
-    path = os.path.join(folder, "fit.json")
-    if os.path.exists(path):
-        try:
-            with open(path) as f:
-                old = json.load(f).get("fingerprint")
-        except (OSError, ValueError, AttributeError):
-            old = None
-        if old != print_:
-            raise UserError(f"{what}={folder} holds a fit of other data or settings (a different "
-                            "seed changes the holes too); pass a new folder, or the same data "
-                            "and settings to resume")
-        return
-    write_json(path, {"fingerprint": print_})

@@ -102,6 +102,9 @@ def holdout_mask(observed: np.ndarray, share: float, seed: int) -> np.ndarray:
 def run_table(config: Config, table: Table) -> Dict:
     """Impute `table`; write the completed table(s), metrics.json, TensorBoard, figures."""
     x, observed = table.values, ~table.missing
+    if config.deterministic:  # as in --mode=train; the imputers seed every draw themselves
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
     run = RunDir.for_config(config)
     tmps = []
     try:

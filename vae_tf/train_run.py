@@ -75,8 +75,9 @@ def run_train(config: Config, data: Optional[datasets.Dataset] = None,
             nll = -float(np.mean(estimate_log_likelihood(vae, data.test, config.iwae_samples,
                                                          seed=config.seed + 2)))
             run.writer.scalars("test", {"iwae_nll": nll}, engine.start_epoch)
-            history[-1]["test/iwae_nll"] = nll
-            run.write_history(history)
+            if history:  # (empty when every record was lost: history.py)
+                history[-1]["test/iwae_nll"] = nll
+                run.write_history(history)
         return finish(config, data, vae, run, history)
     finally:
         run.close()
@@ -107,13 +108,15 @@ def finish(config: Config, data: datasets.Dataset, vae: VAE, run: RunDir,
     vae.save(tmp_model)
     os.replace(tmp_model, run.file("model.keras"))
     recon = reconstruct(vae, data.test)
-    seconds = [h.get("seconds", 0.0) for h in history]
+    # Records rebuilt from TensorBoard after damage have no seconds (history.py).
+    seconds = [h["seconds"] for h in history if "seconds" in h]
     steady = seconds[1:] if len(seconds) > 1 else seconds  # the first epoch compiles
-    test = ({"loss": history[-1]["test/loss"], "kl": history[-1]["test/kl"]} if history
+    last = history[-1] if history else {}
+    test = ({"loss": last["test/loss"], "kl": last["test/kl"]} if "test/kl" in last
             else evaluate(vae, data.test, seed=config.seed + 1))
     diagnosis = collapse.diagnose(vae, data.test, test["kl"], recon)
     metrics = {
-        "loss": history[-1]["train/loss"] if history else None,
+        "loss": last.get("train/loss"),
         "test_loss": test["loss"],
         # test_kl, latent_units_in_use (of latent_units), reconstruction_spread, collapsed
         # and collapse (what is wrong, "" when nothing): see collapse.py.

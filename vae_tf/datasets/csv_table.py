@@ -9,8 +9,9 @@ that the imputed table writes observed cells back exactly as read.
 Bad files are refused in one line naming the file, the problem and the fix, before
 anything is written: not a readable UTF-8 file, empty, a header without a name or with
 a name twice, a row of another length than the header (its line), a text cell (its
-column and line), an infinite value, a column without any value, fewer than two rows,
-or a table whose estimated working memory exceeds 80 % of this machine's. numpy only.
+column and line), an infinite value or one beyond float32's range (about 3.4e38), a column
+without any value, fewer than two rows, or a table whose estimated working memory exceeds
+80 % of this machine's. numpy only.
 """
 
 import csv
@@ -131,10 +132,15 @@ def read_csv(path: str, imputations: int = 0) -> Table:
                 raise UserError(f"--data_dir={path}: column {name!r} holds text ({row[j]!r} "
                                 f"on line {lines[i]}); impute numeric columns only: encode "
                                 "it as numbers or drop the column") from None
-            if not math.isfinite(v) or abs(v) > finite:
+            if not math.isfinite(v):
                 raise UserError(f"--data_dir={path}: column {name!r} holds {row[j]!r} on line "
-                                f"{lines[i]}, not a finite number below 3.4e38; write a "
-                                "missing value as an empty cell or NA, rescale larger ones")
+                                f"{lines[i]}, not a finite number; write a missing value as "
+                                "an empty cell or NA")
+            if abs(v) > finite:
+                raise UserError(f"--data_dir={path}: column {name!r} holds {row[j]!r} on line "
+                                f"{lines[i]}, which exceeds float32's range (about 3.4e38) the "
+                                "models compute in; rescale the column (e.g. write it in "
+                                "larger units)")
             values[i, j] = v
         if np.isnan(values[:, j]).all():
             raise UserError(f"--data_dir={path}: column {name!r} has no value; drop it "

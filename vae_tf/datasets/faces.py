@@ -23,17 +23,15 @@ Never a silently smaller set:
   nothing lets a subject lack images.
 """
 
-import io
 import os
 import re
 
 import numpy as np
 from absl import logging
-from PIL import Image
 
 from vae_tf.datasets import where_to_put_files
 from vae_tf.datasets.base import Dataset
-from vae_tf.datasets.files import (ALLOW_SMALL_VAR, check_folder, list_folder, one_line,
+from vae_tf.datasets.files import (ALLOW_SMALL_VAR, check_folder, decode_image, list_folder,
                                    read_raw, small_data_allowed)
 from vae_tf.errors import UserError
 
@@ -48,20 +46,10 @@ _YALE = re.compile(r"^yaleB(\d+)_P00A[+-]\d+E[+-]\d+\.pgm(\.bad)?$")
 
 def read_pgm(path: str, shape) -> np.ndarray:
     """One 8-bit grey PGM of the given (H, W) -> float32 [H*W] in [0, 1]."""
-    raw = read_raw(path)
-    try:
-        with Image.open(io.BytesIO(raw)) as image:
-            if image.format != "PPM" or image.mode != "L":
-                raise ValueError(f"format {image.format}, mode {image.mode}")
-            width, height = image.size  # from the header: checked before decoding
-            array = np.asarray(image, np.float32) if (height, width) == tuple(shape) else None
-    except Exception as e:  # PIL raises many types for a damaged file
-        raise UserError(f"{path}: not a readable 8-bit grey PGM ({one_line(e)}); restore the "
-                        "original file") from None
-    if array is None:
-        raise UserError(f"{path}: image is {width}x{height} (WxH), expected "
-                        f"{shape[1]}x{shape[0]}; this file does not belong to the dataset")
-    return (array / np.float32(255)).reshape(-1)
+    pixels = decode_image(read_raw(path), path, "8-bit grey PGM", (shape[1], shape[0]),
+                          "this file does not belong to the dataset: restore the original file",
+                          format_mode=("PPM", "L"))
+    return (pixels.astype(np.float32) / np.float32(255)).reshape(-1)
 
 
 def load_orl_files(data_dir) -> Dataset:

@@ -11,10 +11,12 @@ Two rules every loader follows:
 """
 
 import gzip
+import io
 import os
 import zlib
 from typing import List, Optional, Sequence
 
+import numpy as np
 from absl import logging
 
 from vae_tf.errors import UserError
@@ -26,6 +28,28 @@ def one_line(error: BaseException) -> str:
     """An exception's message squeezed onto one line (its type name when it has none)."""
     text = " ".join(str(error).split())
     return text[:200] if text else type(error).__name__
+
+
+def decode_image(data: bytes, where: str, what: str, size, fix: str, format_mode=None,
+                 grey: bool = False) -> np.ndarray:
+    """One image file's bytes -> uint8 or float32 pixels [H, W], its size (W, H) checked
+    from the header before any pixel is decoded; a damaged file or another size is one
+    UserError naming `where` and ending in `fix`. `format_mode`: the (format, mode) the
+    file must have (else it is refused as not `what`); `grey`: converted to 8-bit grey."""
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if format_mode and (image.format, image.mode) != tuple(format_mode):
+                raise ValueError(f"format {image.format}, mode {image.mode}")
+            found = image.size
+            pixels = (np.asarray(image.convert("L") if grey else image)
+                      if found == tuple(size) else None)
+    except Exception as e:  # PIL raises many types for a damaged file
+        raise UserError(f"{where}: not a readable {what} ({one_line(e)}); {fix}") from None
+    if pixels is None:
+        raise UserError(f"{where}: image is {found[0]}x{found[1]} (WxH), expected "
+                        f"{size[0]}x{size[1]}; {fix}")
+    return pixels
 
 
 def unreadable(path: str, error: Optional[OSError] = None) -> UserError:
@@ -89,16 +113,26 @@ def locate(data_dir: str, name: str, expected: Sequence[str],
                     f"put the original files there")
 
 
-def read_bytes(path: str) -> bytes:
-    """The bytes of a file, un-gzipped when it ends in .gz; UserError when it is corrupt."""
+def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
+    """The bytes of a file, un-gzipped when it ends in .gz; UserError when it is corrupt or,
+    given `limit` (the original's size), holds more than `limit` bytes.
+
+    A gzip is inflated no further than `limit` + 1 bytes, as omniglot.py bounds what a zip
+    may declare: a small file that inflates to gigabytes (a bomb) never fills the memory.
+    """
     raw = read_raw(path)
-    if not path.endswith(".gz"):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-        raise UserError(f"{path}: cannot be read ({one_line(e)}); the file is truncated or "
-                        "corrupt: download it again") from None
+    if path.endswith(".gz"):
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+                raw = f.read(-1 if limit is None else limit + 1)
+        except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+            raise UserError(f"{path}: cannot be read ({one_line(e)}); the file is truncated "
+                            "or corrupt: download it again") from None
+    if limit is not None and len(raw) > limit:
+        grows = "inflates to" if path.endswith(".gz") else "holds"
+        raise UserError(f"{path}: {grows} more than {limit} bytes, the size of the original; "
+                        "the file is damaged or not the original: download it again")
+    return raw
 
 
 def small_data_allowed() -> bool:

@@ -1,9 +1,12 @@
 """MNIST from its four original IDX .gz files, split as the thesis: 55,000 / 5,000 / 10,000.
 
 The validation split is the last 5,000 images of the training file. Files holding fewer
-images than the original 60,000 / 10,000 are refused (files.check_count).
+images than the original 60,000 / 10,000 are refused (files.check_count), and so is a file
+larger than the original: it is inflated no further than the original's size (a gzip bomb
+never fills the memory) and its header's dimensions must match the bytes it holds.
 """
 
+import math
 import os
 import struct
 
@@ -20,9 +23,16 @@ N_VALIDATION = 5000  # the thesis: the last 5,000 training images
 _MAGIC = {1: 2049, 3: 2051}  # IDX magic numbers of unsigned-byte arrays with 1 or 3 dims
 
 
-def parse_idx(path: str, ndim: int) -> np.ndarray:
-    """An unsigned-byte IDX array of `ndim` dimensions, header and size checked."""
-    raw = read_bytes(path)
+def original_size(file: str) -> int:
+    """Bytes of the original un-gzipped IDX `file`: its header, then 60,000 or 10,000 items."""
+    images = OFFICIAL[file.split("-")[0]]
+    return 16 + images * 28 * 28 if "images" in file else 8 + images
+
+
+def parse_idx(path: str, ndim: int, limit: int) -> np.ndarray:
+    """An unsigned-byte IDX array of `ndim` dimensions, at most `limit` bytes, header and
+    size checked before any array is made."""
+    raw = read_bytes(path, limit)
     header = 4 + 4 * ndim
     magic = struct.unpack(">i", raw[:4])[0] if len(raw) >= 4 else None
     if magic is not None and magic != _MAGIC[ndim]:
@@ -31,18 +41,20 @@ def parse_idx(path: str, ndim: int) -> np.ndarray:
     if len(raw) < header:
         raise UserError(f"{path}: {len(raw)} bytes is shorter than an IDX header; "
                         "the file is truncated: download it again")
-    dims = struct.unpack(f">{ndim}i", raw[4:header])
-    size = int(np.prod(dims)) if min(dims) >= 0 else -1
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    size = math.prod(dims)  # exact: numpy's int64 product wraps (2**30 x 2**30 x 16 -> 0)
     if len(raw) - header != size:
         raise UserError(f"{path}: header says {'x'.join(map(str, dims))} = {size} values but "
-                        f"the file holds {len(raw) - header}; download it again")
+                        f"the file holds {len(raw) - header}; the file is damaged or not an "
+                        "MNIST file: download it again")
     return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
 
 
 def _pair(folder: str, images_file: str, labels_file: str):
     """Images [N, 28, 28] and labels [N] of one split, checked against each other."""
     images_path, labels_path = (os.path.join(folder, f) for f in (images_file, labels_file))
-    images, labels = parse_idx(images_path, 3), parse_idx(labels_path, 1)
+    images = parse_idx(images_path, 3, original_size(images_file))
+    labels = parse_idx(labels_path, 1, original_size(labels_file))
     if images.shape[1:] != (28, 28):
         raise UserError(f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, "
                         "expected 28x28; this is not MNIST")

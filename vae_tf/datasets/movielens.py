@@ -70,13 +70,14 @@ def _split(data_dir: str, base: str, test: str) -> Tuple[np.ndarray, np.ndarray,
     folder = locate(data_dir, "movielens_100k", (base, test), subfolders=("ml-100k",))
     paths = [os.path.join(folder, f) for f in (base, test)]
     triples = [parse_ratings(p) for p in paths]
-    for p, f, rows in zip(paths, (base, test), triples):
-        check_count(p, "ratings", len(rows), OFFICIAL[f],
-                    "restore the original file from ml-100k.zip")
     train, held_out = (to_matrix(t, p) for t, p in zip(triples, paths))
     if np.any(~np.isnan(train) & ~np.isnan(held_out)):
         raise UserError(f"{paths[0]} and {paths[1]} share a (user, item) rating; a split's two "
                         "files must be disjoint: restore the original files")
+    # Counts last: a damaged file's error is then the one line, no count warning before it.
+    for p, f, rows in zip(paths, (base, test), triples):
+        check_count(p, "ratings", len(rows), OFFICIAL[f],
+                    "restore the original file from ml-100k.zip")
     return train, held_out, folder
 
 

@@ -26,8 +26,8 @@ import numpy as np
 from PIL import Image
 
 from vae_tf.datasets.base import Dataset
-from vae_tf.datasets.files import (check_count, check_folder, list_folder, one_line, read_raw,
-                                   unreadable)
+from vae_tf.datasets.files import (check_count, check_folder, decode_image, list_folder, one_line,
+                                   read_raw, unreadable)
 from vae_tf.errors import UserError
 
 ALPHABETS = {"omniglot_en": "Latin", "omniglot_gr": "Greek"}
@@ -56,17 +56,8 @@ def ink_to_28x28(grey: np.ndarray) -> np.ndarray:
 
 def to_28x28(png: bytes, where: str) -> np.ndarray:
     """One 105x105 OMNIGLOT PNG -> float32 [28*28], strokes 1 on background 0."""
-    try:
-        with Image.open(io.BytesIO(png)) as image:
-            size = image.size  # from the header: checked before decoding any pixel
-            grey = np.asarray(image.convert("L")) if size == (SOURCE_SIZE, SOURCE_SIZE) else None
-    except Exception as e:  # PIL raises many types for a damaged file
-        raise UserError(f"{where}: not a readable PNG ({one_line(e)}); restore the file "
-                        "from the original archive") from None
-    if grey is None:
-        raise UserError(f"{where}: image is {size[0]}x{size[1]}, expected "
-                        f"{SOURCE_SIZE}x{SOURCE_SIZE}; restore the file from the original archive")
-    return ink_to_28x28(grey)
+    return ink_to_28x28(decode_image(png, where, "PNG", (SOURCE_SIZE, SOURCE_SIZE),
+                                     "restore the file from the original archive", grey=True))
 
 
 def _from_folder(folder: str) -> List[Tuple[str, bytes]]:

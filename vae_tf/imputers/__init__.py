@@ -8,21 +8,9 @@ The VAE, MIWAE and rating imputers train through the engine (vae_tf/engine.py) a
 TensorFlow.
 """
 
-import importlib
-
 from vae_tf.imputers.registry import classes
+from vae_tf.lazy import lazy_attributes
 
 _WHERE = classes()  # class name -> module, from the imputer registry (registry.py)
-
-
-def __getattr__(name):
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'vae_tf.imputers' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_WHERE))
-
-
+__getattr__, __dir__ = lazy_attributes("vae_tf.imputers", _WHERE, globals())
 __all__ = sorted(_WHERE)

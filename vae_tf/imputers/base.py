@@ -164,11 +164,14 @@ def check_array(X, what: str = "X", unit: bool = False,
 
     X may be a DataFrame (validation.as_numeric: pd.NA is missing). One-line UserError for
     anything not a non-empty 2-D numeric array with NaN holes (naming a non-numeric
-    column), for infinities, and (with `unit`) for observed values outside [0, 1] (`fix`
-says what to do).
+    column), for infinities and values beyond float32's range, and (with `unit`) for
+    observed values outside [0, 1] (`fix` says what to do).
     """
-    x = np.array(validation.as_numeric(X, what), dtype=np.float32)
+    data = validation.as_numeric(X, what)
+    with np.errstate(over="ignore"):  # a value beyond float32's range: refused just below
+        x = np.array(data, dtype=np.float32)
     if np.isinf(x).any():
+        validation.check_float32(data, what=what)  # finite, but too large for float32
         raise UserError(f"{what} holds infinite values; mark missing entries with NaN")
     mask = ~np.isnan(x)
     if unit:

@@ -92,7 +92,7 @@ class Columns:
                     scale[j] = spread if spread > 0 else 1.0
         return cls(real, kinds, center, scale, low, high, categories)
 
-    def describe(self) -> List[str]:
+    def likelihood_names(self) -> List[str]:
         """Each column's likelihood: "gaussian"/"student_t", "bernoulli" or "categorical"."""
         names = {"real": self.real, "binary": "bernoulli", "categorical": "categorical"}
         return [names[k] for k in self.kinds]

@@ -14,6 +14,7 @@ folder `<logdir>/seed-<k>` (so a killed fit resumes member by member). Members t
 after another: the time is n_seeds fits.
 """
 
+import inspect
 import os
 from typing import Optional
 
@@ -22,6 +23,7 @@ import numpy as np
 from vae_tf.config import SEED_MAX
 from vae_tf.errors import UserError
 from vae_tf.imputers.base import Imputer, check_array, check_int, mean_history
+from vae_tf.imputers.fit_folder import check_fit_folder
 from vae_tf.settings import Integer
 
 
@@ -65,7 +67,11 @@ class SeedEnsemble(Imputer):
         if self.imputer is None:
             from vae_tf.imputers.miwae import MIWAEImputer
             return MIWAEImputer()
-        params = self.imputer.get_params() if isinstance(self.imputer, Imputer) else {}
+        if not isinstance(self.imputer, Imputer):
+            raise UserError(f"SeedEnsemble(imputer=...): wants an imputer object, got "
+                            f"{_described(self.imputer)}; pass e.g. "
+                            f"SeedEnsemble({_example(self.imputer)}, n_seeds=3)")
+        params = self.imputer.get_params()
         if "seed" not in params:
             raise UserError(f"SeedEnsemble(imputer={self.imputer!r}): the imputer has no seed "
                             "to vary; pass one that trains, e.g. "
@@ -85,6 +91,8 @@ class SeedEnsemble(Imputer):
             raise UserError(f"SeedEnsemble(imputer={type(base).__name__}(warm_start=True)): "
                             "each member starts afresh from its own seed; set warm_start=False")
         x, observed = check_array(X, "X")  # a bad X fails before any member trains
+        if params.get("logdir"):  # the members' folders go inside it
+            check_fit_folder(params["logdir"])
         for stale in ("imputers_", "n_features_in_", "history_", "filled_"):
             self.__dict__.pop(stale, None)
         members = []
@@ -131,6 +139,26 @@ class SeedEnsemble(Imputer):
             counts = (votes[None] == values[:, None, None]).sum(1)  # [values, N]
             mean[:, j] = values[np.argmax(counts, axis=0)]
         return np.where(observed, x, mean).astype(np.float32)
+
+
+def _described(given) -> str:
+    """What was passed instead of an imputer: the string 'vae', the class X, an object of type Y."""
+    if isinstance(given, str):
+        return f"the string {given!r}"
+    if isinstance(given, type):
+        return f"the class {given.__name__}"
+    return f"an object of type {type(given).__name__}"
+
+
+def _example(given) -> str:
+    """The imputer object meant: an instance of the class given, or the trained imputer a
+    registry name (e.g. 'vae') stands for; MIWAEImputer() otherwise."""
+    from vae_tf.imputers.registry import ENTRIES
+    if isinstance(given, type) and issubclass(given, Imputer) and \
+            "seed" in inspect.signature(given).parameters:
+        return f"{given.__name__}()"
+    entry = ENTRIES.get(given) if isinstance(given, str) else None
+    return f"{entry.cls}()" if entry is not None and entry.trains else "MIWAEImputer()"
 
 
 def _mean(arrays) -> np.ndarray:

@@ -177,9 +177,9 @@ class MIWAEImputer(TrainedImputer):
         real = AUTO_REAL if self.likelihood == "auto" else self.likelihood
         self._pending = Columns.fit(x, mask, real, categorical,
                                     detect_binary=self.likelihood == "auto", owner=name)
-        kinds = sorted(set(self._pending.describe()))
+        kinds = sorted(set(self._pending.likelihood_names()))
         self.likelihood_ = kinds[0] if len(kinds) == 1 else "mixed"
-        self.column_likelihoods_ = np.array(self._pending.describe(), dtype=object)
+        self.column_likelihoods_ = np.array(self._pending.likelihood_names(), dtype=object)
 
     def _fit_settings(self) -> dict:
         settings = {**super()._fit_settings(), "arch": self._arch()}  # "auto" as resolved

@@ -21,7 +21,8 @@ from vae_tf.engine import Engine, Objective
 from vae_tf.errors import UserError
 from vae_tf.imputers import validation
 from vae_tf.imputers.base import Imputer, check_array, check_int
-from vae_tf.rundir import RunDir, claim_fit, fingerprint
+from vae_tf.imputers.fit_folder import check_fit_folder, claim_fit, fingerprint
+from vae_tf.rundir import RunDir
 from vae_tf.settings import Integer, Real
 
 
@@ -125,6 +126,8 @@ class TrainedImputer(Imputer):
             objective = self._objective(x, mask, data)
             if weights is not None:
                 _copy_weights(weights, objective, type(self).__name__, x.shape[1])
+        if self.logdir:  # before anything is written there
+            check_fit_folder(self.logdir)
         run = RunDir(self.logdir, "logdir") if self.logdir else None
         try:
             if run is not None:  # resume only the same fit

@@ -10,6 +10,8 @@ wraps them when a subclass defines them), as scikit-learn's `validate_data` and
   column names are all strings. Later calls refuse renamed or reordered columns in one
   line; a DataFrame after a fit on an array, or an array after a fit on a DataFrame, only
   warns (as scikit-learn).
+- A value beyond float32's range (about 3.4e38), where the models compute, is refused in
+  one line naming its column, before numpy could warn of an overflow.
 - `keep_empty_features` False (the default, as scikit-learn's) or True: a column with no
   observed entry in fit is left out of the model (scikit-learn's KNNImputer `_valid_mask`);
   False drops it from the output, True returns it filled with 0 (no warning, as its
@@ -25,6 +27,7 @@ straight through. Neither pandas nor scikit-learn is imported here unless the ca
 """
 
 import functools
+import math
 import sys
 import threading
 import warnings
@@ -34,6 +37,7 @@ import numpy as np
 from vae_tf.errors import UserError
 
 OUTPUTS = ("default", "pandas")
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # about 3.4e38
 
 
 class NotNumeric(UserError, TypeError):
@@ -135,6 +139,25 @@ def _frame_values(X, what: str) -> np.ndarray:
     return X.to_numpy(dtype=np.result_type(*kinds), na_value=np.nan)
 
 
+def check_float32(data: np.ndarray, names=None, what: str = "X") -> None:
+    """Refuse a finite value of `data` [N, D] beyond float32's range (float32 would make it
+    infinite), naming its column (by `names` when given) and row; infinities pass."""
+    if data.dtype.itemsize <= 4:  # float16 and float32 hold nothing larger
+        return
+    if not (np.fmax.reduce(data, axis=None) > FLOAT32_MAX  # NaN-blind, so no warning
+            or np.fmin.reduce(data, axis=None) < -FLOAT32_MAX):
+        return
+    big = np.isfinite(data) & (np.abs(data) > FLOAT32_MAX)
+    if not big.any():
+        return
+    i, j = np.argwhere(big)[0]
+    column = repr(names[j]) if names is not None else str(j)
+    scale = 10.0 ** math.floor(math.log10(np.abs(data[big[:, j], j]).max()))
+    raise UserError(f"{what} column {column} holds {data[i, j]:.3g} (row {i}), which exceeds "
+                    "float32's range (about 3.4e38) the imputers compute in; rescale the "
+                    f"column, e.g. divide it by {scale:.0e}")
+
+
 def check_names(est, names) -> None:
     """Refuse renamed or reordered columns (one line); warn where scikit-learn warns."""
     fitted, cls = getattr(est, "feature_names_in_", None), type(est).__name__
@@ -212,6 +235,7 @@ def _call(est, method, X, args, kwargs):
     if not fitting:
         est._check_fitted()
     data, names = as_numeric(X), column_names(X)
+    check_float32(data, names)
     if fitting:
         valid = ~np.isnan(data).all(0) if keep is not None else np.ones(data.shape[1], bool)
     else:
