@@ -402,9 +402,10 @@ def test_xla_compiles_the_mlp_on_images_but_not_a_table(tiny_data, monkeypatch):
 
     monkeypatch.setattr(training, "Engine", Spy)
     _, holed, _ = _holed(tiny_data)
-    small = dict(latent_dim=2, hidden_dim=8, epochs=1, batch_size=50, impute_samples=5,
-                 jit_compile=True)
+    small = dict(latent_dim=2, hidden_dim=8, epochs=1, batch_size=50, impute_samples=5)
     MIWAEImputer(arch="mlp", **small).fit(holed)  # [0, 1] images: Bernoulli, XLA
     table = np.where(np.isnan(holed), np.nan, 10 * holed - 3)  # values outside [0, 1]
-    MIWAEImputer(**small).fit(table)  # column models: no XLA
-    assert compiled == [True, False]
+    MIWAEImputer(**small).fit(table)  # "auto" on column models: no XLA
+    MIWAEImputer(jit_compile=True, **small).fit(table)  # asked for
+    MIWAEImputer(arch="mlp", jit_compile=False, **small).fit(holed)
+    assert compiled == [True, False, True, False]

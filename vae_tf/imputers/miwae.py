@@ -67,7 +67,10 @@ class MIWAEImputer(TrainedImputer):
 
     batch_size None trains on all rows as one batch; the engine's settings
     (steps_per_call, jit_compile, strategy, logdir, verbose) are those of VAEImputer;
-    `jit_compile` applies to the MLP on [0, 1] data (a table's fit compiles without XLA).
+    `jit_compile="auto"` (default) compiles the MLP's steps with XLA on [0, 1] data and
+    not on a table, whose 1,000 steps fit faster without it (breast_cancer: 13.8 s against
+    18.3 s per fit + transform, benchmarks/results/xla_mappings.md); True: XLA for the MLP
+    on any data; the convolutions never take it.
     `arch="auto"` (default): conv.py's convolutions when `image_shape` is given, else the
     MLP (2x400: tables have no image). The defaults (latent 32, K = 5, L = 1000; on images
     conv, hidden 400, 80 epochs) are the setting with the lowest validation RMSE among
@@ -107,14 +110,14 @@ class MIWAEImputer(TrainedImputer):
         "latent_dim": Integer(), "hidden_dim": Integer(), "hidden_layers": Integer(),
         "train_samples": Integer(), "impute_samples": Integer(), "gibbs_iters": Integer(),
         "method": METHODS, "arch": ARCH_CHOICES, "warm_start": (True, False),
-        "likelihood": LIKELIHOOD_CHOICES}
+        "likelihood": LIKELIHOOD_CHOICES, "jit_compile": (True, False, "auto")}
 
     def __init__(self, latent_dim: int = 32, hidden_dim: int = 400, hidden_layers: int = 2,
                  epochs: Optional[int] = None, batch_size: int = 100,
                  learning_rate: float = 1e-3,
                  train_samples: int = 5, impute_samples: int = 1000, method: str = "importance",
                  gibbs_iters: int = 50, seed: int = 0, steps_per_call: int = 10,
-                 jit_compile: bool = True, strategy: str = "default",
+                 jit_compile="auto", strategy: str = "default",
                  logdir: Optional[str] = None, verbose: int = 0, warm_start: bool = False,
                  arch: str = "auto", image_shape: Optional[Sequence[int]] = None,
                  likelihood: str = "auto", categorical_features=None,
@@ -271,11 +274,10 @@ class MIWAEImputer(TrainedImputer):
 
     def _xla(self) -> bool:
         # As the launcher's --arch=conv (train_run.py): XLA's CPU convolutions are far slower.
-        # A table (column models) trains 1,000 steps: XLA's compilation costs more than it
-        # saves there (breast_cancer fits and imputes in 13.8 s without it, 18.3 s with it:
-        # benchmarks/results/xla_mappings.md), and its code is never freed.
-        return (bool(self.jit_compile) and self._arch() == "mlp"
-                and getattr(self, "_pending", None) is None)
+        # "auto": not on a table (column models), whose 1,000 steps fit faster without it.
+        table = getattr(self, "_pending", None) is not None
+        wanted = not table if isinstance(self.jit_compile, str) else bool(self.jit_compile)
+        return wanted and self._arch() == "mlp"
 
     def _after_fit(self, objective: MaskedBound) -> None:
         self.model_ = objective

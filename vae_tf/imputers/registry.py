@@ -101,8 +101,11 @@ def _build_miwae(config, run, kind, image_shape=None, categorical=None):
     from vae_tf.imputers.miwae import MIWAEImputer
     shape = None if config.arch == "mlp" or image_shape is None else tuple(image_shape)
     extra = {} if kind != TABLE else dict(categorical_features=categorical or None)
+    engine = _engine(config, run)
+    if "jit_compile" not in config.given:  # its own choice: XLA for the MLP on images only
+        engine["jit_compile"] = "auto"
     return MIWAEImputer(**_model(config, "hidden_layers", given_only=True), arch=config.arch,
-                        image_shape=shape, **extra, **_engine(config, run), **_empty(kind))
+                        image_shape=shape, **extra, **engine, **_empty(kind))
 
 
 def _build_rating_vae(config, run, kind, image_shape=None, categorical=None):
