@@ -169,7 +169,7 @@ def test_a_value_beyond_float32_is_refused_in_transform(name):  # MIWAE trains (
     assert str(error.value) == TOO_LARGE.format(2)
 
 
-def test_knn_refuses_a_marker_or_values_whose_squared_distances_overflow_float32():
+def test_knn_refuses_a_marker_whose_squared_distances_overflow_float32():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(UserError) as error:
@@ -178,13 +178,6 @@ def test_knn_refuses_a_marker_or_values_whose_squared_distances_overflow_float32
             "KNNImputer(marker=1e+30): squared distances to a marker this large exceed "
             "float32's range (about 3.4e38) over 4 columns; pass a marker within the data's "
             "range, e.g. marker=0")
-        with pytest.raises(UserError, match=r"^X holds values up to 1e\+20 in size, so squared "
-                                            r"distances over its 4 columns exceed float32's "
-                                            r"range .* rescale the columns"):
-            vae_tf.KNNImputer(n_neighbors=3).fit(_table(big=1e20))
-        fitted = vae_tf.KNNImputer(n_neighbors=3).fit(_table())
-        with pytest.raises(UserError, match=r"^X holds values up to 1e\+20 in size"):
-            fitted.transform(_table(big=-1e20))
         out = vae_tf.KNNImputer(n_neighbors=3, marker=1e15).fit_transform(_table())
     assert np.isfinite(out).all()  # a large marker within the bound still imputes
 

@@ -111,20 +111,16 @@ class KNNImputer(Imputer):
         self._k, self._marker, self._memory, self._margin = k, marker, memory, margin
         self._weights, self._exclude = weights, exclude
 
-    def _check_scale(self, peak: float, dim: int) -> None:
-        """Refuse a marker, or values up to `peak` in size, so large that squared distances
-        over `dim` columns overflow the float32 of the screening (numpy would only warn)."""
+    def _check_marker(self, dim: int) -> None:
+        """Refuse a marker so large that squared distances to it over `dim` columns overflow
+        the float32 of the screening (numpy would only warn, and the neighbours be wrong).
+        Large observed values are fine: candidates are rescored exactly."""
         limit = math.sqrt(FLOAT32_MAX / (8 * dim))  # (q - r)^2 <= 4 limit^2 a column, twice
-        name = type(self).__name__
         if abs(self._marker) > limit:
-            raise UserError(f"{name}(marker={self.marker!r}): squared distances to a marker "
-                            f"this large exceed float32's range (about 3.4e38) over {dim} "
-                            "columns; pass a marker within the data's range, e.g. marker=0")
-        if peak > limit:
-            raise UserError(f"X holds values up to {peak:.3g} in size, so squared distances "
-                            f"over its {dim} columns exceed float32's range (about 3.4e38) "
-                            f"{name} computes them in; rescale the columns to within "
-                            f"+-{limit:.2g}, e.g. standardise them")
+            raise UserError(f"{type(self).__name__}(marker={self.marker!r}): squared distances "
+                            f"to a marker this large exceed float32's range (about 3.4e38) "
+                            f"over {dim} columns; pass a marker within the data's range, "
+                            "e.g. marker=0")
 
     def fit(self, X, y=None) -> "KNNImputer":
         """Keep the reference set X [N, D] (NaN = missing) in float32, holes as 0; complete
@@ -132,7 +128,7 @@ class KNNImputer(Imputer):
         with ThreadPoolExecutor(THREADS) as pool:
             x, observed, sums = _references(X, pool)
         self._settings(len(x))
-        self._check_scale(max(-float(x.min()), float(x.max())), x.shape[1])  # holes are 0
+        self._check_marker(x.shape[1])
         self.references_complete_ = observed is None  # then b = 1 everywhere: no masks
         counts = len(x) if observed is None else observed.sum(0)
         self._means = None if sums is None else np.where(counts > 0, sums / np.maximum(counts, 1),
@@ -166,8 +162,7 @@ class KNNImputer(Imputer):
         self._check_fitted()
         out, observed = _as_float(X)
         self._check_width(out)
-        self._check_scale(max(-np.fmin.reduce(out, axis=None), np.fmax.reduce(out, axis=None)),
-                          out.shape[1])  # NaN-blind: each row has an observed entry below
+        self._check_marker(out.shape[1])
         n_ref = len(self.ref_values_)
         if self._exclude and len(out) != n_ref:
             raise UserError(f"{type(self).__name__}(exclude_self=True): X has {len(out)} rows "
