@@ -132,33 +132,6 @@ def test_miwae_transform_quick_writes_a_temporary_table_and_never_the_results(tm
 
 
 @pytest.mark.slow
-def test_xla_mappings_quick_counts_the_mappings_each_fit_leaves(tmp_path):
-    # Three tiny MIWAE fits per process, with XLA and without.
-    script = os.path.join(ROOT, "benchmarks", "xla_mappings.py")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, script, "--quick", f"--out_dir={tmp_path}"],
-                          capture_output=True, text=True, env=env, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    text = (tmp_path / "xla_mappings.md").read_text()
-    rows = {}
-    for line in text.splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 7 and cells[1] in ("True", "False"):
-            rows[cells[1]] = cells
-    assert set(rows) == {"True", "False"}, text
-    assert float(rows["True"][3]) > 50  # XLA code stays mapped: TensorFlow never frees it
-    assert float(rows["False"][3]) < 5 and rows["False"][4] == "unbounded"
-    for needle in ("Command: `python benchmarks/xla_mappings.py --quick", "Commit ", "seed 0",
-                   "wall time", f"{os.cpu_count()} cores", "vm.max_map_count"):
-        assert needle in text
-    results = os.path.join(ROOT, "benchmarks", "results")
-    refused = subprocess.run([sys.executable, script, "--quick", f"--out_dir={results}"],
-                             capture_output=True, text=True, env=env, timeout=120)
-    assert refused.returncode != 0
-    assert "--quick never writes into benchmarks/results/" in refused.stderr
-
-
-@pytest.mark.slow
 def test_rating_vae_shared_fit_quick_on_real_files(tmp_path):
     # Three 2-epoch RatingVAEs on u1.base less 5 % validation ratings; no test file read.
     root = os.environ.get("VAE_TF_DATA_DIR")
