@@ -304,7 +304,8 @@ def test_conv_encoder_sees_each_pixel_beside_its_mask():
         np.testing.assert_array_equal(image[..., c:], mask.reshape(2, 4, 5, c))
 
 
-def test_conv_miwae_trains_and_imputes(tiny_data, monkeypatch):
+def _jit_spy(monkeypatch):
+    """The jit_compile of every Engine the trained imputers build from now on, in order."""
     from vae_tf.imputers import training
     compiled = []
 
@@ -314,6 +315,11 @@ def test_conv_miwae_trains_and_imputes(tiny_data, monkeypatch):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(training, "Engine", Spy)
+    return compiled
+
+
+def test_conv_miwae_trains_and_imputes(tiny_data, monkeypatch):
+    compiled = _jit_spy(monkeypatch)
     truth, holed, mask = _holed(tiny_data)
     imputer = MIWAEImputer(arch="conv", image_shape=(8, 8), latent_dim=4, hidden_dim=64,
                            epochs=30, batch_size=50, learning_rate=3e-3, impute_samples=100,
@@ -392,15 +398,7 @@ def test_launcher_path_gives_the_dataset_image_to_a_conv_miwae(tmp_path, tiny_da
 def test_xla_compiles_the_mlp_on_images_but_not_a_table(tiny_data, monkeypatch):
     """A table's 1,000-step fit is faster without XLA (benchmarks/results/xla_mappings.md),
     whose code TensorFlow never frees; the MLP on [0, 1] images keeps it."""
-    from vae_tf.imputers import training
-    compiled = []
-
-    class Spy(training.Engine):
-        def __init__(self, *args, **kwargs):
-            compiled.append(kwargs["jit_compile"])
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(training, "Engine", Spy)
+    compiled = _jit_spy(monkeypatch)
     _, holed, _ = _holed(tiny_data)
     small = dict(latent_dim=2, hidden_dim=8, epochs=1, batch_size=50, impute_samples=5)
     MIWAEImputer(arch="mlp", **small).fit(holed)  # [0, 1] images: Bernoulli, XLA
