@@ -14,7 +14,7 @@ import gzip
 import io
 import os
 import zlib
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Set
 
 import numpy as np
 from absl import logging
@@ -22,6 +22,12 @@ from absl import logging
 from vae_tf.errors import UserError
 
 ALLOW_SMALL_VAR = "VAE_TF_ALLOW_SMALL_DATA"
+READ_PATHS: Set[str] = set()  # absolute path of every data file a loader read in this process
+
+
+def note_read(path: str) -> None:
+    """Add `path` to READ_PATHS (an experiment's results fingerprint lists those files)."""
+    READ_PATHS.add(os.path.abspath(path))
 
 
 def one_line(error: BaseException) -> str:
@@ -72,9 +78,11 @@ def read_raw(path: str) -> bytes:
         raise unreadable(path)
     try:
         with open(path, "rb") as f:
-            return f.read()
+            raw = f.read()
     except OSError as e:
         raise unreadable(path, e) from None
+    note_read(path)
+    return raw
 
 
 def list_folder(folder: str) -> List[str]:

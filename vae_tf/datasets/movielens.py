@@ -15,7 +15,7 @@ from typing import Tuple
 import numpy as np
 
 from vae_tf.datasets.base import RATINGS, Dataset
-from vae_tf.datasets.files import check_count, locate, unreadable
+from vae_tf.datasets.files import check_count, locate, note_read, unreadable
 from vae_tf.errors import UserError
 
 N_USERS, N_ITEMS = 943, 1682
@@ -50,6 +50,7 @@ def _parse_lines(path: str) -> np.ndarray:
             rows.append((user, item, rating))
     if not rows:
         raise UserError(f"{path}: holds no ratings; restore the original file")
+    note_read(path)
     return np.array(rows, np.int64)
 
 
