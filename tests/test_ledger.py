@@ -1,0 +1,194 @@
+"""experiments/ledger.py: the append-only ledger of test-split reads, and the committed one."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "experiments"))
+import ledger  # noqa: E402
+
+SPLIT = "mnist test: structured holes"
+READ = dict(experiment="experiments/miwae_vs_knn.py", split=SPLIT, setting="conv, 3 seeds",
+            metric="RMSE missing", value=0.1824,
+            results_file=os.path.join(ledger.REPO, "experiments", "results", "x.md"))
+
+
+def _past_ledger(path, splits, reads=()):
+    """A ledger whose rows read `splits`, written as the committed file is: by hand."""
+    rows = [f"| 2026-11-2{i} | abc1234 | script.py | {s} | a setting | RMSE | 0.{i}000 | "
+            f"experiments/results/x.md | past (from git history): abc1234 | "
+            f"{reads[i] if i < len(reads) else '1'} |" for i, s in enumerate(splits)]
+    path.write_text("# Test-split reads\n\nText above the table.\n\n" + ledger.HEADER + "\n"
+                    + ledger.RULE + "\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_appending_keeps_every_past_byte(tmp_path):
+    path = _past_ledger(tmp_path / "reads.md", [SPLIT, "movielens ua.test"])
+    before = open(path, "rb").read()
+    row = ledger.record_read(**READ, quick=False, ledger=path, commit="def5678")
+    after = open(path, "rb").read()
+    assert after.startswith(before) and after[len(before):] == row.encode()
+    assert ledger.read_rows(path)[-1] == dict(zip(ledger.COLUMNS, [
+        row.split(" | ")[0][2:], "def5678", READ["experiment"], SPLIT, "conv, 3 seeds",
+        "RMSE missing", "0.1824", "experiments/results/x.md", ledger.RECORDED, "1"]))
+
+
+def test_a_file_cut_after_its_last_row_gets_its_line_end_before_the_new_row(tmp_path):
+    path = _past_ledger(tmp_path / "reads.md", [SPLIT])
+    cut = open(path).read().rstrip("\n")
+    open(path, "w").write(cut)
+    ledger.record_read(**READ, quick=False, ledger=path, commit="def5678")
+    assert open(path).read().startswith(cut + "\n| ")
+    assert len(ledger.read_rows(path)) == 2
+
+
+def test_a_missing_ledger_is_created_with_its_header(tmp_path):
+    path = str(tmp_path / "reads.md")
+    assert ledger.reads_before(SPLIT, path) == 0
+    ledger.record_read(**READ, quick=False, ledger=path, commit="def5678")
+    ledger.record_read(**READ, quick=False, ledger=path, commit="def5678")
+    assert open(path).read().count(ledger.HEADER) == 1
+    assert ledger.reads_before(SPLIT, path) == 2
+
+
+def test_reads_are_counted_by_split(tmp_path):
+    path = _past_ledger(tmp_path / "reads.md",
+                        [SPLIT, "mnist test: random holes", SPLIT, "mnist test"])
+    assert ledger.reads_before(SPLIT, path) == 2
+    assert ledger.reads_before("mnist test: random holes", path) == 1
+    assert ledger.reads_before("movielens ua.test", path) == 0
+    ledger.record_read(**READ, quick=False, ledger=path, commit="def5678")
+    assert ledger.reads_before(SPLIT, path) == 3
+    assert ledger.reads_before("mnist test", path) == 1  # a prefix of the split is another
+
+
+def test_the_note_says_how_often_and_when_it_is_a_lower_bound(tmp_path):
+    path = _past_ledger(tmp_path / "reads.md", [SPLIT, SPLIT, "movielens ua.test"])
+    assert "read 2 times before this run" in ledger.reads_note(SPLIT, path)
+    assert "read once before" in ledger.reads_note("movielens ua.test", path)
+    assert "had not been read before" in ledger.reads_note("mnist test", path)
+    path = _past_ledger(tmp_path / "bound.md", [SPLIT, SPLIT], reads=("1", ledger.AT_LEAST))
+    assert "read at least 2 times before" in ledger.reads_note(SPLIT, path)
+    assert ledger.reads_before(SPLIT, path) == 2
+
+
+def test_a_quick_run_writes_nothing(tmp_path):
+    path = tmp_path / "reads.md"
+    assert ledger.record_read(**READ, quick=True, ledger=str(path)) is None
+    assert not path.exists()
+    past = _past_ledger(path, [SPLIT])
+    before = open(past, "rb").read()
+    assert ledger.record_read(**READ, quick=True, ledger=past) is None
+    assert open(past, "rb").read() == before
+
+
+def test_quick_must_be_given_as_a_bool(tmp_path):
+    with pytest.raises(TypeError, match="quick"):
+        ledger.record_read(**READ, ledger=str(tmp_path / "reads.md"))
+    with pytest.raises(ValueError, match=r"^quick='yes' is not a bool; pass the script's"):
+        ledger.record_read(**READ, quick="yes", ledger=str(tmp_path / "reads.md"))
+
+
+@pytest.mark.parametrize("split, closest", [("mnist tset: structured holes", SPLIT),
+                                            ("movielens ua", "movielens ua.test"),
+                                            ("MNIST test", "mnist test")])
+def test_a_split_outside_the_list_is_refused_in_one_line(tmp_path, split, closest):
+    path = tmp_path / "reads.md"
+    for call in (lambda: ledger.record_read(**{**READ, "split": split}, quick=False,
+                                            ledger=str(path), commit="def5678"),
+                 lambda: ledger.record_read(**{**READ, "split": split}, quick=True,
+                                            ledger=str(path)),
+                 lambda: ledger.reads_before(split, str(path))):
+        with pytest.raises(ValueError) as error:
+            call()
+        message = str(error.value)
+        assert "\n" not in message and split in message and "SPLITS" in message
+        assert f"e.g. {closest!r}" in message
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("field, bad, shown", [
+    ("value", float("nan"), "value=nan is not a finite number"),
+    ("value", True, "value=True is not a finite number"),
+    ("value", "0.18", "value='0.18' is not a finite number"),
+    ("setting", "a | b", "setting='a | b' cannot be a cell"),
+    ("metric", "", "metric='' cannot be a cell"),
+    ("experiment", "two\nlines", "experiment='two\\nlines' cannot be a cell")])
+def test_a_value_the_table_cannot_hold_is_refused_in_one_line(tmp_path, field, bad, shown):
+    path = tmp_path / "reads.md"
+    with pytest.raises(ValueError) as error:
+        ledger.record_read(**{**READ, field: bad}, quick=False, ledger=str(path),
+                           commit="def5678")
+    assert str(error.value).startswith(shown) and "\n" not in str(error.value)
+    assert not path.exists()
+
+
+def test_a_file_that_is_not_a_ledger_is_refused_not_appended_to(tmp_path):
+    path = tmp_path / "reads.md"
+    path.write_text("# notes\n\nno table here\n")
+    with pytest.raises(ValueError, match="no ledger table"):
+        ledger.record_read(**READ, quick=False, ledger=str(path), commit="def5678")
+    assert path.read_text() == "# notes\n\nno table here\n"
+
+
+def test_image_split_names_come_from_the_list():
+    assert ledger.image_split("mnist", "structured") == SPLIT
+    assert ledger.image_split("mnist", binarized=True) == "mnist test, binarized"
+    assert ledger.image_split("omniglot_en") == "omniglot_en test"
+    with pytest.raises(ValueError, match="SPLITS"):
+        ledger.image_split("mnist_5k", "random")
+    assert len(set(ledger.SPLITS)) == len(ledger.SPLITS)
+
+
+# The committed ledger.
+
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+COMMIT = re.compile(r"^[0-9a-f]{7,40}(\+dirty)?$")
+PAST = "past (from git history): "
+
+
+def test_the_committed_ledger_parses():
+    rows = ledger.read_rows()
+    assert len(rows) >= 90  # the past rows filled from git history
+    dates = [r["date"] for r in rows]
+    assert all(DATE.match(d) for d in dates) and dates == sorted(dates)
+    for row in rows:
+        assert row["split"] in ledger.SPLITS, row
+        assert COMMIT.match(row["commit"]), row
+        assert all(row[c] for c in ledger.COLUMNS), row
+        float(row["value"])
+        assert row["reads"] in ("1", ledger.AT_LEAST), row
+        assert row["source"] == ledger.RECORDED or row["source"].startswith(PAST), row
+        assert row["source"] != ledger.RECORDED or row["reads"] == "1", row
+
+
+def test_the_committed_ledger_counts_the_reads_it_names():
+    # Each figure the notes quote as a later look at the same test split is a row here.
+    rows = ledger.read_rows()
+    structured = [r["value"] for r in rows if r["split"] == SPLIT]
+    assert structured.index("0.1824") == len(structured) - 1
+    assert {"0.2173", "0.1980", "0.1944", "0.2149", "0.1963"} <= set(structured)
+    binarized = [r["value"] for r in rows if r["split"] == "mnist test, binarized"]
+    assert binarized[-2:] == ["86.15", "85.62"]
+    nested = [r["value"] for r in rows if r["split"] == "movielens u1-u5.test"
+              and "movielens_nested" in r["experiment"]]
+    assert nested == ["0.9019", "0.9010"]
+
+
+def test_the_committed_ledgers_commits_resolve():
+    if subprocess.run(["git", "rev-parse", "--git-dir"], cwd=ROOT,
+                      capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    hashes = set()
+    for row in ledger.read_rows():
+        hashes.add(row["commit"].split("+")[0])
+        if row["source"].startswith(PAST):
+            hashes.update(h.strip() for h in row["source"][len(PAST):].split(","))
+    missing = [h for h in sorted(hashes) if subprocess.run(
+        ["git", "cat-file", "-e", f"{h}^{{commit}}"], cwd=ROOT).returncode != 0]
+    assert not missing
