@@ -1,18 +1,16 @@
 """Helpers of experiments/small_data_imputation.py: the splits, the shifted copies, the
-block means the face models see, the MIWAE validation path and a paired bootstrap.
+block means the face models see, MIWAE's setting strings and a paired bootstrap (MIWAE's
+validation path is small_data_miwae.py).
 
 The protocol itself is described in small_data_imputation.py's docstring.
 """
 
 import dataclasses
-import hashlib
-import shutil
-import tempfile
 
 import numpy as np
-from absl import logging
 
 FACTOR = {"orl_faces": 2, "yale_faces": 4}  # model pixels: 56x46 (ORL), 48x42 (Yale)
+
 
 @dataclasses.dataclass
 class Split:
@@ -27,8 +25,9 @@ class Split:
     about: str
 
 
-def load_split(name: str, root: str, quick: bool) -> Split:
-    """The dataset's split (module docstring); --quick keeps every fourth image."""
+def load_split(name: str, root: str, share: float = 1.0) -> Split:
+    """The dataset's split (module docstring); with share < 1, every (1 / share)-th image of
+    each part (--quick: a quarter)."""
     from vae_tf import datasets
     folder = datasets.data_dir_for(name, root)
     if folder is None:
@@ -52,8 +51,9 @@ def load_split(name: str, root: str, quick: bool) -> Split:
                       data.train[valid], data.test,
                       "training split less " + ("image 9 of each subject" if name == "orl_faces"
                                                 else "every 5th image of each subject"))
-    if quick:
-        split = dataclasses.replace(split, **{f: getattr(split, f)[::4]
+    every = round(1 / share)
+    if every > 1:
+        split = dataclasses.replace(split, **{f: getattr(split, f)[::every]
                                               for f in ("fit", "pool", "valid", "test")})
     return split
 
@@ -110,69 +110,17 @@ def parse(config: str):
     return arch, layers, hidden, latent, k
 
 
+def valid_setting(config: str) -> bool:
+    """Whether `config` is layers x units x latent x K, or c x units x latent x K."""
+    parts = config.split("x")
+    return len(parts) == 4 and all(w.isdigit() and int(w) > 0
+                                   for w in (parts[1:] if parts[0] == "c" else parts))
+
+
 def config_label(config: str) -> str:
     arch, layers, hidden, latent, k = parse(config)
     net = f"conv (hidden {hidden})" if arch == "conv" else f"{layers}x{hidden}"
     return f"{net}, latent {latent}, K={k}"
-
-
-_PRETRAINED = {}  # (config, seed, images, their holes, epochs) -> the pretrained model
-
-
-def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
-               impute_samples: int, shape, pretrain=None):
-    """Train one MIWAE on images of `shape` (H, W, C), scoring validation at each checkpoint.
-
-    Returns ({(epochs, kind): validation imputation}, the imputer, {epochs: weights}); kind
-    "single" is the model at that checkpoint, "mean" the mean of the imputations of the
-    models at every checkpoint up to it (a snapshot ensemble). `pretrain` = (holed images
-    of the same width, epochs): train on them first and fit `train` from there (warm
-    start; the pretrained weights are kept for the next call with the same setting).
-    """
-    from vae_tf.imputers.miwae import MIWAEImputer
-    arch, layers, hidden, latent, k = parse(config)
-    folder = tempfile.mkdtemp(prefix="miwae_")  # the fit resumes from checkpoint to checkpoint
-    net = dict(arch="conv", image_shape=tuple(shape)) if arch == "conv" else {}
-    imputer = MIWAEImputer(latent_dim=latent, hidden_dim=hidden, hidden_layers=layers,
-                           batch_size=100, learning_rate=1e-3, train_samples=k,
-                           impute_samples=impute_samples, seed=seed, logdir=folder, **net)
-    if pretrain is not None:
-        images, epochs = pretrain
-        holes = hashlib.sha1(np.packbits(np.isnan(images)).tobytes()).hexdigest()
-        key = (config, seed, len(images), holes, epochs)  # the same images with the same holes
-        if key not in _PRETRAINED:
-            logging.info("MIWAE %s: pretraining on %d images, %d epochs", config, len(images),
-                         epochs)
-            imputer.set_params(logdir=None, epochs=epochs).fit(images)
-            # What a warm start copies from, and the model it must match.
-            _PRETRAINED[key] = imputer._fitted_objective, imputer._fitted_structure
-        imputer._fitted_objective, imputer._fitted_structure = _PRETRAINED[key]
-        imputer.set_params(logdir=folder, warm_start=True)
-    imputations, snapshots, outs = {}, {}, []
-    try:
-        for epochs in checkpoints:
-            imputer.set_params(epochs=epochs).fit(train)
-            snapshots[epochs] = [v.numpy() for v in imputer.model_.trainable_variables]
-            outs.append(imputer.transform(valid_holed))
-            imputations[epochs, "single"] = outs[-1]
-            imputations[epochs, "mean"] = np.mean(outs, axis=0)
-            logging.info("MIWAE %s, seed %d, %d epochs: validation RMSE %.4f (snapshot mean "
-                         "%.4f)", config, seed, epochs, score(outs[-1]),
-                         score(imputations[epochs, "mean"]))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return imputations, imputer, snapshots
-
-
-def miwae_impute(imputer, snapshots, epochs: int, kind: str, holed) -> np.ndarray:
-    """The imputation of `holed` by the model at `epochs`, or the snapshot mean up to it."""
-    chosen = [e for e in snapshots if e == epochs or (kind == "mean" and e < epochs)]
-    outs = []
-    for e in chosen:
-        for variable, value in zip(imputer.model_.trainable_variables, snapshots[e]):
-            variable.assign(value)
-        outs.append(imputer.transform(holed))
-    return np.mean(outs, axis=0)
 
 
 def paired_interval(truth, a, b, where, seed, draws=2000):
