@@ -1,6 +1,6 @@
 """Helpers of experiments/small_data_imputation.py: the splits, the shifted copies, the
-block means the face models see, MIWAE's setting strings and a paired bootstrap (MIWAE's
-validation path is small_data_miwae.py).
+block means the face models see, MIWAE's setting strings, a paired bootstrap and the
+table's budget line and protocol notes (MIWAE's validation path is small_data_miwae.py).
 
 The protocol itself is described in small_data_imputation.py's docstring.
 """
@@ -149,3 +149,41 @@ def check_pretraining_data(names, root) -> None:
     if any(n.startswith("omniglot") for n in names) and data_dir_for("mnist", root) is None:
         raise SystemExit(f"--data_root={root} has no mnist/ folder for the OMNIGLOT "
                          "pretraining; add it, or pass --pretrain_epochs=0")
+
+
+def budget(c, quick: bool) -> str:
+    """The table's budget line for the config `c` (small_data_imputation.Config)."""
+    ran = set(c.datasets)
+    return (f"{'quick: a quarter of the images, ' if quick else ''}K in {list(c.ks)}; "
+            + (f"thesis VAE {c.vae_epochs} epochs (one batch, Adam 0.01); "
+               if c.vae_epochs else "no thesis VAE (--vae_epochs=0); ")
+            + "MIWAE (layers x units x latent x K, c = conv; Adam 1e-3, batch 100) "
+            + (f"{list(c.omniglot_configs)} at epochs {list(c.omniglot_epochs)} (OMNIGLOT), "
+               if ran & {"omniglot_en", "omniglot_gr"} else "")
+            + (f"{list(c.face_configs)} at {list(c.face_epochs)} (faces), "
+               if ran & {"orl_faces", "yale_faces"} else "")
+            + f"L={c.impute_samples}; "
+            + (f"each MIWAE setting the mean of {c.miwae_seeds} seeds; "
+               if c.miwae_seeds > 1 else "")
+            + (f"OMNIGLOT settings also pretrained on {c.pretrain_images:,} holed "
+               f"MNIST images for {c.pretrain_epochs} epochs; " if c.pretrain_epochs else "")
+            + f"shifted copies for {list(c.augment)}")
+
+
+def protocol_notes(grid_given: bool) -> list:
+    """The table's notes on the protocol; whether the MIWAE grid came from the pilots or was
+    given (the command line, a variant)."""
+    return ["Holes: structured = a fifth of the images each lose the lower part (faces: "
+            "from H/3 down), the upper, left or right half; one fifth stays whole. Seeds: "
+            "seed (target training images), +1 (other alphabets), +2 (validation), "
+            "+3 (test), +7 (the MNIST pretraining images).",
+            "The VAEs see the faces as 56x46 (ORL) and 48x42 (Yale) area means; their "
+            "imputations are upsampled bilinearly. Column means and the K-NN work at "
+            "full resolution.",
+            "The fixed settings (the MIWAE grids, the resolutions, which pools gain the "
+            "shifted copies: not Yale's, 994 images, for time) were set in pilots scored "
+            "on the validation images." if not grid_given else
+            "The MIWAE grid and its epochs were given on the command line (not chosen by "
+            "a pilot of this script); the resolutions and which pools gain the shifted "
+            "copies (not Yale's, 994 images, for time) were set in pilots scored on the "
+            "validation images."]

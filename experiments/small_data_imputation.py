@@ -46,9 +46,10 @@ from experiments import scaffold  # noqa: E402
 from experiments.common import Row  # noqa: E402
 from experiments import small_data_miwae  # noqa: E402
 from experiments.holes import holes  # noqa: E402
-from experiments.small_data import (FACTOR, Split, check_pretraining_data, down,  # noqa: E402
-                                    load_split, paired_interval, parse, pretraining_images,
-                                    shifted, up, valid_setting)
+from experiments.small_data import (FACTOR, Split, budget, check_pretraining_data,  # noqa: E402
+                                    down, load_split, paired_interval, parse,
+                                    pretraining_images, protocol_notes, shifted, up,
+                                    valid_setting)
 
 DATASETS = ("omniglot_en", "omniglot_gr", "orl_faces", "yale_faces")
 GRIDS = ("omniglot_configs", "face_configs", "omniglot_epochs", "face_epochs")
@@ -222,48 +223,12 @@ def main(run: scaffold.Run) -> None:
         for scheme in c.schemes:
             logging.info("%s, %s holes", name, scheme)
             compare(run, split, scheme, rows, notes)
+    grid_given = any(getattr(c, f) != getattr(get_config(run.quick), f) for f in GRIDS)
     print(run.write_table("Small data sets: VAE imputers against column means and K-NN",
                           "nothing in the thesis: extends the thesis's OMNIGLOT imputation "
                           "slides (English, Greek) to a sound protocol, and adds the ORL and "
-                          "Yale faces", rows, budget(run), notes=notes + fixed_notes(run)))
-
-
-def budget(run: scaffold.Run) -> str:
-    c, ran = run.config, set(run.config.datasets)
-    return (f"{'quick: a quarter of the images, ' if run.quick else ''}K in {list(c.ks)}; "
-            + (f"thesis VAE {c.vae_epochs} epochs (one batch, Adam 0.01); "
-               if c.vae_epochs else "no thesis VAE (--vae_epochs=0); ")
-            + "MIWAE (layers x units x latent x K, c = conv; Adam 1e-3, batch 100) "
-            + (f"{list(c.omniglot_configs)} at epochs {list(c.omniglot_epochs)} (OMNIGLOT), "
-               if ran & {"omniglot_en", "omniglot_gr"} else "")
-            + (f"{list(c.face_configs)} at {list(c.face_epochs)} (faces), "
-               if ran & {"orl_faces", "yale_faces"} else "")
-            + f"L={c.impute_samples}; "
-            + (f"each MIWAE setting the mean of {c.miwae_seeds} seeds; "
-               if c.miwae_seeds > 1 else "")
-            + (f"OMNIGLOT settings also pretrained on {c.pretrain_images:,} holed "
-               f"MNIST images for {c.pretrain_epochs} epochs; " if c.pretrain_epochs else "")
-            + f"shifted copies for {list(c.augment)}")
-
-
-def fixed_notes(run: scaffold.Run) -> list:
-    """The protocol's notes; whether the MIWAE grid came from the pilots or was given."""
-    base = scaffold.settle(get_config, run.quick)
-    given = any(getattr(run.config, f) != getattr(base, f) for f in GRIDS)
-    return ["Holes: structured = a fifth of the images each lose the lower part (faces: "
-            "from H/3 down), the upper, left or right half; one fifth stays whole. Seeds: "
-            "seed (target training images), +1 (other alphabets), +2 (validation), "
-            "+3 (test), +7 (the MNIST pretraining images).",
-            "The VAEs see the faces as 56x46 (ORL) and 48x42 (Yale) area means; their "
-            "imputations are upsampled bilinearly. Column means and the K-NN work at "
-            "full resolution.",
-            "The fixed settings (the MIWAE grids, the resolutions, which pools gain the "
-            "shifted copies: not Yale's, 994 images, for time) were set in pilots scored "
-            "on the validation images." if not given else
-            "The MIWAE grid and its epochs were given on the command line (not chosen by "
-            "a pilot of this script); the resolutions and which pools gain the shifted "
-            "copies (not Yale's, 994 images, for time) were set in pilots scored on the "
-            "validation images."]
+                          "Yale faces", rows, budget(c, run.quick),
+                          notes=notes + protocol_notes(grid_given)))
 
 
 if __name__ == "__main__":
