@@ -13,6 +13,7 @@ the config (`settle`: get_config(quick), then the variant's settings, then every
 on the command line that names a field), picks the output folders, starts TensorFlow
 quietly (vae_tf.startup) and calls main(run) with a `Run`. A flag left out keeps the
 config's value, so the defaults live in the config alone (`--helpfull` shows them).
+`define_ints` and `define_subset` (shared_flags.py) make the list flags scripts share.
 """
 
 import dataclasses
@@ -26,7 +27,8 @@ from absl import app, flags  # noqa: E402
 
 from experiments import common  # noqa: E402
 from experiments.shared_flags import (SHARED, define_ints, define_shared,  # noqa: E402,F401
-                                      define_subset, describe_defaults, given_flags, variants)
+                                      define_subset, describe_defaults, describe_variants,
+                                      given_flags)
 from vae_tf.datasets import DATA_DIR_VAR, ENTRIES, data_dir_for  # noqa: E402
 
 TIERS = ("thesis", "beyond")
@@ -55,8 +57,6 @@ class Config:
     seed: int = 0  # the run's first seed (the protocol adds its offsets)
     # name -> the fields the variant sets: its own `table`, maybe its own `stage`
     variants: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
-
-
 
 
 def settle(get_config: Callable[[bool], Config], quick: bool, variant: Optional[str] = None,
@@ -131,7 +131,7 @@ def prepare(script: str, get_config: Callable[[bool], Config], argv, *,
     variant = fv.variant if "variant" in fv else None
     if variant is not None and variant not in base.variants:
         raise SystemExit(f"{script}: --variant={variant!r} is not one of its variants; choose "
-                         f"one of: {variants(base)}")
+                         f"one of: {describe_variants(base)}")
     config = settle(get_config, fv.quick, variant, given_flags(base, fv))
     out_dir = log_root = None
     if "out_dir" in fv:

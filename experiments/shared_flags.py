@@ -81,10 +81,10 @@ def define_shared(config, *, logs: Optional[str] = None, seed: bool = True,
                             flag_values=fv)
     if config.variants:
         flags.DEFINE_string("variant", None, "A named variant of the config, written to its "
-                            f"own table: {variants(config)}.", flag_values=fv)
+                            f"own table: {describe_variants(config)}.", flag_values=fv)
 
 
-def variants(config) -> str:
+def describe_variants(config) -> str:
     """The config's variants as --variant's help lists them: name (table), ..."""
     return ", ".join(f"{name} ({v['table']})" for name, v in config.variants.items())
 
