@@ -1,7 +1,9 @@
-"""Shared helpers of the experiment scripts: result tables beside the thesis's numbers.
+"""The results-file writer of the experiment scripts: tables beside the thesis's numbers.
 
-Every script imports this module before anything that loads TensorFlow, so importing it
-starts TensorFlow as quietly as the launcher does (vae_tf.startup).
+`write_table` records with every table the command that wrote it (path flags relative to
+the repository), the budget, the seed, the commit, the cores and the wall time;
+`output_dirs` keeps --quick runs out of experiments/results/. Importing this module loads
+no TensorFlow (experiments/scaffold.py starts it quietly before a script's main).
 """
 
 import dataclasses
@@ -11,11 +13,6 @@ import sys
 import tempfile
 import time
 from typing import List, Optional, Sequence, Tuple
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read once, when TensorFlow loads
-from vae_tf.startup import import_tensorflow  # noqa: E402
-
-import_tensorflow()  # its start-up chatter (cuInit, cudart_stub, ...) and INFO lines dropped
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "experiments", "results")
@@ -36,6 +33,8 @@ def thesis(key: str) -> float:
 # The collapse diagnostics live in the library (the launcher reports them too).
 from vae_tf.collapse import (COLLAPSED_KL, SAME_RECONSTRUCTIONS, UNIT_KL,  # noqa: E402,F401
                              collapse_flag, latent_units_in_use, reconstruction_spread)
+
+PATH_FLAGS = ("--data_root", "--out_dir", "--log_root")  # recorded relative to the repository
 
 
 @dataclasses.dataclass
@@ -64,12 +63,19 @@ def _fmt(value: Optional[float]) -> str:
 
 
 def command_line() -> str:
-    """The command that produced a table, as a user would retype it."""
+    """The command that produced a table, as a user would retype it from the repository
+    (an absolute --data_root, --out_dir or --log_root given relative to it)."""
     script = os.path.relpath(os.path.abspath(sys.argv[0]), REPO)
-    return " ".join(["python", script, *sys.argv[1:]])
+    words = []
+    for arg in sys.argv[1:]:
+        flag, sep, value = arg.partition("=")
+        if sep and flag in PATH_FLAGS and os.path.isabs(value):
+            arg = f"{flag}={os.path.relpath(value, REPO)}"
+        words.append(arg)
+    return " ".join(["python", script, *words])
 
 
-def _commit() -> str:
+def commit() -> str:
     """The repository's commit, with "+dirty" when vae_tf/ or experiments/ have changes."""
     import subprocess
     try:
@@ -134,7 +140,7 @@ def write_table(name: str, title: str, reproduces: str, rows: Sequence[Row], bud
         f"Command: `{command_line()}`  ",
         f"Budget: {budget}  ",
         f"Seed: {seed}  ",
-        f"Written: {time.strftime('%Y-%m-%d %H:%M')}, commit {_commit()}, "
+        f"Written: {time.strftime('%Y-%m-%d %H:%M')}, commit {commit()}, "
         f"{os.cpu_count()} cores; wall time {time.perf_counter() - _STARTED:.0f} s", "",
         "| experiment | metric | thesis | ours | ours - thesis | note |",
         "|---|---|---|---|---|---|",

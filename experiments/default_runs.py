@@ -13,41 +13,53 @@ Each run reads its dataset's test split once (the figures it reports).
     python experiments/default_runs.py --data_root=$VAE_TF_DATA_DIR
 """
 
+import dataclasses
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from typing import Optional
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+if not __package__:  # python experiments/default_runs.py: import the package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-from common import Row, output_dirs, write_table  # noqa: E402
-from vae_tf.datasets import DATA_DIR_VAR, ENTRIES, data_dir_for  # noqa: E402
-
-flags.DEFINE_bool("quick", False, "mnist_5k only, 2 epochs, written to --out_dir.")
-flags.DEFINE_string("data_root", os.environ.get(DATA_DIR_VAR),
-                    "Folder laid out like shared/data (default: $VAE_TF_DATA_DIR).")
-flags.DEFINE_list("datasets", [n for n, e in ENTRIES.items() if not e.ratings],
-                  "Datasets to run (those without data here are listed as not run).")
-flags.DEFINE_string("out_dir", None, "Where the table and figures go (default "
-                    "experiments/results; --quick: a temporary folder).")
-flags.DEFINE_string("log_root", None, "Run folders (default logs/default_runs; --quick: in the "
-                    "temporary folder).")
-FLAGS = flags.FLAGS
-
-NAME = "default_runs"
+from experiments import scaffold  # noqa: E402
+from experiments.common import Row  # noqa: E402
+from vae_tf.datasets import DATA_DIR_VAR, ENTRIES  # noqa: E402
 
 
-def launch(name: str, logdir: str):
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """default_runs' budget: which datasets, and the launcher's epochs."""
+
+    datasets: tuple  # those without data here are listed as not run
+    epochs: Optional[int]  # --epochs passed to the launcher (None: the registry's budget)
+
+
+def get_config(quick: bool) -> Config:
+    images = tuple(n for n, e in ENTRIES.items() if not e.ratings)
+    return Config(table="default_runs", stage=scaffold.Stage("beyond", False, (15, 1)),
+                  datasets=(scaffold.QUICK_DATASET,) if quick else images,
+                  epochs=2 if quick else None)
+
+
+def define_flags() -> None:
+    flags.DEFINE_list("datasets", None, "Datasets to run (those without data here are listed "
+                      "as not run).")
+
+
+def launch(run: scaffold.Run, name: str, logdir: str):
     """Run the default command on `name` in a fresh process; (metrics, wall seconds)."""
     command = [sys.executable, "-m", "vae_tf.main", f"--dataset={name}", f"--logdir={logdir}"]
-    command += ["--epochs=2"] if FLAGS.quick else []
+    epochs = run.config.epochs
+    command += [] if epochs is None else [f"--epochs={epochs}"]
     env = dict(os.environ)
-    if FLAGS.data_root:
-        env[DATA_DIR_VAR] = FLAGS.data_root
+    if run.data_root:
+        env[DATA_DIR_VAR] = run.data_root
     if os.path.exists(logdir):  # a fresh run, never a resumed one: the time is the whole run
         shutil.rmtree(logdir)
     t0 = time.perf_counter()
@@ -60,18 +72,15 @@ def launch(name: str, logdir: str):
         return json.load(f), seconds
 
 
-def main(_):
-    FLAGS.out_dir, FLAGS.log_root = output_dirs(FLAGS.out_dir, FLAGS.log_root, FLAGS.quick,
-                                                NAME)
-    names = ["mnist_5k"] if FLAGS.quick else FLAGS.datasets
+def main(run: scaffold.Run) -> None:
     rows, figures = [], []
     t0 = time.perf_counter()
-    for name in names:
-        if name != "mnist_5k" and data_dir_for(name, FLAGS.data_root) is None:
+    for name in run.config.datasets:
+        if name != scaffold.QUICK_DATASET and run.data_dir(name) is None:
             rows.append(Row(name, "not run", None, note="no data here"))
             continue
-        logdir = os.path.join(FLAGS.log_root, name)
-        m, seconds = launch(name, logdir)
+        logdir = os.path.join(run.log_root, name)
+        m, seconds = launch(run, name, logdir)
         group = f"{name}, {m['epochs']} epochs"
         rows += [Row(group, "wall time of the command (s)", seconds,
                      note=f"{m['steps']:,} steps; {m['train_seconds']:.0f} s of training"),
@@ -80,23 +89,22 @@ def main(_):
                      note=f"{m['latent_units_in_use']} of {m['latent_units']} latent units in "
                           "use" + (f"; {m['collapse']}" if m["collapsed"] else ""))]
         for kind in ("reconstructions", "samples"):
-            target = os.path.join(FLAGS.out_dir, NAME, f"{name}_{kind}.png")
+            target = run.figure(f"{name}_{kind}.png")
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copyfile(os.path.join(logdir, "figures", f"{kind}.png"), target)
             figures.append(target)
         print(f"{name}: {seconds:.0f} s, test RMSE {m['reconstruction_rmse']:.4f}", flush=True)
-    write_table(NAME, "Default runs: each dataset's first command", "no thesis table (README, "
-                "'Default budgets')", rows,
-                budget="the default preset at each dataset's registry budget "
-                       "(`python -m vae_tf.main --dataset=<name>`); "
-                       f"{time.perf_counter() - t0:.0f} s in all", seed=0, figures=figures,
-                out_dir=FLAGS.out_dir,
-                notes=["Wall time: the whole command in a fresh process, TensorFlow's start-up, "
-                       "loading, training, evaluation and figures included.",
-                       "Each run read its dataset's test split once, for the figures here; "
-                       "no choice was made on them (the budgets come from training_budget.md, "
-                       "on validation images)."])
+    run.write_table("Default runs: each dataset's first command", "no thesis table (README, "
+                    "'Default budgets')", rows,
+                    budget="the default preset at each dataset's registry budget "
+                           "(`python -m vae_tf.main --dataset=<name>`); "
+                           f"{time.perf_counter() - t0:.0f} s in all", figures=figures,
+                    notes=["Wall time: the whole command in a fresh process, TensorFlow's "
+                           "start-up, loading, training, evaluation and figures included.",
+                           "Each run read its dataset's test split once, for the figures here; "
+                           "no choice was made on them (the budgets come from "
+                           "training_budget.md, on validation images)."])
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags, logs="default_runs", seed=False)

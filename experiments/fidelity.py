@@ -28,30 +28,42 @@ run's KL and latent units in use beside it, and a run with test KL < 1 nat is fl
 import dataclasses
 import os
 import sys
+from typing import Optional
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/fidelity.py: import the package, not its files
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
-from common import (COLLAPSED_KL, SAME_RECONSTRUCTIONS, UNIT_KL, Row,  # noqa: E402
-                    collapse_flag, latent_units_in_use, output_dirs,
-                    reconstruction_spread, thesis, write_table)
-from vae_tf.datasets import data_dir_for  # noqa: E402
+from experiments import scaffold  # noqa: E402
+from experiments.common import (COLLAPSED_KL, SAME_RECONSTRUCTIONS, UNIT_KL, Row,  # noqa: E402
+                                collapse_flag, latent_units_in_use, reconstruction_spread,
+                                thesis)
 
-flags.DEFINE_bool("quick", False, "mnist_5k (2,000 / 500 images) 3 epochs, OMNIGLOT 10 epochs.")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
-                    "Folder laid out like shared/data (default: $VAE_TF_DATA_DIR).")
-flags.DEFINE_integer("mnist_epochs", 100, "Epochs of every MNIST run (the thesis: 100).")
-flags.DEFINE_integer("omniglot_epochs", 100, "Epochs of every OMNIGLOT run (the thesis: 100).")
-flags.DEFINE_string("out_dir", None, "Where the table goes (default experiments/results; "
-                    "--quick: a temporary folder).")
-flags.DEFINE_string("log_root", None, "Run folders (default logs/fidelity; --quick: in the "
-                    "temporary folder).")
-flags.DEFINE_integer("seed", 0, "Seed of every run.")
-FLAGS = flags.FLAGS
 
-NAME = "fidelity"
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """fidelity's budget."""
+
+    mnist_epochs: int  # of every MNIST run (the thesis: 100)
+    omniglot_epochs: int  # of every OMNIGLOT run (the thesis: 100)
+    n_train: Optional[int]  # first MNIST training images used (None: all)
+    n_test: Optional[int]  # first MNIST test images used (None: all)
+
+
+def get_config(quick: bool) -> Config:
+    return Config(table="fidelity", stage=scaffold.Stage("thesis", False, (10, 1)),
+                  mnist_epochs=3 if quick else 100, omniglot_epochs=10 if quick else 100,
+                  n_train=2000 if quick else None, n_test=500 if quick else None)
+
+
+def define_flags() -> None:
+    flags.DEFINE_integer("mnist_epochs", None, "Epochs of every MNIST run (the thesis: 100).",
+                         lower_bound=1)
+    flags.DEFINE_integer("omniglot_epochs", None, "Epochs of every OMNIGLOT run (the thesis: "
+                         "100).", lower_bound=1)
+
+
 # (label, preset, overrides): the settings compared on every dataset.
 SETTINGS = (("thesis preset with Keras's Adam epsilon (1e-7)", "thesis", {"adam_epsilon": 1e-7}),
             ("thesis preset (TF VAE, Adam eps 1e-8)", "thesis", {}),
@@ -61,7 +73,7 @@ MNIST_SETTINGS = (0, 1, 3)  # the MNIST slide came from the TF VAE: no PyTorch r
 SLIDE_SETTINGS = (1, 2)  # OMNIGLOT on the slide's data: the TF and the PyTorch VAE
 
 
-def analyse(logdir: str, x_test, train, printed=None):
+def analyse(logdir: str, x_test, train, seed: int, printed=None):
     """(latent units in use, reconstruction spread, the thesis metric as printed) of the
     run in `logdir` (one load of its model).
 
@@ -79,19 +91,20 @@ def analyse(logdir: str, x_test, train, printed=None):
         return active, spread, None
     images, trained = printed
     recon = np.zeros_like(images)
-    recon[:trained] = sampled_reconstruction(vae, train, FLAGS.seed + 3)  # as metrics.json
+    recon[:trained] = sampled_reconstruction(vae, train, seed + 3)  # as metrics.json
     return active, spread, rmse(images, recon)
 
 
-def run_setting(tag: str, label: str, data, preset: str, overrides, epochs: int, rows, anchor,
-                printed=None, anchor_note: str = "") -> None:
+def run_setting(run: scaffold.Run, tag: str, label: str, data, preset: str, overrides,
+                epochs: int, rows, anchor, printed=None, anchor_note: str = "") -> None:
     """One run; its rows (a collapsed run is flagged on each)."""
     from vae_tf.config import make_config
     from vae_tf.errors import TrainingDiverged
     from vae_tf.train_run import run_train
     slug = "-".join(s.split(" (")[0].replace(",", "").replace(" ", "_") for s in (tag, label))
-    logdir = os.path.join(FLAGS.log_root, slug)  # a rerun resumes (or reuses) a finished run
-    config = make_config(preset, dataset=data.name, epochs=epochs, seed=FLAGS.seed,
+    logdir = os.path.join(run.log_root, slug)  # a rerun resumes (or reuses) a finished run
+    seed = run.config.seed
+    config = make_config(preset, dataset=data.name, epochs=epochs, seed=seed,
                          logdir=logdir, batch_size=min(250 if preset == "thesis" else 100,
                                                        len(data.train)), **overrides)
     experiment = f"{tag}, {label}"
@@ -100,7 +113,7 @@ def run_setting(tag: str, label: str, data, preset: str, overrides, epochs: int,
     except TrainingDiverged as e:
         rows.append(Row(experiment, "test RMSE", None, note=f"diverged: {e}"))
         return
-    active, spread, as_printed = analyse(logdir, data.test, data.train, printed)
+    active, spread, as_printed = analyse(logdir, data.test, data.train, seed, printed)
     flag = collapse_flag(m["test_kl"], spread)
     rows.append(Row(experiment, "test RMSE, decode(z_mean) (ours)", m["reconstruction_rmse"],
                     note=flag))
@@ -127,48 +140,45 @@ def mean_image_row(tag: str, data, rows) -> None:
                     note="what a collapsed VAE reconstructs"))
 
 
-def load(name: str, rows, notes):
+def load(run: scaffold.Run, name: str, rows, notes):
     """The dataset from the data root (mnist_5k: bundled), or None with a "not run" row."""
-    from vae_tf import datasets
     from vae_tf.errors import UserError
-    folder = data_dir_for(name, FLAGS.data_root)
     try:
-        if folder is None and name != "mnist_5k":
-            raise UserError(f"no {name} under --data_root={FLAGS.data_root}; pass the folder "
+        if run.data_dir(name) is None and name != scaffold.QUICK_DATASET:
+            raise UserError(f"no {name} under --data_root={run.data_root}; pass the folder "
                             "laid out like shared/data")
-        return datasets.load(name, folder)
+        return run.load(name)
     except UserError as e:
         rows.append(Row(name, "not run", None, note="no data here"))
         notes.append(f"{name}: {e}")
         return None
 
 
-def mnist(rows, notes) -> None:
-    name = "mnist_5k" if FLAGS.quick else "mnist"
-    data = load(name, rows, notes)
+def mnist(run: scaffold.Run, rows, notes) -> None:
+    c, name = run.config, run.dataset("mnist")
+    data = load(run, name, rows, notes)
     if data is None:
         return
-    if FLAGS.quick:
-        data = dataclasses.replace(data, train=data.train[:2000], test=data.test[:500])
-    elif data.train.shape[0] != 55000:
+    data = scaffold.first(data, c.n_train, c.n_test)
+    if not run.quick and data.train.shape[0] != 55000:
         notes.append(f"mnist: {len(data.train)} training images (the thesis: 55,000)")
     mean_image_row(name, data, rows)
     for i in MNIST_SETTINGS:
         label, preset, overrides = SETTINGS[i]
-        run_setting(name, label, data, preset, overrides, 3 if FLAGS.quick else
-                    FLAGS.mnist_epochs, rows, thesis("reconstruction/mnist/rmse"))
+        run_setting(run, name, label, data, preset, overrides, c.mnist_epochs, rows,
+                    thesis("reconstruction/mnist/rmse"))
 
 
-def omniglot(rows, notes) -> None:
+def omniglot(run: scaffold.Run, rows, notes) -> None:
     import numpy as np
-    data = load("omniglot_en", rows, notes)
+    data = load(run, "omniglot_en", rows, notes)
     if data is None:
         return
-    epochs = 10 if FLAGS.quick else FLAGS.omniglot_epochs
+    epochs = run.config.omniglot_epochs
     anchor = thesis("reconstruction/omniglot_en/rmse")
     mean_image_row("omniglot_en", data, rows)
     for label, preset, overrides in SETTINGS:
-        run_setting("omniglot_en", label, data, preset, overrides, epochs, rows, anchor,
+        run_setting(run, "omniglot_en", label, data, preset, overrides, epochs, rows, anchor,
                     anchor_note="the slide's protocol: see the slide-data rows")
     # The slide's data: binarized with round(x + 0.3), train and test merged (520 images),
     # 2 batches of 250 a epoch: the first 500 trained, the metric over all 520.
@@ -180,21 +190,19 @@ def omniglot(rows, notes) -> None:
         label, preset, overrides = SETTINGS[i]
         note = ("the thesis's own TF log printed 0.2533 (ELBO 162 at epoch 100)" if i == 1
                 else "the slide's implementation")
-        run_setting("omniglot_en slide data", label, slide, preset, overrides, epochs, rows,
-                    anchor, printed=(merged, trained), anchor_note=note)
+        run_setting(run, "omniglot_en slide data", label, slide, preset, overrides, epochs,
+                    rows, anchor, printed=(merged, trained), anchor_note=note)
 
 
-def main(_):
-    FLAGS.out_dir, FLAGS.log_root = output_dirs(FLAGS.out_dir, FLAGS.log_root, FLAGS.quick,
-                                                NAME)
+def main(run: scaffold.Run) -> None:
     logging.set_verbosity(logging.INFO)
-    rows, notes = [], []
-    mnist(rows, notes)
-    omniglot(rows, notes)
-    budget = ("quick: mnist_5k 2,000 / 500 images 3 epochs, OMNIGLOT 10 epochs (not comparable "
-              "to the thesis)" if FLAGS.quick else
-              f"MNIST {FLAGS.mnist_epochs} epochs a run (the thesis: 100; about 2 s an epoch "
-              f"on 2 cores), OMNIGLOT English {FLAGS.omniglot_epochs} epochs (the thesis: 100; "
+    c, rows, notes = run.config, [], []
+    mnist(run, rows, notes)
+    omniglot(run, rows, notes)
+    budget = (f"quick: mnist_5k 2,000 / 500 images {c.mnist_epochs} epochs, OMNIGLOT "
+              f"{c.omniglot_epochs} epochs (not comparable to the thesis)" if run.quick else
+              f"MNIST {c.mnist_epochs} epochs a run (the thesis: 100; about 2 s an epoch "
+              f"on 2 cores), OMNIGLOT English {c.omniglot_epochs} epochs (the thesis: 100; "
               "2 or 3 steps an epoch)")
     notes += [
         "test RMSE (ours): held-out test images vs decode(z_mean). Thesis metric: the training "
@@ -213,12 +221,11 @@ def main(_):
         "printed 0.1734 after 20 epochs. The OMNIGLOT slide (0.2135) came from the PyTorch "
         "VAE, whose own console log printed 0.1847 (ELBO 115.7) after 100 epochs.",
     ]
-    path = write_table(NAME, "Fidelity: the thesis preset against the thesis's reconstruction "
-                       "slides", "the slides 'VAE on the MNIST Dataset (metrics)' "
-                       "and 'VAE on the OMNIGLOT English/Greek Datasets (Metrics)'", rows,
-                       budget, FLAGS.seed, (), notes, FLAGS.out_dir)
-    print(path)
+    print(run.write_table("Fidelity: the thesis preset against the thesis's reconstruction "
+                          "slides", "the slides 'VAE on the MNIST Dataset (metrics)' and 'VAE "
+                          "on the OMNIGLOT English/Greek Datasets (Metrics)'", rows, budget,
+                          notes=notes))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags, logs="fidelity")

@@ -24,38 +24,60 @@ import dataclasses
 import os
 import sys
 import time
+from typing import Optional
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/iwae_training.py: import the package, not its files
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-from common import Row, output_dirs, write_table  # noqa: E402
-from vae_tf.datasets import data_dir_for  # noqa: E402
+from experiments import scaffold  # noqa: E402
+from experiments.common import Row  # noqa: E402
 
-flags.DEFINE_bool("quick", False, "mnist_5k (2,000 / 200 images), 2 epochs, k=100 draws, "
-                  "written to a scratch folder unless --out_dir is given.")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
-                    "Folder laid out like shared/data (default: $VAE_TF_DATA_DIR).")
-flags.DEFINE_list("samples", ["5"], "Training draws K, one model each (1: the VAE; "
-                  "the committed table: 5 only).")
-flags.DEFINE_integer("epochs", 1600, "Epochs (passes over the 60,000 images) per model.")
-flags.DEFINE_integer("hidden_layers", 2, "Hidden layers of the encoder and of the decoder.")
-flags.DEFINE_integer("hidden_dim", 200, "Units per hidden layer.")
-flags.DEFINE_integer("latent_dim", 50, "Latent dimensions.")
-flags.DEFINE_integer("batch_size", 100, "Batch size.")
-flags.DEFINE_float("learning_rate", 1e-3, "Adam's rate in the first epoch.")
-flags.DEFINE_float("final_learning_rate", 1e-4, "Adam's rate in the last epoch (decayed "
-                   "geometrically per epoch).")
-flags.DEFINE_integer("nll_samples", 5000, "Importance draws of the test NLL estimate.")
-flags.DEFINE_string("out_dir", None, "Where the table goes (default experiments/results; "
-                    "--quick: a new scratch folder, never experiments/results).")
-flags.DEFINE_string("log_root", None, "Run folders (default logs/iwae_training; --quick: "
-                    "in the scratch folder). A run folder that exists is resumed.")
-flags.DEFINE_integer("seed", 0, "Seed of every run.")
-FLAGS = flags.FLAGS
 
-NAME = "iwae_training"
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """iwae_training's models and budget (the module docstring says why)."""
+
+    samples: tuple  # training draws K, one model each (1: the VAE); --quick compares both
+    epochs: int  # passes over the training images, per model
+    hidden_layers: int  # of the encoder and of the decoder
+    hidden_dim: int
+    latent_dim: int
+    batch_size: int
+    learning_rate: float  # Adam's rate in the first epoch
+    final_learning_rate: float  # Adam's rate in the last (decayed geometrically per epoch)
+    nll_samples: int  # importance draws of the test NLL estimate
+    n_train: Optional[int]  # first training images used (None: all 60,000)
+    n_test: Optional[int]  # first test images used (None: all)
+
+
+def get_config(quick: bool) -> Config:
+    return Config(table="iwae_training", stage=scaffold.Stage("beyond", False, (100, 1)),
+                  samples=(1, 5) if quick else (5,), epochs=2 if quick else 1600,
+                  hidden_layers=2, hidden_dim=200, latent_dim=50, batch_size=100,
+                  learning_rate=1e-3, final_learning_rate=1e-4,
+                  nll_samples=100 if quick else 5000, n_train=2000 if quick else None,
+                  n_test=200 if quick else None)
+
+
+def define_flags() -> None:
+    scaffold.define_ints("samples", "Training draws K, one model each (1: the VAE; the "
+                         "committed table: 5 only).")
+    flags.DEFINE_integer("epochs", None, "Epochs (passes over the 60,000 images) per model.",
+                         lower_bound=1)
+    flags.DEFINE_integer("hidden_layers", None, "Hidden layers of the encoder and of the "
+                         "decoder.", lower_bound=1)
+    flags.DEFINE_integer("hidden_dim", None, "Units per hidden layer.", lower_bound=1)
+    flags.DEFINE_integer("latent_dim", None, "Latent dimensions.", lower_bound=1)
+    flags.DEFINE_integer("batch_size", None, "Batch size.", lower_bound=1)
+    flags.DEFINE_float("learning_rate", None, "Adam's rate in the first epoch.")
+    flags.DEFINE_float("final_learning_rate", None, "Adam's rate in the last epoch (decayed "
+                       "geometrically per epoch).")
+    flags.DEFINE_integer("nll_samples", None, "Importance draws of the test NLL estimate.",
+                         lower_bound=1)
+
+
 # Burda et al. 2015, Table 1, MNIST, one stochastic layer, test NLL (k=5000) of a model
 # trained with the IWAE objective with K draws (K=1: the VAE).
 REFERENCE = {1: 86.76, 5: 85.54, 50: 84.78}
@@ -83,53 +105,47 @@ def expected_seconds(k, epochs, n_train, n_test, nll_samples, dims, hidden_layer
     return train, n_test * (encoder + nll_samples * decoder) / EVAL_RATE
 
 
-def load_data():
+def load_data(run: scaffold.Run):
     """(dataset name, data dir, Dataset): MNIST's 60,000 training images, or quick's few."""
     import numpy as np
-
-    from vae_tf import datasets
-    if FLAGS.quick:
-        data = datasets.load("mnist_5k")
-        return "mnist_5k", None, dataclasses.replace(data, train=data.train[:2000],
-                                                     test=data.test[:200])
-    data_dir = data_dir_for("mnist", FLAGS.data_root)
-    if data_dir is None:
-        raise SystemExit(f"iwae_training: no mnist/ folder under --data_root={FLAGS.data_root}; "
-                         "pass the folder laid out like shared/data, or --quick")
-    data = datasets.load("mnist", data_dir)
-    if data.validation is not None:  # the paper trains on all 60,000
-        data = dataclasses.replace(data, train=np.concatenate([data.train, data.validation]),
-                                   validation=None, train_labels=None, validation_labels=None)
-    return "mnist", data_dir, data
+    c = run.config
+    if run.quick:
+        name, data_dir = run.dataset("mnist"), None
+        data = run.load(name)
+    else:
+        name, data_dir = "mnist", run.require("mnist")
+        data = run.load(name)
+        if data.validation is not None:  # the paper trains on all 60,000
+            data = dataclasses.replace(
+                data, train=np.concatenate([data.train, data.validation]), validation=None,
+                train_labels=None, validation_labels=None)
+    return name, data_dir, scaffold.first(data, c.n_train, c.n_test)
 
 
-def run_one(k, name, data_dir, data, epochs, nll_samples, log_root):
+def run_one(run: scaffold.Run, k, name, data_dir, data):
     """Train the model of K draws and estimate its test NLL; (metrics, wall seconds)."""
     from vae_tf.config import make_config
     from vae_tf.train_run import run_train
-    decay = (FLAGS.final_learning_rate / FLAGS.learning_rate) ** (1 / max(epochs - 1, 1))
-    config = make_config(dataset=name, data_dir=data_dir, epochs=epochs, seed=FLAGS.seed,
-                         batch_size=FLAGS.batch_size, latent_dim=FLAGS.latent_dim,
-                         hidden_dim=FLAGS.hidden_dim, hidden_layers=FLAGS.hidden_layers,
-                         learning_rate=FLAGS.learning_rate, lr_decay=min(decay, 1.0),
-                         binarize=True, train_samples=k, iwae_samples=nll_samples,
-                         logdir=os.path.join(log_root, f"{name}-K{k}"))
+    c = run.config
+    decay = (c.final_learning_rate / c.learning_rate) ** (1 / max(c.epochs - 1, 1))
+    config = make_config(dataset=name, data_dir=data_dir, epochs=c.epochs, seed=c.seed,
+                         batch_size=c.batch_size, latent_dim=c.latent_dim,
+                         hidden_dim=c.hidden_dim, hidden_layers=c.hidden_layers,
+                         learning_rate=c.learning_rate, lr_decay=min(decay, 1.0),
+                         binarize=True, train_samples=k, iwae_samples=c.nll_samples,
+                         logdir=os.path.join(run.log_root, f"{name}-K{k}"))
     t0 = time.perf_counter()
-    metrics = run_train(config, data=data, verbose=0 if FLAGS.quick else 2)
+    metrics = run_train(config, data=data, verbose=0 if run.quick else 2)
     return metrics, time.perf_counter() - t0
 
 
-def main(_):
-    out_dir, log_root = output_dirs(FLAGS.out_dir, FLAGS.log_root, FLAGS.quick, logs=NAME)
-    # --quick compares both objectives unless --samples is given (minutes, not hours).
-    chosen = ["1", "5"] if FLAGS.quick and not FLAGS["samples"].present else FLAGS.samples
-    ks = sorted({int(k) for k in chosen})
-    epochs = 2 if FLAGS.quick else FLAGS.epochs
-    nll_samples = 100 if FLAGS.quick else FLAGS.nll_samples
-    name, data_dir, data = load_data()
-    dims = (data.dim, FLAGS.hidden_dim, FLAGS.latent_dim)
+def main(run: scaffold.Run) -> None:
+    c = run.config
+    ks, epochs, nll_samples = sorted(set(c.samples)), c.epochs, c.nll_samples
+    name, data_dir, data = load_data(run)
+    dims = (data.dim, c.hidden_dim, c.latent_dim)
     plan = {k: expected_seconds(k, epochs, len(data.train), len(data.test), nll_samples, dims,
-                                FLAGS.hidden_layers, FLAGS.batch_size) for k in ks}
+                                c.hidden_layers, c.batch_size) for k in ks}
     print(f"{name}: {len(data.train):,} train / {len(data.test):,} test images; expected on a "
           f"quiet 2-core CPU: {sum(map(sum, plan.values())) / 60:.1f} min ("
           + ", ".join(f"K={k}: {t / 60:.1f} min training + {n / 60:.1f} min NLL"
@@ -137,7 +153,7 @@ def main(_):
           flush=True)
     rows, summary, t_all = [], [], time.perf_counter()
     for k in ks:
-        metrics, wall = run_one(k, name, data_dir, data, epochs, nll_samples, log_root)
+        metrics, wall = run_one(run, k, name, data_dir, data)
         objective = "VAE (ELBO)" if k == 1 else "IWAE"
         label = f"{objective}, K={k}, {epochs} epochs"
         nll, elbo = metrics["test_iwae_nll"], metrics["test_loss"]
@@ -149,11 +165,11 @@ def main(_):
                        f"{nll:.2f} | {REFERENCE.get(k, '-')} |")
         print(f"K={k}: test NLL {nll:.2f}, -ELBO {elbo:.2f}, {wall / 60:.1f} min", flush=True)
     total = (time.perf_counter() - t_all) / 60
-    budget = (f"{epochs} epochs per model at batch {FLAGS.batch_size} on {len(data.train):,} "
-              f"images ({name}{', quick' if FLAGS.quick else ''}); MLP {data.dim}-"
-              f"{'-'.join([str(FLAGS.hidden_dim)] * FLAGS.hidden_layers)}-{FLAGS.latent_dim} "
-              f"(ReLU), Adam {FLAGS.learning_rate:g} decayed per epoch to "
-              f"{FLAGS.final_learning_rate:g}; {total:.1f} min wall in all")
+    budget = (f"{epochs} epochs per model at batch {c.batch_size} on {len(data.train):,} "
+              f"images ({name}{', quick' if run.quick else ''}); MLP {data.dim}-"
+              f"{'-'.join([str(c.hidden_dim)] * c.hidden_layers)}-{c.latent_dim} "
+              f"(ReLU), Adam {c.learning_rate:g} decayed per epoch to "
+              f"{c.final_learning_rate:g}; {total:.1f} min wall in all")
     notes = [
         "Reference: Burda et al. 2015, Table 1 (MNIST, one stochastic layer): VAE 86.76, "
         "IWAE k=5 85.54, k=50 84.78 nats; two hidden layers of 200 tanh units, latent 50, "
@@ -165,10 +181,10 @@ def main(_):
         "image (the IWAE bound at k draws, which approaches log p(x) from below), averaged "
         "over the test set; -ELBO: one posterior draw per test image.",
     ]
-    path = write_table(NAME, "Test NLL on dynamically binarized MNIST: VAE vs IWAE training",
-                       "Burda et al. 2015 (IWAE), Table 1, one stochastic layer; no thesis "
-                       "table. The 'thesis' column holds the paper's numbers",
-                       rows, budget, FLAGS.seed, notes=notes, out_dir=out_dir)
+    path = run.write_table("Test NLL on dynamically binarized MNIST: VAE vs IWAE training",
+                           "Burda et al. 2015 (IWAE), Table 1, one stochastic layer; no thesis "
+                           "table. The 'thesis' column holds the paper's numbers",
+                           rows, budget, notes=notes)
     with open(path, "a") as f:
         f.write("\n## Summary\n\n| objective | K | epochs | wall time | test -ELBO | test NLL "
                 f"(k={nll_samples}) | Burda et al. 2015 |\n|---|---|---|---|---|---|---|\n"
@@ -177,4 +193,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags, logs="iwae_training")

@@ -14,57 +14,68 @@ likelihood is not comparable with another's (a mass on {0, 1} against densities 
 import dataclasses
 import os
 import sys
+from typing import Optional
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/likelihoods.py: import the package, not its files
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
-from common import Row, output_dirs, write_table  # noqa: E402
-from vae_tf.datasets import data_dir_for  # noqa: E402
-
-flags.DEFINE_bool("quick", False, "A one-minute budget on small data (mnist_5k).")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
-                    "Folder laid out like shared/data (default: $VAE_TF_DATA_DIR).")
-flags.DEFINE_list("datasets", ["mnist", "omniglot_en", "orl_faces"],
-                  "Datasets to run (yale_faces too: about 80 min more here, 4 x 300 epochs "
-                  "of 32,256-pixel images).")
-flags.DEFINE_integer("epochs", 30, "Epochs on MNIST and OMNIGLOT.")
-flags.DEFINE_integer("face_epochs", 300, "Epochs on the (small) face data sets.")
-flags.DEFINE_string("out_dir", None, "Where the table and figures go. (default experiments/results; --quick: a temporary folder).")
-flags.DEFINE_string("log_root", None, "Run folders (default logs/experiments; --quick: in the temporary folder).")
-flags.DEFINE_integer("seed", 0, "Seed of every run.")
-FLAGS = flags.FLAGS
-
-NAME = "likelihoods"
-# (label, likelihood, sigma)
-VARIANTS = [("Bernoulli", "bernoulli", 0.0), ("continuous Bernoulli", "cbernoulli", 0.0),
-            ("Gaussian, learned sigma", "gaussian", 0.0),
-            ("Gaussian, sigma 0.1", "gaussian", 0.1)]
+from experiments import scaffold  # noqa: E402
+from experiments.common import Row  # noqa: E402
 
 
-def run_dataset(name: str, rows, panels, notes) -> None:
-    from vae_tf import datasets
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """likelihoods' budget: the datasets, the epochs, the likelihoods compared."""
+
+    datasets: tuple  # --quick: MNIST only, as its bundled mnist_5k
+    epochs: int  # on MNIST and OMNIGLOT
+    face_epochs: int  # on the (small) face datasets
+    n_train: Optional[int]  # first training images used (None: all)
+    n_test: Optional[int]  # first test images used (None: all)
+    likelihoods: tuple  # (label, likelihood, sigma) of each run on a dataset
+
+
+def get_config(quick: bool) -> Config:
+    return Config(table="likelihoods", stage=scaffold.Stage("beyond", False, (20, 1)),
+                  datasets=("mnist",) if quick else ("mnist", "omniglot_en", "orl_faces"),
+                  epochs=2 if quick else 30, face_epochs=2 if quick else 300,
+                  n_train=2000 if quick else None, n_test=500 if quick else None,
+                  likelihoods=(("Bernoulli", "bernoulli", 0.0),
+                               ("continuous Bernoulli", "cbernoulli", 0.0),
+                               ("Gaussian, learned sigma", "gaussian", 0.0),
+                               ("Gaussian, sigma 0.1", "gaussian", 0.1)))
+
+
+def define_flags() -> None:
+    flags.DEFINE_list("datasets", None, "Datasets to run (yale_faces too: about 80 min more "
+                      "here, 4 x 300 epochs of 32,256-pixel images).")
+    flags.DEFINE_integer("epochs", None, "Epochs on MNIST and OMNIGLOT.", lower_bound=1)
+    flags.DEFINE_integer("face_epochs", None, "Epochs on the (small) face datasets.",
+                         lower_bound=1)
+
+
+def run_dataset(run: scaffold.Run, name: str, rows, panels, notes) -> None:
     from vae_tf.config import make_config
     from vae_tf.errors import TrainingDiverged, UserError
     from vae_tf.train_run import run_train
 
-    source = "mnist_5k" if FLAGS.quick else name
+    c, source = run.config, run.dataset(name)
     try:
-        data = datasets.load(source, data_dir_for(source, FLAGS.data_root))
+        data = run.load(source)
     except UserError as e:
         rows.append(Row(name, "test RMSE", None, note="not run here: no data"))
         notes.append(f"{name}: {e}")
         return
     faces = name in ("orl_faces", "yale_faces")
-    epochs = 2 if FLAGS.quick else (FLAGS.face_epochs if faces else FLAGS.epochs)
-    if FLAGS.quick:
-        data = dataclasses.replace(data, train=data.train[:2000], test=data.test[:500])
+    epochs = c.face_epochs if faces else c.epochs
+    data = scaffold.first(data, c.n_train, c.n_test)
     batch = min(100, len(data.train))
-    for label, likelihood, sigma in VARIANTS:
+    for label, likelihood, sigma in c.likelihoods:
         tag = f"{likelihood}-{sigma:g}"
-        logdir = os.path.join(FLAGS.log_root, f"{NAME}-{name}-{tag}")
-        config = make_config("default", dataset=source, epochs=epochs, seed=FLAGS.seed,
+        logdir = os.path.join(run.log_root, f"{c.table}-{name}-{tag}")
+        config = make_config("default", dataset=source, epochs=epochs, seed=c.seed,
                              logdir=logdir, batch_size=batch, likelihood=likelihood, sigma=sigma)
         try:
             metrics = run_train(config, data=data, verbose=0)
@@ -99,17 +110,15 @@ def sample_sheets(panels, folder: str, seed: int) -> list:
     return paths
 
 
-def main(_):
-    FLAGS.out_dir, FLAGS.log_root = output_dirs(FLAGS.out_dir, FLAGS.log_root, FLAGS.quick,
-                                                "experiments")
+def main(run: scaffold.Run) -> None:
     logging.set_verbosity(logging.INFO)
-    rows, panels, notes = [], [], []
-    for name in (["mnist"] if FLAGS.quick else FLAGS.datasets):
+    c, rows, panels, notes = run.config, [], [], []
+    for name in c.datasets:
         logging.info("dataset %s", name)
-        run_dataset(name, rows, panels, notes)
-    figures = sample_sheets(panels, os.path.join(FLAGS.out_dir, NAME), FLAGS.seed)
-    budget = ("quick: 2,000 / 500 images of mnist_5k, 2 epochs" if FLAGS.quick else
-              f"{FLAGS.epochs} epochs (MNIST, OMNIGLOT), {FLAGS.face_epochs} (faces); default "
+        run_dataset(run, name, rows, panels, notes)
+    figures = sample_sheets(panels, run.figure(), c.seed)
+    budget = ("quick: 2,000 / 500 images of mnist_5k, 2 epochs" if run.quick else
+              f"{c.epochs} epochs (MNIST, OMNIGLOT), {c.face_epochs} (faces); default "
               "preset (MLP 400 hidden, latent 32, Adam 1e-3, batch 100)")
     notes += [
         "RMSE/MAE: test images vs the likelihood's mean at decoder(z_mean) (sigmoid(logits) "
@@ -119,11 +128,9 @@ def main(_):
         "The -ELBO rows are in nats under each run's own likelihood: a Bernoulli mass and a "
         "density are not comparable, and densities on grey levels can be negative.",
     ]
-    path = write_table(NAME, "Likelihoods for grey-level images", "nothing in the thesis "
-                       "(which likelihood helps on which data set)", rows, budget,
-                       FLAGS.seed, figures, notes, FLAGS.out_dir)
-    print(path)
+    print(run.write_table("Likelihoods for grey-level images", "nothing in the thesis (which "
+                          "likelihood helps on which data set)", rows, budget, figures, notes))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags, logs="experiments")

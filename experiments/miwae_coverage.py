@@ -19,39 +19,53 @@ which a calibrated discrete predictive puts well above 90 %, is reported beside 
     python experiments/miwae_coverage.py --data_root=../shared/data
 """
 
+import dataclasses
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/miwae_coverage.py: import the package, not its files
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-from common import REPO, Row, output_dirs, write_table  # noqa: E402
-from vae_tf.datasets import data_dir_for  # noqa: E402
+from experiments import scaffold  # noqa: E402
+from experiments.common import Row  # noqa: E402
+from experiments.holes import TEST, TRAIN, holes  # noqa: E402
 
 SCHEMES = ("structured", "random")
-flags.DEFINE_bool("quick", False, "A half-minute run on mnist_5k (a fixed small budget), "
-                  "written to a temporary folder.")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
-flags.DEFINE_list("missing", list(SCHEMES), "Hole schemes, one table block each.")
-flags.DEFINE_integer("n_train", 20000, "Holed training images (the first N of MNIST's train).")
-flags.DEFINE_integer("n_test", 5000, "Holed test images evaluated (the first N of the test set).")
-flags.DEFINE_integer("epochs", 100, "Training epochs of MIWAE per scheme.")
-flags.DEFINE_integer("m", 100, "Multiple imputations per test image.")
-flags.DEFINE_integer("impute_samples", 1000, "Importance samples L of q(z | x_obs).")
-flags.DEFINE_integer("seed", 0, "Seed of the binarization, the holes, the model and the draws.")
-flags.DEFINE_string("out_dir", None, "Where the table goes (default experiments/results; "
-                    "with --quick a new temporary folder).")
-flags.register_validator("missing", lambda v: bool(v) and set(v) <= set(SCHEMES),
-                         f"--missing takes a comma-separated subset of {', '.join(SCHEMES)}")
-for _name in ("n_train", "n_test", "epochs", "m", "impute_samples"):
-    flags.register_validator(_name, lambda v: v >= 1, f"--{_name} must be at least 1")
-FLAGS = flags.FLAGS
 
-NAME = "miwae_coverage"
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """miwae_coverage's budget."""
+
+    missing: tuple  # hole schemes, one table block each
+    n_train: int  # holed training images: the first N of the training set
+    n_test: int  # holed test images evaluated: the first N of the test set
+    epochs: int  # of MIWAE, per scheme
+    m: int  # multiple imputations per test image
+    impute_samples: int  # importance samples L of q(z | x_obs)
+
+
+def get_config(quick: bool) -> Config:
+    return Config(table="miwae_coverage", stage=scaffold.Stage("beyond", False, (36, 1)),
+                  missing=SCHEMES, n_train=2000 if quick else 20000,
+                  n_test=100 if quick else 5000, epochs=3 if quick else 100,
+                  m=20 if quick else 100, impute_samples=100 if quick else 1000)
+
+
+def define_flags() -> None:
+    scaffold.define_subset("missing", SCHEMES, "Hole schemes, one table block each.")
+    for name, what in (("n_train", "Holed training images (the first N of MNIST's train)."),
+                       ("n_test", "Holed test images evaluated (the first N of the test set)."),
+                       ("epochs", "Training epochs of MIWAE per scheme."),
+                       ("m", "Multiple imputations per test image."),
+                       ("impute_samples", "Importance samples L of q(z | x_obs).")):
+        flags.DEFINE_integer(name, None, what, lower_bound=1)
+
+
 LEVEL = 0.9
 FIGURE_DIGITS, FIGURE_DRAWS, CHUNK = 8, 6, 250
 T0 = time.perf_counter()
@@ -61,40 +75,26 @@ def say(message: str) -> None:
     print(f"[{time.perf_counter() - T0:7.1f} s] {message}", flush=True)
 
 
-def portable_argv() -> None:
-    """Path flags relative to the repository: the recorded command holds no absolute path."""
-    for i, arg in enumerate(sys.argv):
-        flag, sep, value = arg.partition("=")
-        if sep and flag in ("--data_root", "--out_dir") and os.path.isabs(value):
-            sys.argv[i] = f"{flag}={os.path.relpath(value, REPO)}"
-
-
 def binarize(x, seed):
     """One fixed Bernoulli draw per pixel from its grey level: float32 0/1."""
     return (np.random.default_rng(seed).random(x.shape) < x).astype(np.float32)
 
 
-def budget(quick):
-    size = dict(n_train=2000, n_test=100, epochs=3, m=20, impute_samples=100) if quick else {}
-    return {k: size.get(k, getattr(FLAGS, k)) for k in
-            ("n_train", "n_test", "epochs", "m", "impute_samples")}
-
-
-def evaluate(scheme, train, test, b, figures, out_dir):
+def evaluate(run: scaffold.Run, scheme, train, test, figures):
     """Train on `scheme` holes, impute the held-out test images: (table rows, notes)."""
     from vae_tf import calibration
     from vae_tf.imputers.miwae import MIWAEImputer
     from vae_tf.metrics import mae, rmse
-    from vae_tf.missing import apply_mask, make_mask
-    seed = FLAGS.seed
-    train_holed = apply_mask(train, make_mask(len(train), (28, 28, 1), scheme, seed + 4))
-    mask = make_mask(len(test), (28, 28, 1), scheme, seed + 5)
-    test_holed, hole = apply_mask(test, mask), ~mask
-    say(f"{scheme}: training MIWAE on {len(train)} holed images, {b['epochs']} epochs")
+    c = run.config
+    seed = c.seed
+    train_holed = holes(train, scheme, seed + TRAIN)[0]
+    test_holed, mask = holes(test, scheme, seed + TEST)
+    hole = ~mask
+    say(f"{scheme}: training MIWAE on {len(train)} holed images, {c.epochs} epochs")
     t = time.perf_counter()
-    imputer = MIWAEImputer(latent_dim=32, hidden_dim=400, hidden_layers=1, epochs=b["epochs"],
-                           train_samples=5, impute_samples=b["impute_samples"], seed=seed,
-                           verbose=0 if FLAGS.quick else 2).fit(train_holed)
+    imputer = MIWAEImputer(latent_dim=32, hidden_dim=400, hidden_layers=1, epochs=c.epochs,
+                           train_samples=5, impute_samples=c.impute_samples, seed=seed,
+                           verbose=0 if run.quick else 2).fit(train_holed)
     trained = time.perf_counter() - t
     say(f"{scheme}: trained in {trained:.0f} s; single imputation of {len(test)} test images")
     single = imputer.transform(test_holed)
@@ -102,9 +102,10 @@ def evaluate(scheme, train, test, b, figures, out_dir):
     covered = {"pit": 0, "interval": 0}
     width, count, pit_hist = 0.0, 0, np.zeros(20)
     rng = np.random.default_rng(seed + 9)
-    for c, s in enumerate(range(0, len(test), CHUNK)):
+    m = c.m
+    for chunk, s in enumerate(range(0, len(test), CHUNK)):
         rows = slice(s, s + CHUNK)
-        draws = imputer.multiple_imputation(test_holed[rows], b["m"], seed=seed + 100 + c)
+        draws = imputer.multiple_imputation(test_holed[rows], m, seed=seed + 100 + chunk)
         truth, where = test[rows], hole[rows]
         u = calibration.randomized_pit(truth, draws, rng)[where]
         covered["pit"] += int(np.sum((u >= (1 - LEVEL) / 2) & (u <= (1 + LEVEL) / 2)))
@@ -113,13 +114,13 @@ def evaluate(scheme, train, test, b, figures, out_dir):
         width += float(np.sum((upper - lower)[where]))
         count += int(where.sum())
         pit_hist += np.histogram(u, bins=20, range=(0, 1))[0]
-        if c == 0:
+        if chunk == 0:
             picked = np.flatnonzero(where.any(1))[:FIGURE_DIGITS]
-            figure(scheme, figures, out_dir, test[picked], test_holed[picked], single[picked],
-                   draws[:FIGURE_DRAWS, picked], b["m"])
-        say(f"{scheme}: {b['m']} imputations of test images {s}..{min(s + CHUNK, len(test))}")
+            figure(run, scheme, figures, test[picked], test_holed[picked], single[picked],
+                   draws[:FIGURE_DRAWS, picked], m)
+        say(f"{scheme}: {m} imputations of test images {s}..{min(s + CHUNK, len(test))}")
     ess = imputer.effective_sample_size(test_holed[hole.any(1)][:500])  # a diagnostic of SIR
-    label = f"{scheme} holes, MIWAE (L={b['impute_samples']}, m={b['m']})"
+    label = f"{scheme} holes, MIWAE (L={c.impute_samples}, m={m})"
     rows = [Row(label, "RMSE missing (single imputation)", rmse(test, single, hole),
                 note=f"column means: {rmse(test, column_means, hole):.4f}"),
             Row(label, "MAE missing (single imputation)", mae(test, single, hole)),
@@ -139,7 +140,7 @@ def evaluate(scheme, train, test, b, figures, out_dir):
     return rows, notes
 
 
-def figure(scheme, figures, out_dir, truth, holed, single, draws, m):
+def figure(run: scaffold.Run, scheme, figures, truth, holed, single, draws, m):
     """Truth, input, single imputation and a few multiple imputations of the same digits."""
     from vae_tf import plots
     name = "imputations.png" if not figures else f"imputations_{scheme}.png"
@@ -147,29 +148,26 @@ def figure(scheme, figures, out_dir, truth, holed, single, draws, m):
     labels = ["truth (binarized)", "input (grey = hole)", "single imputation\n(E[x_mis | x_obs])",
               *[f"imputation {j + 1}" for j in range(len(draws))]]
     title = f"MIWAE, {scheme} holes: {len(draws)} of {m} SIR imputations (Bernoulli draws)"
-    figures.append(plots.image_rows(os.path.join(out_dir, NAME, name), rows, labels, (28, 28, 1),
-                                    title=title))
+    figures.append(plots.image_rows(run.figure(name), rows, labels, (28, 28, 1), title=title))
 
 
-def main(_):
-    from vae_tf import datasets
+def main(run: scaffold.Run) -> None:
     from vae_tf.errors import UserError
-    out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)  # --quick: a scratch folder
-    b = budget(FLAGS.quick)
-    name = "mnist_5k" if FLAGS.quick else "mnist"
+    c, name = run.config, run.dataset("mnist")
     try:
-        data = datasets.load(name, data_dir_for(name, FLAGS.data_root))
+        data = run.load(name)
     except UserError as error:
-        raise app.UsageError(str(error)) from None
-    if b["n_train"] > len(data.train) or b["n_test"] > len(data.test):
-        raise app.UsageError(f"--n_train={b['n_train']} / --n_test={b['n_test']}: {name} has "
-                             f"{len(data.train)} training and {len(data.test)} test images")
-    train = binarize(data.train[:b["n_train"]], FLAGS.seed + 7)
-    test = binarize(data.test[:b["n_test"]], FLAGS.seed + 8)
+        raise SystemExit(f"{run.script}: {error}") from None
+    if c.n_train > len(data.train) or c.n_test > len(data.test):
+        raise SystemExit(f"{run.script}: --n_train={c.n_train} / --n_test={c.n_test}: {name} "
+                         f"has {len(data.train)} training and {len(data.test)} test images; "
+                         "pass at most those")
+    train = binarize(data.train[:c.n_train], c.seed + 7)
+    test = binarize(data.test[:c.n_test], c.seed + 8)
     say(f"{name}: {len(train)} training and {len(test)} test images, binarized")
     rows, notes, figures = [], [], []
-    for scheme in FLAGS.missing:
-        r, n = evaluate(scheme, train, test, b, figures, out_dir)
+    for scheme in c.missing:
+        r, n = evaluate(run, scheme, train, test, figures)
         rows += r
         notes += n
     notes += [
@@ -189,16 +187,15 @@ def main(_):
         "(experiments/mnist_imputation.py's seeds). Only missing entries count.",
         f"Figures: the first {FIGURE_DIGITS} test images with holes (not selected), the first "
         f"{FIGURE_DRAWS} of their m imputations; the first scheme's is imputations.png."]
-    desc = ("quick: mnist_5k" if FLAGS.quick else "MNIST") + (
-        f", {b['n_train']:,} holed training images, {b['n_test']:,} holed test images; MIWAE "
-        f"MLP 1x400, latent 32, K=5, Adam 1e-3, batch 100, {b['epochs']} epochs per scheme; "
-        f"L={b['impute_samples']}, m={b['m']}")
-    portable_argv()
-    path = write_table(NAME, "MIWAE multiple imputation: coverage of 90 % intervals (binarized "
-                       "MNIST)", "nothing in the thesis (calibration of multiple imputations)", rows, desc,
-                       FLAGS.seed, figures=figures, notes=notes, out_dir=out_dir)
+    desc = ("quick: mnist_5k" if run.quick else "MNIST") + (
+        f", {c.n_train:,} holed training images, {c.n_test:,} holed test images; MIWAE "
+        f"MLP 1x400, latent 32, K=5, Adam 1e-3, batch 100, {c.epochs} epochs per scheme; "
+        f"L={c.impute_samples}, m={c.m}")
+    path = run.write_table("MIWAE multiple imputation: coverage of 90 % intervals (binarized "
+                           "MNIST)", "nothing in the thesis (calibration of multiple "
+                           "imputations)", rows, desc, figures, notes)
     say(f"wrote {path}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags)

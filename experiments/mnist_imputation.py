@@ -20,30 +20,52 @@ the VAE row is the thesis-protocol VAE imputing them with `transform`.
     python experiments/mnist_imputation.py --data_root=../shared/data
 """
 
+import dataclasses
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/mnist_imputation.py: import the package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
-from common import Row, output_dirs, thesis, write_table  # noqa: E402
-from vae_tf.datasets import data_dir_for  # noqa: E402
+from experiments import scaffold  # noqa: E402
+from experiments.common import Row, thesis  # noqa: E402
+from experiments.holes import holes, sound_split  # noqa: E402
 
-flags.DEFINE_bool("quick", False, "A few-minute budget on mnist_5k.")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
-flags.DEFINE_integer("thesis_epochs", 200, "VAE epochs of the thesis protocol (thesis: 200).")
-flags.DEFINE_integer("sound_epochs", 30, "VAE epochs of the sound protocol.")
-flags.DEFINE_integer("miwae_epochs", 20, "Epochs of the MIWAE imputer (sound protocol).")
-flags.DEFINE_list("schemes", ["structured", "random"], "Missing-data schemes.")
-flags.DEFINE_string("out_dir", None, "Where the table and figures go. (default experiments/results; --quick: a temporary folder).")
-flags.DEFINE_integer("seed", 0, "Seed of the holes and the models.")
-FLAGS = flags.FLAGS
 
-KS = (1, 3, 10, 100)
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """mnist_imputation's budget and K grid (both protocols)."""
+
+    schemes: tuple  # hole schemes, a block of rows and a figure each
+    ks: tuple  # the K-NN's K (the thesis protocol runs each; the sound one tunes it)
+    queries_per_tenth: int  # thesis protocol: K-NN queries, the first of each tenth of test
+    n_references: int  # thesis protocol: the K-NN's holed training images
+    train_per_tenth: int  # thesis protocol: the VAE's images, the first of each tenth of train
+    thesis_epochs: int  # of the VAE, thesis protocol (the thesis: 200)
+    sound_epochs: int  # of the VAE, sound protocol
+    miwae_epochs: int  # of MIWAE, sound protocol
+
+
+def get_config(quick: bool) -> Config:
+    return Config(table="mnist_imputation", stage=scaffold.Stage("thesis", False, (25, 2)),
+                  schemes=("structured", "random"), ks=(1, 3, 10, 100),
+                  queries_per_tenth=5 if quick else 25, n_references=2000 if quick else 10000,
+                  train_per_tenth=200 if quick else 3000, thesis_epochs=3 if quick else 200,
+                  sound_epochs=2 if quick else 30, miwae_epochs=2 if quick else 20)
+
+
+def define_flags() -> None:
+    flags.DEFINE_integer("thesis_epochs", None, "VAE epochs of the thesis protocol (thesis: "
+                         "200).", lower_bound=1)
+    flags.DEFINE_integer("sound_epochs", None, "VAE epochs of the sound protocol.",
+                         lower_bound=1)
+    flags.DEFINE_integer("miwae_epochs", None, "Epochs of the MIWAE imputer (sound protocol).",
+                         lower_bound=1)
+    scaffold.define_subset("schemes", ("structured", "random"), "Missing-data schemes.")
 
 
 def thesis_row(method: str):
@@ -58,23 +80,18 @@ def first_of_each_tenth(n_total: int, per_tenth: int) -> np.ndarray:
     return np.concatenate([np.arange(t * tenth, t * tenth + per_tenth) for t in range(10)])
 
 
-def holes(x, scheme, seed):
-    from vae_tf.missing import apply_mask, make_mask
-    mask = make_mask(len(x), (28, 28, 1), scheme, seed)
-    return apply_mask(x, mask), mask
-
-
-def thesis_protocol(data, scheme, rows, quick):
+def thesis_protocol(run: scaffold.Run, data, scheme, rows):
     """Append the thesis protocol's rows; returns the path of its figure."""
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
     from vae_tf.imputers.vae import VAEImputer
-    picked = first_of_each_tenth(len(data.test), 5 if quick else 25)
+    c = run.config
+    picked = first_of_each_tenth(len(data.test), c.queries_per_tenth)
     queries = data.test[picked]
-    q_holed, _ = holes(queries, scheme, FLAGS.seed + 1)
-    ref_holed, _ = holes(data.train[:2000 if quick else 10000], scheme, FLAGS.seed + 2)
+    q_holed, _ = holes(queries, scheme, c.seed + 1)
+    ref_holed, _ = holes(data.train[:c.n_references], scheme, c.seed + 2)
     fills = {}
-    for k in KS:
+    for k in c.ks:
         t0 = time.perf_counter()
         out = KNNImputer(k).fit(ref_holed).transform(q_holed)
         seconds = time.perf_counter() - t0
@@ -84,11 +101,11 @@ def thesis_protocol(data, scheme, rows, quick):
         rows += [Row(label, "RMSE (all entries)", rmse(queries, out), anchor[0]),
                  Row(label, "MAE (all entries)", mae(queries, out), anchor[1]),
                  Row(label, "seconds", seconds, anchor[2])]
-    train = data.train[first_of_each_tenth(len(data.train), 200 if quick else 3000)]
-    train_holed, _ = holes(train, scheme, FLAGS.seed + 3)
+    train = data.train[first_of_each_tenth(len(data.train), c.train_per_tenth)]
+    train_holed, _ = holes(train, scheme, c.seed + 3)
     t0 = time.perf_counter()
-    epochs = 3 if quick else FLAGS.thesis_epochs
-    vae = VAEImputer(epochs=epochs, seed=FLAGS.seed)
+    epochs = c.thesis_epochs
+    vae = VAEImputer(epochs=epochs, seed=c.seed)
     filled = vae.fit_transform(train_holed)
     seconds = time.perf_counter() - t0
     anchor = thesis_row("VAE") if scheme == "structured" else (None,) * 3
@@ -100,10 +117,10 @@ def thesis_protocol(data, scheme, rows, quick):
     fills["VAE fill\n(thesis algorithm)"] = vae.transform(q_holed)
     title = (f"MNIST, {scheme} missing values: K-NN over {len(ref_holed):,} holed training "
              f"images, VAE trained {epochs} epochs on {len(train):,}")
-    return figure(scheme, queries, q_holed, fills, data.test_labels[picked], title)
+    return figure(run, scheme, queries, q_holed, fills, data.test_labels[picked], title)
 
 
-def figure(scheme, truth, holed, fills, labels, title):
+def figure(run: scaffold.Run, scheme, truth, holed, fills, labels, title):
     """The slides' MNIST completion figure: truth, holes and each fill of ten test digits."""
     from vae_tf import plots
     from vae_tf.missing import fill
@@ -111,19 +128,17 @@ def figure(scheme, truth, holed, fills, labels, title):
     names = ["original test digits", f"{scheme} missing\nvalues (grey)",
              "1-NN fill", "100-NN fill", "VAE fill\n(thesis algorithm)"]
     images = [truth[shown], fill(holed[shown])] + [fills[n][shown] for n in names[2:]]
-    return plots.image_rows(os.path.join(FLAGS.out_dir, "mnist_imputation", f"{scheme}.png"),
-                            images, names, (28, 28, 1), title)
+    return plots.image_rows(run.figure(f"{scheme}.png"), images, names, (28, 28, 1), title)
 
 
-def sound_protocol(data, scheme, rows, quick):
+def sound_protocol(run: scaffold.Run, data, scheme, rows):
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
     from vae_tf.imputers.vae import VAEImputer
-    train_holed, train_mask = holes(data.train, scheme, FLAGS.seed + 4)
-    test_holed, test_mask = holes(data.test, scheme, FLAGS.seed + 5)
-    valid = data.validation[:1000] if data.validation is not None else data.train[-500:]
-    valid_holed, valid_mask = holes(valid, scheme, FLAGS.seed + 6)
-    knn = {k: KNNImputer(k) for k in KS}
+    c, split = run.config, sound_split(data, scheme, run.config.seed)
+    train_holed, test_holed, test_mask = split.train_holed, split.test_holed, split.test_mask
+    valid, valid_holed, valid_mask = split.valid, split.valid_holed, split.valid_mask
+    knn = {k: KNNImputer(k) for k in c.ks}
     errors = {}
     for k, imputer in knn.items():
         imputer.fit(train_holed)
@@ -140,8 +155,8 @@ def sound_protocol(data, scheme, rows, quick):
     means = np.where(test_mask, test_holed, np.nanmean(train_holed, axis=0))
     rows += [Row(f"{label}, column means", "RMSE missing", rmse(data.test, means, ~test_mask))]
     t0 = time.perf_counter()
-    vae = VAEImputer(latent_dim=64, epochs=2 if quick else FLAGS.sound_epochs, batch_size=250,
-                     seed=FLAGS.seed).fit(train_holed)
+    vae = VAEImputer(latent_dim=64, epochs=c.sound_epochs, batch_size=250,
+                     seed=c.seed).fit(train_holed)
     out = vae.transform(test_holed)
     seconds = time.perf_counter() - t0
     rows += [Row(f"{label}, VAE (thesis algorithm, batch 250)", "RMSE missing",
@@ -151,36 +166,37 @@ def sound_protocol(data, scheme, rows, quick):
     from vae_tf.imputers.miwae import MIWAEImputer
     t0 = time.perf_counter()
     # Pinned to the model of the committed table (MIWAEImputer's one-hidden-layer MLP, the
-    # default before miwae_defaults.py's study); experiments/miwae_vs_knn.py runs the tuned MLP and its conv variant.
-    miwae = MIWAEImputer(hidden_layers=1, epochs=2 if quick else FLAGS.miwae_epochs,
-                         impute_samples=100, seed=FLAGS.seed).fit(train_holed)
+    # default before miwae_defaults.py's study); experiments/miwae_vs_knn.py runs the tuned
+    # MLP and its conv variant.
+    miwae = MIWAEImputer(hidden_layers=1, epochs=c.miwae_epochs, impute_samples=100,
+                         seed=c.seed).fit(train_holed)
     for method in ("importance", "pseudo_gibbs"):
         out = miwae.set_params(method=method).transform(test_holed)
-        name = f"{label}, MIWAE ({'importance-weighted' if method == 'importance' else 'pseudo-Gibbs'})"
+        kind = "importance-weighted" if method == "importance" else "pseudo-Gibbs"
+        name = f"{label}, MIWAE ({kind})"
         rows += [Row(name, "RMSE missing", rmse(data.test, out, ~test_mask),
                      note=f"{time.perf_counter() - t0:.0f} s"),
                  Row(name, "MAE missing", mae(data.test, out, ~test_mask))]
     return errors
 
 
-def main(_):
-    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
-    from vae_tf import datasets
+def main(run: scaffold.Run) -> None:
     logging.set_verbosity(logging.INFO)
-    name = "mnist_5k" if FLAGS.quick else "mnist"
-    data = datasets.load(name, data_dir_for(name, FLAGS.data_root))
+    c = run.config
+    data = run.load(run.dataset("mnist"))
     rows, notes, figures = [], [], []
-    for scheme in FLAGS.schemes:
+    for scheme in c.schemes:
         logging.info("%s holes: thesis protocol", scheme)
-        figures.append(thesis_protocol(data, scheme, rows, FLAGS.quick))
+        figures.append(thesis_protocol(run, data, scheme, rows))
         logging.info("%s holes: sound protocol", scheme)
-        errors = sound_protocol(data, scheme, rows, FLAGS.quick)
+        errors = sound_protocol(run, data, scheme, rows)
         notes.append(f"{scheme}: validation RMSE (missing entries) per K: "
                      + ", ".join(f"K={k}: {v:.4f}" for k, v in errors.items()))
-    budget = ("quick: mnist_5k, 50 K-NN queries, 2,000 references, VAE 3 / 2 epochs"
-              if FLAGS.quick else f"full MNIST; VAE {FLAGS.thesis_epochs} epochs (thesis "
-              f"protocol, 30,000 images, one batch) and {FLAGS.sound_epochs} epochs (sound); "
-              f"MIWAE MLP 1x400, latent 32, K=5, {FLAGS.miwae_epochs} epochs, L=100")
+    budget = (f"quick: mnist_5k, {10 * c.queries_per_tenth} K-NN queries, "
+              f"{c.n_references:,} references, VAE {c.thesis_epochs} / {c.sound_epochs} epochs"
+              if run.quick else f"full MNIST; VAE {c.thesis_epochs} epochs (thesis protocol, "
+              f"{10 * c.train_per_tenth:,} images, one batch) and {c.sound_epochs} epochs "
+              f"(sound); MIWAE MLP 1x400, latent 32, K=5, {c.miwae_epochs} epochs, L=100")
     notes += ["The thesis's numbers are for structured holes; its times are for its Python "
               "loop (K-NN) and TensorFlow 1 (VAE) on its machine.",
               "Errors over all entries include the observed ones, which every method copies "
@@ -189,11 +205,10 @@ def main(_):
               "Figures: one test digit of each class among the thesis protocol's queries; the "
               "VAE row is the thesis-protocol VAE (trained on its holed training images) "
               "imputing those digits with `transform`, so every row shows the same digits."]
-    path = write_table("mnist_imputation", "MNIST missing-value imputation (K-NN and VAE)",
-                       "the thesis's MNIST imputation table (1-NN, 100-NN, VAE) and figures",
-                       rows, budget, FLAGS.seed, figures, notes, FLAGS.out_dir)
-    print(path)
+    print(run.write_table("MNIST missing-value imputation (K-NN and VAE)", "the thesis's MNIST "
+                          "imputation table (1-NN, 100-NN, VAE) and figures", rows, budget,
+                          figures, notes))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags)

@@ -17,32 +17,49 @@
     python experiments/movielens.py --data_root=../shared/data
 """
 
+import dataclasses
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/movielens.py: import the package, not its files
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
-from common import Row, output_dirs, thesis, write_table  # noqa: E402
-from vae_tf.datasets import data_dir_for  # noqa: E402
-
-flags.DEFINE_bool("quick", False, "A few-minute budget (ua split only, few epochs).")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
-flags.DEFINE_integer("k", 10, "Neighbours of the K-NN.")
-flags.DEFINE_integer("epochs", 100, "VAE epochs.")
-flags.DEFINE_integer("rating_epochs", 60, "Epochs of the item-based rating VAE.")
-flags.DEFINE_integer("rating_seeds", 3, "Item-based rating VAEs averaged (seeds).")
-flags.DEFINE_string("out_dir", None, "Where the table goes. (default experiments/results; --quick: a temporary folder).")
-flags.DEFINE_integer("seed", 0, "Seed.")
-FLAGS = flags.FLAGS
+from experiments import scaffold  # noqa: E402
+from experiments.common import Row, thesis  # noqa: E402
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """movielens' budget."""
 
-def predictors(train: np.ndarray):
+    k: int  # neighbours of the K-NN
+    epochs: int  # of the VAE (the thesis's algorithm)
+    rating_epochs: int  # of the item-based rating VAE
+    rating_seeds: int  # item-based rating VAEs averaged (seeds)
+    folds: tuple  # u<k> folds scored beside ua.test (--quick: none)
+
+
+def get_config(quick: bool) -> Config:
+    return Config(table="movielens", stage=scaffold.Stage("thesis", True, (10, 1)), k=10,
+                  epochs=3 if quick else 100, rating_epochs=3 if quick else 60,
+                  rating_seeds=1 if quick else 3, folds=() if quick else (1, 2, 3, 4, 5))
+
+
+def define_flags() -> None:
+    flags.DEFINE_integer("k", None, "Neighbours of the K-NN.", lower_bound=1)
+    flags.DEFINE_integer("epochs", None, "VAE epochs.", lower_bound=1)
+    flags.DEFINE_integer("rating_epochs", None, "Epochs of the item-based rating VAE.",
+                         lower_bound=1)
+    flags.DEFINE_integer("rating_seeds", None, "Item-based rating VAEs averaged (seeds).",
+                         lower_bound=1)
+    scaffold.define_ints("folds", "Folds u<k> scored beside ua.test, e.g. 1,2,3,4,5.")
+
+
+def predictors(c: Config, train: np.ndarray):
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.imputers.vae import VAEImputer
     mean = np.nanmean(train)
@@ -50,15 +67,13 @@ def predictors(train: np.ndarray):
     from vae_tf.imputers.ratings import bias_baseline, rating_ensemble
     yield "user + item biases", bias_baseline(train)
     # keep_empty_features=None: every item stays (two of ua.base's have no rating)
-    knn = KNNImputer(FLAGS.k, marker=0.0, exclude_self=True, keep_empty_features=None).fit(train)
-    yield f"{FLAGS.k}-NN (thesis distance)", knn.transform(train)
-    vae = VAEImputer(epochs=3 if FLAGS.quick else FLAGS.epochs, batch_size=100,
-                     learning_rate=1e-3, init_stddev=None, seed=FLAGS.seed,
-                     keep_empty_features=None)
+    knn = KNNImputer(c.k, marker=0.0, exclude_self=True, keep_empty_features=None).fit(train)
+    yield f"{c.k}-NN (thesis distance)", knn.transform(train)
+    vae = VAEImputer(epochs=c.epochs, batch_size=100, learning_rate=1e-3, init_stddev=None,
+                     seed=c.seed, keep_empty_features=None)
     yield "VAE (thesis algorithm, scaled ratings)", 1 + 4 * vae.fit_transform((train - 1) / 4)
-    rating_vae = rating_ensemble(1 if FLAGS.quick else FLAGS.rating_seeds,
-                                 epochs=3 if FLAGS.quick else FLAGS.rating_epochs,
-                                 seed=FLAGS.seed)  # scored on cells unrated in train
+    rating_vae = rating_ensemble(c.rating_seeds, epochs=c.rating_epochs,
+                                 seed=c.seed)  # scored on cells unrated in train
     yield "rating VAE (item-based, rated cells only, over biases)", rating_vae.fit_transform(train)
 
 
@@ -69,21 +84,24 @@ def errors(pred, test):
     return rmse(truth, pred, rated), mae(truth, pred, rated)
 
 
+def _span(folds, dash: str) -> str:
+    """The folds named: u1<dash>u5 when they run one after another, else u1,u3."""
+    if tuple(folds) == tuple(range(folds[0], folds[-1] + 1)) and len(folds) > 1:
+        return f"u{folds[0]}{dash}u{folds[-1]}"
+    return ",".join(f"u{k}" for k in folds)
+
+
 def _listed(values) -> str:
     return " ".join(f"{v:.4f}" for v in values)
 
 
-def main(_):
-    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
-    from vae_tf import datasets
+def main(run: scaffold.Run) -> None:
     from vae_tf.datasets.movielens import load_movielens_fold
     logging.set_verbosity(logging.INFO)
-    data_dir = data_dir_for("movielens_100k", FLAGS.data_root)
-    if data_dir is None:
-        sys.exit("movielens: pass --data_root (or set VAE_TF_DATA_DIR) with movielens_100k/")
-    data = datasets.load("movielens_100k", data_dir)
+    c, data_dir = run.config, run.require("movielens_100k")
+    data = run.load("movielens_100k")
     rows = []
-    preds = dict(predictors(data.train))
+    preds = dict(predictors(c, data.train))
     for name, pred in preds.items():
         e = errors(pred, data.test)
         rows += [Row(f"ua.test, {name}", "RMSE", e[0]), Row(f"ua.test, {name}", "MAE", e[1])]
@@ -103,22 +121,24 @@ def main(_):
                  float(rounded[0].mean()), thesis("movielens/mean_rating/knn")),
              Row("K-NN vs VAE matrices (thesis's comparison)", "mean predicted rating (VAE)",
                  float(rounded[1].mean()), thesis("movielens/mean_rating/vae"))]
-    if not FLAGS.quick:
+    if c.folds:
         per_fold, seconds = {}, {}
-        for fold in range(1, 6):
+        for fold in c.folds:
             split = load_movielens_fold(data_dir, fold)
             start = time.time()
-            for name, pred in predictors(split.train):
+            for name, pred in predictors(c, split.train):
                 seconds.setdefault(name, []).append(time.time() - start)
                 per_fold.setdefault(name, []).append(errors(pred, split.test))
                 start = time.time()
+        folds, listed = _span(c.folds, "-"), _span(c.folds, "..")
         for name, values in per_fold.items():
             rmses, maes = np.array(values).T
-            rows += [Row(f"u1-u5 folds, {name}", "RMSE (mean of 5)", float(rmses.mean()),
-                         note=f"sd {rmses.std():.4f}; u1..u5 {_listed(rmses)}"),
-                     Row(f"u1-u5 folds, {name}", "MAE (mean of 5)", float(maes.mean()),
-                         note=f"u1..u5 {_listed(maes)}; "
-                              f"{np.mean(seconds[name]):.0f} s per fold")]
+            rows += [Row(f"{folds} folds, {name}", f"RMSE (mean of {len(c.folds)})",
+                         float(rmses.mean()), note=f"sd {rmses.std():.4f}; {listed} "
+                                                   f"{_listed(rmses)}"),
+                     Row(f"{folds} folds, {name}", f"MAE (mean of {len(c.folds)})",
+                         float(maes.mean()), note=f"{listed} {_listed(maes)}; "
+                                                  f"{np.mean(seconds[name]):.0f} s per fold")]
     notes = ["Reference points on ml-100k 5-fold (Surprise's published benchmark): SVD 0.934, "
              "SVD++ 0.919 RMSE.",
              "The thesis's VAE fed raw ratings 1..5 to a Bernoulli decoder, so its outputs "
@@ -129,14 +149,12 @@ def main(_):
              "Those base files hold the other folds' test ratings (u1..u5.test partition "
              "the data; ua.test lies inside u1.base and u2.base), so the choice is not "
              "independent of the test ratings; a nested per-fold choice would be clean."]
-    budget = "ua split only, VAE and rating VAE 3 epochs" if FLAGS.quick else \
-        (f"ua split and u1-u5 folds; VAE {FLAGS.epochs} epochs, batch 100, Adam 1e-3; rating "
-         f"VAE {FLAGS.rating_epochs} epochs, mean of {FLAGS.rating_seeds} seeds, other "
-         "settings the RatingVAE defaults")
-    print(write_table("movielens", "MovieLens 100k rating prediction",
-                      "the thesis's MovieLens K-NN vs VAE slide", rows, budget, FLAGS.seed,
-                      notes=notes, out_dir=FLAGS.out_dir))
+    budget = ((f"ua split and {_span(c.folds, '-')} folds" if c.folds else "ua split only")
+              + f"; VAE {c.epochs} epochs, batch 100, Adam 1e-3; rating VAE {c.rating_epochs} "
+              f"epochs, mean of {c.rating_seeds} seeds, other settings the RatingVAE defaults")
+    print(run.write_table("MovieLens 100k rating prediction", "the thesis's MovieLens K-NN vs "
+                          "VAE slide", rows, budget, notes=notes))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags)

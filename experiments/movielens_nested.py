@@ -17,49 +17,61 @@ files hold the other folds' test ratings. Here each fold uN chooses on uN.base a
     VAE_TF_DATA_DIR=../shared/data python experiments/movielens_nested.py
 """
 
+import dataclasses
 import os
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/movielens_nested.py: import the package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-from common import REPO, RESULTS, Row, write_table  # noqa: E402
+from experiments import scaffold  # noqa: E402
+from experiments.common import REPO, Row  # noqa: E402
 
-FLAGS = flags.FLAGS
 
-# Around RatingVAE's defaults (latent 32, l2 0.01, 60 epochs): latent size x L2 penalty at
-# 60 epochs, then 40 and 80 epochs at the default size and penalty. 11 candidates.
-GRID = ([{"latent_dim": d, "l2": p, "epochs": 60} for d in (16, 32, 64)
-         for p in (5e-3, 1e-2, 2e-2)]
-        + [{"latent_dim": 32, "l2": 1e-2, "epochs": e} for e in (40, 80)])
-QUICK_GRID = [{"latent_dim": d, "l2": 1e-2, "epochs": 3} for d in (32, 16)]
-# bias_baseline's shrinkage (defaults: reg_item 25, reg_user 10). The low end was widened
-# (from 5, then from 2) after --quick runs on u1 chose the grid's lowest value.
-BIAS_GRID = [{"reg_item": i, "reg_user": u} for i in (1, 2, 5, 10, 25)
-             for u in (1, 2, 5, 10, 25)]
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """movielens_nested's folds, validation share and grids."""
+
+    folds: tuple  # u<k> folds run
+    fraction: float  # share of each uN.base's ratings held out for validation
+    n_seeds: int  # models per RatingVAE ensemble (RatingVAE's default is 3)
+    grid: tuple  # the rating VAE's candidate settings
+    bias_grid: tuple  # bias_baseline's candidate shrinkage
+
+
+def get_config(quick: bool) -> Config:
+    # Around RatingVAE's defaults (latent 32, l2 0.01, 60 epochs): latent size x L2 penalty
+    # at 60 epochs, then 40 and 80 epochs at the default size and penalty. 11 candidates.
+    grid = ([{"latent_dim": d, "l2": p, "epochs": 60} for d in (16, 32, 64)
+             for p in (5e-3, 1e-2, 2e-2)]
+            + [{"latent_dim": 32, "l2": 1e-2, "epochs": e} for e in (40, 80)])
+    quick_grid = [{"latent_dim": d, "l2": 1e-2, "epochs": 3} for d in (32, 16)]
+    # bias_baseline's shrinkage (defaults: reg_item 25, reg_user 10). The low end was
+    # widened (from 5, then from 2) after --quick runs on u1 chose the grid's lowest value.
+    bias_grid = [{"reg_item": i, "reg_user": u} for i in (1, 2, 5, 10, 25)
+                 for u in (1, 2, 5, 10, 25)]
+    return Config(table="movielens_nested", stage=scaffold.Stage("beyond", True, (76, 1)),
+                  folds=(1,) if quick else (1, 2, 3, 4, 5), fraction=0.1,
+                  n_seeds=1 if quick else 5, grid=tuple(quick_grid if quick else grid),
+                  bias_grid=tuple(bias_grid))
+
+
+def define_flags() -> None:
+    scaffold.define_ints("folds", "Folds u<k> to run.")
+    flags.DEFINE_float("fraction", None, "Share of each uN.base's ratings held out for "
+                       "validation.")
+    flags.DEFINE_integer("n_seeds", None, "Models per RatingVAE ensemble (RatingVAE's default "
+                         "is 3; 5 gave the committed table).", lower_bound=1)
+
+
 # Surprise's benchmark table (README and https://surpriselib.com, "Benchmarks"; made by
 # examples/benchmark.py): default parameters, 5 random folds of ml-100k (KFold(random_state=0)).
 PUBLISHED = [("Surprise SVD", 0.934, 0.737), ("Surprise SVD++", 0.919, 0.721),
              ("Surprise BaselineOnly (user + item biases)", 0.944, 0.748)]
-
-
-def define_flags() -> None:
-    """The script's flags (defined only when run, so tests can import its functions)."""
-    flags.DEFINE_bool("quick", False, "Fold u1 only, a 2-setting grid, 3 epochs, 1 seed.")
-    flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
-                        "Folder like shared/data (default $VAE_TF_DATA_DIR).")
-    flags.DEFINE_list("folds", ["1", "2", "3", "4", "5"], "Folds u<k> to run.")
-    flags.DEFINE_float("fraction", 0.1, "Share of each uN.base's ratings held out for validation.")
-    flags.DEFINE_integer("n_seeds", 5, "Models per RatingVAE ensemble (RatingVAE's default is 3; "
-                         "5 gave the committed table).")
-    flags.DEFINE_string("out_dir", None, "Where the table goes (default experiments/results; "
-                        "a temporary folder with --quick).")
-    flags.DEFINE_integer("seed", 0, "Seed of the validation carve and of the models.")
 
 
 def carve_validation(base: np.ndarray, fraction: float, seed: int):
@@ -121,21 +133,21 @@ def load_base(data_dir: str, fold: int) -> np.ndarray:
     return to_matrix(triples, path)
 
 
-def run_fold(data_dir, fold, grid, progress):
+def run_fold(c: Config, data_dir, fold, progress):
     """Choose, refit, then read and score uN.test once. A dict of the fold's figures."""
     from vae_tf.datasets.movielens import load_movielens_fold
     from vae_tf.imputers.ratings import bias_baseline, rating_ensemble
 
     def vae(setting, x):  # scored on cells x leaves unrated
-        return rating_ensemble(FLAGS.n_seeds, **setting, seed=FLAGS.seed).fit_transform(x)
+        return rating_ensemble(c.n_seeds, **setting, seed=c.seed).fit_transform(x)
 
     def bias(setting, x):
         return bias_baseline(x, **setting)
 
     base = load_base(data_dir, fold).astype(np.float64)
-    fit, val = carve_validation(base, FLAGS.fraction, (FLAGS.seed, fold))
+    fit, val = carve_validation(base, c.fraction, (c.seed, fold))
     out = {}
-    for name, grid_, predict in (("biases", BIAS_GRID, bias), ("rating VAE", grid, vae)):
+    for name, grid_, predict in (("biases", c.bias_grid, bias), ("rating VAE", c.grid, vae)):
         best, scores = choose(f"u{fold} {name}", grid_, predict, fit, val, progress)
         start = time.time()
         out[name] = {"best": best, "scores": scores, "pred": predict(best, base)}
@@ -154,12 +166,13 @@ def _listed(values) -> str:
     return " ".join(f"{v:.4f}" for v in values)
 
 
-def table_rows(results: dict, folds, grid) -> list:
+def table_rows(results: dict, c: Config) -> list:
     """Per-fold and mean rows of the nested figures, then the published references."""
+    folds = c.folds
     rows, tag = [], "u" + ",".join(str(k) for k in folds)
     of = f"mean of {len(folds)} folds" if len(folds) > 1 else "1 fold"
-    for name, experiment, grid_ in (("rating VAE", "nested", grid),
-                                    ("biases", "nested, user + item biases", BIAS_GRID)):
+    for name, experiment, grid_ in (("rating VAE", "nested", c.grid),
+                                    ("biases", "nested, user + item biases", c.bias_grid)):
         rmses, maes = np.array([results[k][name]["test"] for k in folds]).T
         chosen = "; ".join(f"u{k} {label(results[k][name]['best'])}" for k in folds)
         rows += [Row(experiment, f"RMSE ({of})", float(rmses.mean()),
@@ -186,52 +199,26 @@ def validation_notes(results: dict, folds) -> list:
         for k in folds for name in ("rating VAE", "biases")]
 
 
-def _inside(path: str, folder: str) -> bool:
-    path, folder = os.path.realpath(path), os.path.realpath(folder)
-    return os.path.commonpath([path, folder]) == folder
-
-
-def _portable_argv() -> None:
-    """Rewrite path flags in sys.argv relative to the repository (the table records argv)."""
-    for i, arg in enumerate(sys.argv):
-        for flag in ("--data_root=", "--out_dir="):
-            if arg.startswith(flag) and os.path.isabs(arg[len(flag):]):
-                sys.argv[i] = flag + os.path.relpath(arg[len(flag):], REPO)
-
-
-def main(_):
+def main(run: scaffold.Run) -> None:
     from vae_tf.errors import UserError
-    out_dir = FLAGS.out_dir or (tempfile.mkdtemp(prefix="movielens_nested_quick_")
-                                if FLAGS.quick else RESULTS)
-    if FLAGS.quick and _inside(out_dir, RESULTS):
-        sys.exit(f"movielens_nested: --out_dir={out_dir} is inside experiments/results, which "
-                 "--quick never writes; drop --out_dir (a temporary folder) or pass another")
-    from vae_tf.datasets import data_dir_for
-    data_dir = data_dir_for("movielens_100k", FLAGS.data_root)
-    if data_dir is None:
-        sys.exit("movielens_nested: pass --data_root (or set VAE_TF_DATA_DIR) to a folder "
-                 "holding movielens_100k/")
-    folds = [1] if FLAGS.quick else [int(k) for k in FLAGS.folds]
-    grid = QUICK_GRID if FLAGS.quick else GRID
-    if FLAGS.quick:
-        FLAGS.n_seeds = 1
+    c, data_dir = run.config, run.require("movielens_100k")
     start = time.time()
 
     def progress(message):
         print(f"[{time.time() - start:6.0f} s] {message}", flush=True)
 
     try:
-        results = {k: run_fold(data_dir, k, grid, progress) for k in folds}
+        results = {k: run_fold(c, data_dir, k, progress) for k in c.folds}
     except UserError as e:
         sys.exit(f"movielens_nested: {e}")
     wall = (time.time() - start) / 60
-    source = "$VAE_TF_DATA_DIR" if FLAGS["data_root"].using_default_value else \
-        os.path.relpath(os.path.abspath(FLAGS.data_root), REPO)
-    budget = (f"data {source}/movielens_100k, folds {', '.join(f'u{k}' for k in folds)}; "
-              f"validation {FLAGS.fraction:.0%} of each uN.base; rating VAE grid of "
-              f"{len(grid)} (each an ensemble of {FLAGS.n_seeds}, other settings the "
-              f"RatingVAE defaults), bias grid of {len(BIAS_GRID)}; wall time {wall:.1f} min"
-              + ("; --quick: a smoke test, not a result" if FLAGS.quick else ""))
+    source = "$VAE_TF_DATA_DIR" if flags.FLAGS["data_root"].using_default_value else \
+        os.path.relpath(os.path.abspath(run.data_root), REPO)
+    budget = (f"data {source}/movielens_100k, folds {', '.join(f'u{k}' for k in c.folds)}; "
+              f"validation {c.fraction:.0%} of each uN.base; rating VAE grid of "
+              f"{len(c.grid)} (each an ensemble of {c.n_seeds}, other settings the "
+              f"RatingVAE defaults), bias grid of {len(c.bias_grid)}; wall time {wall:.1f} min"
+              + ("; --quick: a smoke test, not a result" if run.quick else ""))
     notes = ["Each fold's settings were chosen on validation ratings carved from its own "
              "uN.base; uN.test was read only after the refit on all of uN.base, and scored "
              "once. The earlier 5-fold figure (experiments/results/movielens.md, 0.9016) used "
@@ -245,14 +232,10 @@ def main(_):
              "ratings.",
              "The published rows are Surprise's (https://surpriselib.com, Benchmarks): "
              "default parameters, not tuned, and on random folds; reference points only."]
-    _portable_argv()
-    path = write_table("movielens_nested", "MovieLens 100k: nested 5-fold rating prediction",
-                       "no thesis table (past the thesis)",
-                       table_rows(results, folds, grid), budget, FLAGS.seed,
-                       notes=notes + validation_notes(results, folds), out_dir=out_dir)
-    print(path)
+    print(run.write_table("MovieLens 100k: nested 5-fold rating prediction", "no thesis table "
+                          "(past the thesis)", table_rows(results, c), budget,
+                          notes=notes + validation_notes(results, c.folds)))
 
 
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    scaffold.start(get_config, main, define_flags)

@@ -9,38 +9,51 @@ are not unseen: ml-100k's u1..u5 test files partition the ratings, so u2.base ho
 of u1.test and u3-u5.test, and ua.test lies inside u1.base and u2.base. The settings
 were therefore chosen on data that includes other folds' test ratings; a nested choice
 inside each fold's base file would make the 5-fold figure clean (BUILD_NOTES.md,
-MovieLens). Past the thesis (no thesis table); feeds experiments/movielens.py.
+MovieLens). Past the thesis (no thesis table); feeds experiments/movielens.py. It prints
+its table instead of writing one, so run_all leaves it out.
 
     python experiments/movielens_tune.py --data_root=../shared/data
     python experiments/movielens_tune.py --data_root=../shared/data --folds=1 --quick
 """
 
+import dataclasses
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/movielens_tune.py: import the package, not its files
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-import common  # noqa: E402,F401  (starts TensorFlow quietly)
-from vae_tf.datasets import data_dir_for  # noqa: E402
+from experiments import scaffold  # noqa: E402
 
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
-flags.DEFINE_list("folds", ["1", "2"], "Training files u<k>.base to carve validation from.")
-flags.DEFINE_float("fraction", 0.05, "Share of the training ratings held out for validation.")
-flags.DEFINE_bool("quick", False, "Only the chosen setting and its ensemble.")
-flags.DEFINE_integer("seed", 0, "Seed of the validation carve and of the models.")
-FLAGS = flags.FLAGS
 
-# One change at a time from the chosen defaults (the empty dict), then the ensemble.
-SETTINGS = [
-    {}, {"kl_weight": 1.0}, {"kl_weight": 0.25}, {"input_dropout": 0.0},
-    {"input_dropout": 0.4}, {"latent_dim": 16}, {"latent_dim": 64}, {"hidden_dim": 500},
-    {"l2": 3e-3}, {"l2": 3e-2}, {"sigma": 1.0}, {"epochs": 40}, {"epochs": 80},
-]
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """movielens_tune's folds, validation share and settings."""
+
+    folds: tuple  # training files u<k>.base to carve validation from
+    fraction: float  # share of the training ratings held out for validation
+    # One change at a time from the chosen defaults (the empty dict), each a single model;
+    # then the default ensemble of 3 seeds.
+    settings: tuple
+
+
+def get_config(quick: bool) -> Config:
+    settings = ({}, {"kl_weight": 1.0}, {"kl_weight": 0.25}, {"input_dropout": 0.0},
+                {"input_dropout": 0.4}, {"latent_dim": 16}, {"latent_dim": 64},
+                {"hidden_dim": 500}, {"l2": 3e-3}, {"l2": 3e-2}, {"sigma": 1.0},
+                {"epochs": 40}, {"epochs": 80})
+    return Config(table="movielens_tune", stage=None, folds=(1, 2), fraction=0.05,
+                  settings=({},) if quick else settings)
+
+
+def define_flags() -> None:
+    scaffold.define_ints("folds", "Training files u<k>.base to carve validation from.")
+    flags.DEFINE_float("fraction", None, "Share of the training ratings held out for "
+                       "validation.")
 
 
 def carve(train: np.ndarray, fraction: float, seed: int):
@@ -58,23 +71,21 @@ def val_rmse(pred: np.ndarray, val: np.ndarray) -> float:
     return float(np.sqrt(np.mean((pred[rated] - val[rated]) ** 2)))
 
 
-def main(_):
+def main(run: scaffold.Run) -> None:
     from vae_tf.datasets.movielens import load_movielens_fold
     from vae_tf.imputers.ratings import bias_baseline, rating_ensemble
-    data_dir = data_dir_for("movielens_100k", FLAGS.data_root)
-    if data_dir is None:
-        sys.exit("movielens_tune: pass --data_root (or set VAE_TF_DATA_DIR) with movielens_100k/")
-    settings = [dict(s, n_seeds=1) for s in ([{}] if FLAGS.quick else SETTINGS)] + [{}]
-    folds = [int(k) for k in FLAGS.folds]
+    c, data_dir = run.config, run.require("movielens_100k")
+    settings = [dict(s, n_seeds=1) for s in c.settings] + [{}]
+    folds = c.folds
     table = {}
     for fold in folds:
         train = load_movielens_fold(data_dir, fold).train.astype(np.float64)
-        fit, val = carve(train, FLAGS.fraction, FLAGS.seed)
+        fit, val = carve(train, c.fraction, c.seed)
         table.setdefault("user + item biases", []).append(
             (val_rmse(bias_baseline(fit), val), 0.0))
         for s in settings:
             start = time.time()
-            pred = rating_ensemble(s.get("n_seeds", 3), seed=FLAGS.seed, **{
+            pred = rating_ensemble(s.get("n_seeds", 3), seed=c.seed, **{
                 k: v for k, v in s.items() if k != "n_seeds"}).fit_transform(fit)
             name = ", ".join(f"{k}={v}" for k, v in s.items() if k != "n_seeds") or "defaults"
             name += " (1 seed)" if s.get("n_seeds") == 1 else " (ensemble of 3, the default)"
@@ -90,4 +101,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags, table=False)

@@ -16,27 +16,40 @@ of training on the merged, holed splits. Their missing-entry errors join the tab
     python experiments/omniglot_imputation.py --data_root=../shared/data
 """
 
+import dataclasses
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/omniglot_imputation.py: import the package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
-from common import Row, output_dirs, thesis, write_table  # noqa: E402
-from vae_tf.datasets import data_dir_for  # noqa: E402
+from experiments import scaffold  # noqa: E402
+from experiments.common import Row, thesis  # noqa: E402
 
-flags.DEFINE_bool("quick", False, "A few-minute budget.")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"), "Folder like shared/data.")
-flags.DEFINE_integer("epochs", 200, "VAE epochs (whole data set as one batch, as the thesis).")
-flags.DEFINE_integer("figure_epochs", 100, "VAE epochs of the figures (the slides: epoch 100).")
-flags.DEFINE_string("out_dir", None, "Where the table and figures go (default experiments/results; "
-                    "--quick: a temporary folder).")
-flags.DEFINE_integer("seed", 0, "Seed.")
-FLAGS = flags.FLAGS
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """omniglot_imputation's budget."""
+
+    epochs: int  # of the VAE (whole data set as one batch, as the thesis)
+    figure_epochs: int  # of the figures' VAE (the slides: epoch 100)
+
+
+def get_config(quick: bool) -> Config:
+    return Config(table="omniglot_imputation", stage=scaffold.Stage("thesis", True, (10, 1)),
+                  epochs=5 if quick else 200, figure_epochs=5 if quick else 100)
+
+
+def define_flags() -> None:
+    flags.DEFINE_integer("epochs", None, "VAE epochs (whole data set as one batch, as the "
+                         "thesis).", lower_bound=1)
+    flags.DEFINE_integer("figure_epochs", None, "VAE epochs of the figures (the slides: epoch "
+                         "100).", lower_bound=1)
+
 
 # PROTOCOL.md: (RMSE, MAE) as printed; the 1-NN columns look swapped in the slide.
 
@@ -46,14 +59,14 @@ def thesis_pair(name: str, method: str):
     return (thesis(f"imputation/{name}/{method}/rmse"), thesis(f"imputation/{name}/{method}/mae"))
 
 
-def run(name, data, rows):
+def run_alphabet(c: Config, name, data, rows):
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.metrics import mae, rmse
     from vae_tf.missing import apply_mask, make_mask
     from vae_tf.imputers.vae import VAEImputer
     shape = data.image_shape
-    tr_mask = make_mask(len(data.train), shape, "structured", FLAGS.seed)
-    te_mask = make_mask(len(data.test), shape, "structured", FLAGS.seed + 1)
+    tr_mask = make_mask(len(data.train), shape, "structured", c.seed)
+    te_mask = make_mask(len(data.test), shape, "structured", c.seed + 1)
     tr, te = apply_mask(data.train, tr_mask), apply_mask(data.test, te_mask)
     t0 = time.perf_counter()
     out = KNNImputer(1).fit(tr).transform(te)
@@ -64,17 +77,17 @@ def run(name, data, rows):
              Row(f"{name}, 1-NN", "MAE (all entries)", mae(data.test, out), anchor[1]),
              Row(f"{name}, 1-NN", "RMSE missing", rmse(data.test, out, ~te_mask), None,
                  f"{seconds:.2f} s")]
-    epochs = 5 if FLAGS.quick else FLAGS.epochs
+    epochs = c.epochs
     merged, merged_holed = np.concatenate([data.train, data.test]), np.concatenate([tr, te])
     t0 = time.perf_counter()
-    filled = VAEImputer(epochs=epochs, seed=FLAGS.seed).fit_transform(merged_holed)
+    filled = VAEImputer(epochs=epochs, seed=c.seed).fit_transform(merged_holed)
     seconds = time.perf_counter() - t0
     anchor = thesis_pair(name, "VAE")
     rows += [Row(f"{name}, VAE (thesis algorithm, merged splits)", "RMSE (all entries)",
                  rmse(merged, filled), anchor[0], f"{seconds:.0f} s"),
              Row(f"{name}, VAE (thesis algorithm, merged splits)", "MAE (all entries)",
                  mae(merged, filled), anchor[1])]
-    vae = VAEImputer(epochs=epochs, seed=FLAGS.seed).fit(tr)
+    vae = VAEImputer(epochs=epochs, seed=c.seed).fit(tr)
     out = vae.transform(te)
     rows += [Row(f"{name}, VAE trained on train drawers", "RMSE missing (test drawers)",
                  rmse(data.test, out, ~te_mask)),
@@ -85,19 +98,20 @@ def run(name, data, rows):
 ALPHABETS = {"omniglot_en": "English", "omniglot_gr": "Greek"}
 
 
-def figure(name, data, rows):
+def figure(run: scaffold.Run, name, data, rows):
     """The slides' figure: random holes, 1-NN, the VAE after --figure_epochs; returns its path."""
     from vae_tf import plots
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.imputers.vae import VAEImputer
     from vae_tf.metrics import rmse
     from vae_tf.missing import apply_mask, fill, make_mask
-    tr_mask = make_mask(len(data.train), data.image_shape, "random", FLAGS.seed + 2)
-    te_mask = make_mask(len(data.test), data.image_shape, "random", FLAGS.seed + 3)
+    c = run.config
+    tr_mask = make_mask(len(data.train), data.image_shape, "random", c.seed + 2)
+    te_mask = make_mask(len(data.test), data.image_shape, "random", c.seed + 3)
     tr, te = apply_mask(data.train, tr_mask), apply_mask(data.test, te_mask)
     knn = KNNImputer(1).fit(tr).transform(te)
-    epochs = 5 if FLAGS.quick else FLAGS.figure_epochs
-    vae = VAEImputer(epochs=epochs, seed=FLAGS.seed).fit_transform(np.concatenate([tr, te]))
+    epochs = c.figure_epochs
+    vae = VAEImputer(epochs=epochs, seed=c.seed).fit_transform(np.concatenate([tr, te]))
     vae = vae[len(tr):]  # the merged fill's test-drawer rows
     label = f"{name}, random holes (figure)"
     rows += [Row(f"{label}, 1-NN", "RMSE missing (test drawers)", rmse(data.test, knn, ~te_mask)),
@@ -107,34 +121,30 @@ def figure(name, data, rows):
     images = [data.test[shown], fill(te[shown]), knn[shown], vae[shown]]
     names = ["original data", "data with missing-at-\nrandom values (grey)", "1-NN fill",
              f"VAE fill, epoch {epochs}"]
-    title = f"Missing values completion on the OMNIGLOT {ALPHABETS[name]} dataset (test drawers)"
-    return plots.image_rows(os.path.join(FLAGS.out_dir, "omniglot_imputation", f"{name}.png"),
-                            images, names, data.image_shape, title)
+    title = (f"Missing values completion on the OMNIGLOT {ALPHABETS[name]} dataset (test "
+             "drawers)")
+    return plots.image_rows(run.figure(f"{name}.png"), images, names, data.image_shape, title)
 
 
-def main(_):
-    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick)
-    from vae_tf import datasets
+def main(run: scaffold.Run) -> None:
     logging.set_verbosity(logging.INFO)
-    rows, notes, figures = [], [], []
+    c, rows, notes, figures = run.config, [], [], []
     for name in ALPHABETS:
-        data_dir = data_dir_for(name, FLAGS.data_root)
-        if data_dir is None:
+        if run.data_dir(name) is None:
             notes.append(f"{name}: no OMNIGLOT files under --data_root; not run")
             continue
-        data = datasets.load(name, data_dir)
-        run(name, data, rows)
-        figures.append(figure(name, data, rows))
+        data = run.load(name)
+        run_alphabet(c, name, data, rows)
+        figures.append(figure(run, name, data, rows))
     notes += ["Ours: 28x28 by area averaging from the 105x105 originals; the thesis used "
               "Burda et al.'s 28x28 set, which is not available here.",
               "Structured holes (seeded) for the thesis's numbers; random holes, as the "
               "slides' pictures, for the figures; drawers 1-15 train, 16-20 test."]
-    budget = (f"VAE {5 if FLAGS.quick else FLAGS.epochs} epochs (figures: "
-              f"{5 if FLAGS.quick else FLAGS.figure_epochs}), whole set as one batch")
-    print(write_table("omniglot_imputation", "OMNIGLOT missing-value imputation",
-                      "the thesis's OMNIGLOT imputation slides (English, Greek): table and figures",
-                      rows, budget, FLAGS.seed, figures, notes, FLAGS.out_dir))
+    budget = f"VAE {c.epochs} epochs (figures: {c.figure_epochs}), whole set as one batch"
+    print(run.write_table("OMNIGLOT missing-value imputation", "the thesis's OMNIGLOT "
+                          "imputation slides (English, Greek): table and figures", rows, budget,
+                          figures, notes))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags)

@@ -1,80 +1,118 @@
-"""Regenerate every committed table and figure: each experiment script in turn.
+"""Regenerate every committed table and figure: each stage (a script, maybe a variant) in turn.
 
     python experiments/run_all.py                 # the data root: $VAE_TF_DATA_DIR
-    python experiments/run_all.py --quick         # every script's --quick, in a scratch folder
+    python experiments/run_all.py --quick         # every stage's --quick, in a scratch folder
     python experiments/run_all.py --quick --keep  # ... and keep that folder to look at
     python experiments/run_all.py --only=movielens_nested,iwae_training
+    python experiments/run_all.py --list          # the stages, tiers and expected minutes
 
-Every script runs with its committed budget and seed (its defaults; a table written by a
-script with flags, such as miwae_vs_knn_conv, gets them from VARIANTS) and writes its table
-(command, seed, budget, wall time, commit, cores) and figures to experiments/results/.
-`--quick` gives every script its --quick flag and one scratch folder (hundreds of MB of run
-folders), removed at the end unless `--keep` is given, when its path is printed: it never
-writes into experiments/results/. Without a data root, --quick runs the scripts
-that work on the bundled mnist_5k sample and names the others it skipped; a full run
-needs the data root. A progress line per script gives its expected and actual time.
+The stages come from the scripts' configs (`get_config` beside each script's protocol): a
+stage per script and one per named variant (miwae_vs_knn_conv is miwae_vs_knn.py
+--variant=conv), named after the table it writes, with its tier ("thesis": it reproduces a
+slide's table or figure; "beyond": the rest) and expected minutes. They run the thesis
+tier first, each tier in order of expected minutes; every stage runs with its committed
+budget and seed and writes its table (command, seed, budget, wall time, commit, cores) and
+figures to experiments/results/. `--quick` gives every stage its --quick flag and one
+scratch folder (hundreds of MB of run folders), removed at the end unless `--keep` is
+given, when its path is printed: it never writes into experiments/results/. Without a
+data root, --quick runs the stages that work on the bundled mnist_5k sample and names the
+others it skipped; a full run needs the data root. A progress line per stage gives its
+expected and actual time.
 """
 
+import dataclasses
+import glob
+import importlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from typing import List, Optional
 
-from absl import app, flags
+if not __package__:  # python experiments/run_all.py: import the package, not its files
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-flags.DEFINE_bool("quick", False, "Every script's --quick, into a scratch folder.")
+from absl import app, flags  # noqa: E402
+
+from experiments import scaffold  # noqa: E402
+
+flags.DEFINE_bool("quick", False, "Every stage's --quick, into a scratch folder.")
 flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
                     "Folder laid out like ../shared/data (default $VAE_TF_DATA_DIR).")
-flags.DEFINE_list("only", [], "Run only these scripts (names without .py).")
+flags.DEFINE_list("only", [], "Run only these stages (the tables' names, as --list shows).")
 flags.DEFINE_bool("keep", False, "With --quick: keep the scratch folder (its path is printed) "
                   "instead of removing it at the end.")
+flags.DEFINE_bool("list", False, "Print the stages with their tier and expected minutes, and "
+                  "each tier's total; run nothing.")
 FLAGS = flags.FLAGS
 
-# (script, needs the data root even under --quick, expected minutes: full run, quick run)
-SCRIPTS = (
-    ("vae_reconstruction", False, 20, 1),
-    ("training_budget", False, 35, 1),
-    ("default_runs", False, 15, 1),
-    ("latent_2d", False, 5, 1),
-    ("likelihoods", False, 20, 1),
-    ("mnist_imputation", False, 25, 2),
-    ("omniglot_imputation", True, 10, 1),
-    ("small_data_imputation", True, 60, 1),
-    ("small_data_imputation_conv", True, 60, 1),
-    ("miwae_vs_knn", False, 55, 2),
-    ("miwae_vs_knn_conv", False, 100, 1),
-    ("miwae_defaults", False, 58, 1),
-    ("miwae_defaults_random", False, 58, 1),
-    ("miwae_coverage", False, 36, 1),
-    ("iwae_training", False, 100, 1),
-    ("movielens", True, 10, 1),
-    ("movielens_nested", True, 76, 1),
-    ("fidelity", False, 10, 1),
-    ("tabular_defaults", False, 72, 1),
-    ("tabular_imputation", False, 180, 1),  # resumes its cells: may span sittings
-)
-# Tables written by another script with flags: name -> (script, its flags).
-VARIANTS = {
-    "miwae_vs_knn_conv": ("miwae_vs_knn", [
-        "--table=miwae_vs_knn_conv", "--schemes=structured", "--vae_epochs=0",
-        "--miwae_arch=conv", "--miwae_epochs=30", "--miwae_seeds=3"]),
-    "miwae_defaults_random": ("miwae_defaults", [
-        "--missing=random", "--table=miwae_defaults_random"]),
-    "small_data_imputation_conv": ("small_data_imputation", [
-        "--table=small_data_imputation_conv", "--datasets=omniglot_en,omniglot_gr",
-        "--omniglot_configs=cx400x32x5", "--omniglot_epochs=5,10,15,20,30", "--miwae_seeds=3",
-        "--pretrain_epochs=0", "--vae_epochs=0"]),
-}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """One stage of run_all: the table it writes, the script and variant that write it."""
+
+    name: str  # the table: <out_dir>/<name>.md
+    script: str  # experiments/<script>.py
+    variant: Optional[str]  # --variant=<variant>, or None for the script's own config
+    stage: scaffold.Stage
+
+    @property
+    def command(self) -> List[str]:
+        """The script and its flags, as run_all runs it (before --data_root and --quick)."""
+        return [f"{self.script}.py"] + ([f"--variant={self.variant}"] if self.variant else [])
+
+
+def scripts() -> List[str]:
+    """The experiment scripts: the modules of experiments/ that define get_config."""
+    return sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(HERE, "*.py"))
+                  if "\ndef get_config(" in open(p).read())
+
+
+def stages() -> List[Planned]:
+    """Every stage, from the configs: thesis tier first, then by expected full minutes."""
+    out = []
+    for script in scripts():
+        get_config = importlib.import_module(f"experiments.{script}").get_config
+        config = get_config(False)
+        if config.stage is None:  # writes no table (movielens_tune prints its sweep)
+            continue
+        out.append(Planned(config.table, script, None, config.stage))
+        for variant in config.variants:
+            settled = scaffold.settle(get_config, False, variant)
+            out.append(Planned(settled.table, script, variant, settled.stage))
+    return sorted(out, key=lambda p: (scaffold.TIERS.index(p.stage.tier), p.stage.minutes[0],
+                                      p.name))
+
+
+def listing(planned: List[Planned]) -> str:
+    """The stages as --list prints them, then each tier's total and the sum."""
+    lines = [f"{'stage':28} {'tier':7} {'full min':>8} {'quick min':>9}  command"]
+    for p in planned:
+        full, quick = p.stage.minutes
+        data = "  (--quick needs the data root)" if p.stage.quick_needs_data else ""
+        lines.append(f"{p.name:28} {p.stage.tier:7} {full:8g} {quick:9g}  "
+                     f"{' '.join(p.command)}{data}")
+    for tier in (*scaffold.TIERS, None):
+        chosen = [p for p in planned if tier is None or p.stage.tier == tier]
+        full, quick = (sum(p.stage.minutes[i] for p in chosen) for i in (0, 1))
+        lines.append(f"{tier or 'all'}: {len(chosen)} stages, {full:g} min full, "
+                     f"{quick:g} min quick")
+    return "\n".join(lines)
 
 
 def main(_):
-    here = os.path.dirname(os.path.abspath(__file__))
-    unknown = sorted(set(FLAGS.only) - {s[0] for s in SCRIPTS})
+    planned = stages()
+    if FLAGS.list:
+        print(listing(planned))
+        return
+    unknown = sorted(set(FLAGS.only) - {p.name for p in planned})
     if unknown:
         sys.exit(f"run_all: --only={','.join(unknown)} is unknown; choose from "
-                 f"{', '.join(s[0] for s in SCRIPTS)}")
+                 f"{', '.join(p.name for p in planned)}")
     if not FLAGS.data_root and not FLAGS.quick:
         sys.exit("run_all: no data root: set VAE_TF_DATA_DIR (or --data_root) to a folder laid "
                  "out like ../shared/data, or pass --quick for the bundled sample only")
@@ -83,7 +121,7 @@ def main(_):
                  "full run writes experiments/results/); drop it or add --quick")
     scratch = tempfile.mkdtemp(prefix="vae_tf_run_all_") if FLAGS.quick else None
     try:
-        failed, skipped = run_scripts(here, scratch)
+        failed, skipped = run_stages(planned, scratch)
     finally:
         if scratch and FLAGS.keep:
             print(f"quick results kept in {scratch} (experiments/results/ untouched)")
@@ -97,27 +135,28 @@ def main(_):
         sys.exit(f"run_all: failed: {', '.join(failed)}")
 
 
-def run_scripts(here: str, scratch):
-    """Run the chosen scripts in turn; (the failed, the skipped) names."""
-    chosen = [s for s in SCRIPTS if not FLAGS.only or s[0] in FLAGS.only]
+def run_stages(planned: List[Planned], scratch):
+    """Run the chosen stages in turn; (the failed, the skipped) names."""
+    chosen = [p for p in planned if not FLAGS.only or p.name in FLAGS.only]
     failed, skipped = [], []
-    for i, (name, needs_data, full_min, quick_min) in enumerate(chosen, 1):
-        if needs_data and not FLAGS.data_root:
-            skipped.append(name)
-            print(f"[{i}/{len(chosen)}] {name}: skipped (needs the data root)", flush=True)
+    for i, p in enumerate(chosen, 1):
+        if p.stage.quick_needs_data and not FLAGS.data_root:
+            skipped.append(p.name)
+            print(f"[{i}/{len(chosen)}] {p.name}: skipped (needs the data root)", flush=True)
             continue
-        script, flags_of = VARIANTS.get(name, (name, []))
-        args = [sys.executable, os.path.join(here, f"{script}.py"), *flags_of]
+        script, *flags_of = p.command
+        args = [sys.executable, os.path.join(HERE, script), *flags_of]
         args += [f"--data_root={FLAGS.data_root}"] if FLAGS.data_root else []
         args += ["--quick", f"--out_dir={scratch}"] if FLAGS.quick else []
-        print(f"[{i}/{len(chosen)}] {name}: about {quick_min if FLAGS.quick else full_min} min",
+        full, quick = p.stage.minutes
+        print(f"[{i}/{len(chosen)}] {p.name}: about {quick if FLAGS.quick else full:g} min",
               flush=True)
         t0 = time.perf_counter()
         code = subprocess.call(args)
-        print(f"[{i}/{len(chosen)}] {name}: exit {code} after "
+        print(f"[{i}/{len(chosen)}] {p.name}: exit {code} after "
               f"{(time.perf_counter() - t0) / 60:.1f} min", flush=True)
         if code:
-            failed.append(name)
+            failed.append(p.name)
     return failed, skipped
 
 

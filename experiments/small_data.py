@@ -1,18 +1,16 @@
 """Helpers of experiments/small_data_imputation.py: the splits, the shifted copies, the
-block means the face models see, the MIWAE validation path and a paired bootstrap.
+block means the face models see, MIWAE's setting strings, a paired bootstrap and the
+table's budget line and protocol notes (MIWAE's validation path is small_data_miwae.py).
 
 The protocol itself is described in small_data_imputation.py's docstring.
 """
 
 import dataclasses
-import hashlib
-import shutil
-import tempfile
 
 import numpy as np
-from absl import logging
 
 FACTOR = {"orl_faces": 2, "yale_faces": 4}  # model pixels: 56x46 (ORL), 48x42 (Yale)
+
 
 @dataclasses.dataclass
 class Split:
@@ -27,8 +25,9 @@ class Split:
     about: str
 
 
-def load_split(name: str, root: str, quick: bool) -> Split:
-    """The dataset's split (module docstring); --quick keeps every fourth image."""
+def load_split(name: str, root: str, share: float = 1.0) -> Split:
+    """The dataset's split (module docstring); with share < 1, every (1 / share)-th image of
+    each part (--quick: a quarter)."""
     from vae_tf import datasets
     folder = datasets.data_dir_for(name, root)
     if folder is None:
@@ -52,8 +51,9 @@ def load_split(name: str, root: str, quick: bool) -> Split:
                       data.train[valid], data.test,
                       "training split less " + ("image 9 of each subject" if name == "orl_faces"
                                                 else "every 5th image of each subject"))
-    if quick:
-        split = dataclasses.replace(split, **{f: getattr(split, f)[::4]
+    every = round(1 / share)
+    if every > 1:
+        split = dataclasses.replace(split, **{f: getattr(split, f)[::every]
                                               for f in ("fit", "pool", "valid", "test")})
     return split
 
@@ -110,69 +110,17 @@ def parse(config: str):
     return arch, layers, hidden, latent, k
 
 
+def valid_setting(config: str) -> bool:
+    """Whether `config` is layers x units x latent x K, or c x units x latent x K."""
+    parts = config.split("x")
+    return len(parts) == 4 and all(w.isdigit() and int(w) > 0
+                                   for w in (parts[1:] if parts[0] == "c" else parts))
+
+
 def config_label(config: str) -> str:
     arch, layers, hidden, latent, k = parse(config)
     net = f"conv (hidden {hidden})" if arch == "conv" else f"{layers}x{hidden}"
     return f"{net}, latent {latent}, K={k}"
-
-
-_PRETRAINED = {}  # (config, seed, images, their holes, epochs) -> the pretrained model
-
-
-def miwae_path(config: str, train, valid_holed, score, checkpoints, seed,
-               impute_samples: int, shape, pretrain=None):
-    """Train one MIWAE on images of `shape` (H, W, C), scoring validation at each checkpoint.
-
-    Returns ({(epochs, kind): validation imputation}, the imputer, {epochs: weights}); kind
-    "single" is the model at that checkpoint, "mean" the mean of the imputations of the
-    models at every checkpoint up to it (a snapshot ensemble). `pretrain` = (holed images
-    of the same width, epochs): train on them first and fit `train` from there (warm
-    start; the pretrained weights are kept for the next call with the same setting).
-    """
-    from vae_tf.imputers.miwae import MIWAEImputer
-    arch, layers, hidden, latent, k = parse(config)
-    folder = tempfile.mkdtemp(prefix="miwae_")  # the fit resumes from checkpoint to checkpoint
-    net = dict(arch="conv", image_shape=tuple(shape)) if arch == "conv" else {}
-    imputer = MIWAEImputer(latent_dim=latent, hidden_dim=hidden, hidden_layers=layers,
-                           batch_size=100, learning_rate=1e-3, train_samples=k,
-                           impute_samples=impute_samples, seed=seed, logdir=folder, **net)
-    if pretrain is not None:
-        images, epochs = pretrain
-        holes = hashlib.sha1(np.packbits(np.isnan(images)).tobytes()).hexdigest()
-        key = (config, seed, len(images), holes, epochs)  # the same images with the same holes
-        if key not in _PRETRAINED:
-            logging.info("MIWAE %s: pretraining on %d images, %d epochs", config, len(images),
-                         epochs)
-            imputer.set_params(logdir=None, epochs=epochs).fit(images)
-            # What a warm start copies from, and the model it must match.
-            _PRETRAINED[key] = imputer._fitted_objective, imputer._fitted_structure
-        imputer._fitted_objective, imputer._fitted_structure = _PRETRAINED[key]
-        imputer.set_params(logdir=folder, warm_start=True)
-    imputations, snapshots, outs = {}, {}, []
-    try:
-        for epochs in checkpoints:
-            imputer.set_params(epochs=epochs).fit(train)
-            snapshots[epochs] = [v.numpy() for v in imputer.model_.trainable_variables]
-            outs.append(imputer.transform(valid_holed))
-            imputations[epochs, "single"] = outs[-1]
-            imputations[epochs, "mean"] = np.mean(outs, axis=0)
-            logging.info("MIWAE %s, seed %d, %d epochs: validation RMSE %.4f (snapshot mean "
-                         "%.4f)", config, seed, epochs, score(outs[-1]),
-                         score(imputations[epochs, "mean"]))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return imputations, imputer, snapshots
-
-
-def miwae_impute(imputer, snapshots, epochs: int, kind: str, holed) -> np.ndarray:
-    """The imputation of `holed` by the model at `epochs`, or the snapshot mean up to it."""
-    chosen = [e for e in snapshots if e == epochs or (kind == "mean" and e < epochs)]
-    outs = []
-    for e in chosen:
-        for variable, value in zip(imputer.model_.trainable_variables, snapshots[e]):
-            variable.assign(value)
-        outs.append(imputer.transform(holed))
-    return np.mean(outs, axis=0)
 
 
 def paired_interval(truth, a, b, where, seed, draws=2000):
@@ -201,3 +149,41 @@ def check_pretraining_data(names, root) -> None:
     if any(n.startswith("omniglot") for n in names) and data_dir_for("mnist", root) is None:
         raise SystemExit(f"--data_root={root} has no mnist/ folder for the OMNIGLOT "
                          "pretraining; add it, or pass --pretrain_epochs=0")
+
+
+def budget(c, quick: bool) -> str:
+    """The table's budget line for the config `c` (small_data_imputation.Config)."""
+    ran = set(c.datasets)
+    return (f"{'quick: a quarter of the images, ' if quick else ''}K in {list(c.ks)}; "
+            + (f"thesis VAE {c.vae_epochs} epochs (one batch, Adam 0.01); "
+               if c.vae_epochs else "no thesis VAE (--vae_epochs=0); ")
+            + "MIWAE (layers x units x latent x K, c = conv; Adam 1e-3, batch 100) "
+            + (f"{list(c.omniglot_configs)} at epochs {list(c.omniglot_epochs)} (OMNIGLOT), "
+               if ran & {"omniglot_en", "omniglot_gr"} else "")
+            + (f"{list(c.face_configs)} at {list(c.face_epochs)} (faces), "
+               if ran & {"orl_faces", "yale_faces"} else "")
+            + f"L={c.impute_samples}; "
+            + (f"each MIWAE setting the mean of {c.miwae_seeds} seeds; "
+               if c.miwae_seeds > 1 else "")
+            + (f"OMNIGLOT settings also pretrained on {c.pretrain_images:,} holed "
+               f"MNIST images for {c.pretrain_epochs} epochs; " if c.pretrain_epochs else "")
+            + f"shifted copies for {list(c.augment)}")
+
+
+def protocol_notes(grid_given: bool) -> list:
+    """The table's notes on the protocol; whether the MIWAE grid came from the pilots or was
+    given (the command line, a variant)."""
+    return ["Holes: structured = a fifth of the images each lose the lower part (faces: "
+            "from H/3 down), the upper, left or right half; one fifth stays whole. Seeds: "
+            "seed (target training images), +1 (other alphabets), +2 (validation), "
+            "+3 (test), +7 (the MNIST pretraining images).",
+            "The VAEs see the faces as 56x46 (ORL) and 48x42 (Yale) area means; their "
+            "imputations are upsampled bilinearly. Column means and the K-NN work at "
+            "full resolution.",
+            "The fixed settings (the MIWAE grids, the resolutions, which pools gain the "
+            "shifted copies: not Yale's, 994 images, for time) were set in pilots scored "
+            "on the validation images." if not grid_given else
+            "The MIWAE grid and its epochs were given on the command line (not chosen by "
+            "a pilot of this script); the resolutions and which pools gain the shifted "
+            "copies (not Yale's, 994 images, for time) were set in pilots scored on the "
+            "validation images."]

@@ -14,38 +14,45 @@ the cells becomes the default (miwae.AUTO_REAL, miwae.TABLE_STEPS, and the hidde
     python experiments/tabular_defaults.py
 """
 
+import dataclasses
 import itertools
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/tabular_defaults.py: import the package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-import tables  # noqa: E402
-from common import Row, output_dirs, write_table  # noqa: E402
-
-NAME = "tabular_defaults"
-REALS = ("gaussian", "student_t")
-STEPS = (1000, 2000, 4000)
-HIDDEN = (128, 400)
-
-flags.DEFINE_bool("quick", False, "Two candidates, two tables, 100 steps, L=50, written to a "
-                  "temporary folder.")
-flags.DEFINE_float("budget_seconds", 30.0, "Fit + impute time allowed on a 1,000 x 30 table.")
-flags.DEFINE_integer("seed", 0, "Seed of the models (holes use 100 + i).")
-flags.DEFINE_string("out_dir", None, "Where the table goes (default experiments/results; with "
-                    "--quick a new temporary folder).")
-FLAGS = flags.FLAGS
+from experiments import scaffold, tables  # noqa: E402
+from experiments.common import Row  # noqa: E402
 
 
-def candidates(quick: bool):
-    if quick:
-        return [("gaussian", 100, 32), ("student_t", 100, 32)]
-    return list(itertools.product(REALS, STEPS, HIDDEN))
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """tabular_defaults' candidates, cells and budget."""
+
+    candidates: tuple  # (real-column likelihood, optimizer steps, hidden width)
+    tables: tuple  # of tables.py, each a cell per pattern
+    patterns: tuple  # hole patterns of tables.py
+    impute_samples: int  # importance samples L of the imputation
+    budget_seconds: float  # fit + impute time allowed on a 1,000 x 30 table
+
+
+def get_config(quick: bool) -> Config:
+    grid = tuple(itertools.product(("gaussian", "student_t"), (1000, 2000, 4000), (128, 400)))
+    return Config(table="tabular_defaults", stage=scaffold.Stage("beyond", False, (72, 1)),
+                  candidates=(("gaussian", 100, 32), ("student_t", 100, 32)) if quick else grid,
+                  tables=("wine", "diabetes") if quick else tables.TABLES,
+                  patterns=("mcar20",) if quick else ("mcar20", "mcar50"),
+                  impute_samples=50 if quick else 1000, budget_seconds=30.0)
+
+
+def define_flags() -> None:
+    flags.DEFINE_float("budget_seconds", None, "Fit + impute time allowed on a 1,000 x 30 "
+                       "table.", lower_bound=1e-9)
 
 
 def make(real, steps, hidden, samples, seed):
@@ -56,16 +63,13 @@ def make(real, steps, hidden, samples, seed):
     return miwae.MIWAEImputer(hidden_dim=hidden, impute_samples=samples, seed=seed)
 
 
-def main(argv):
-    del argv
+def main(run: scaffold.Run) -> None:
     from vae_tf.imputers import miwae
-    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick, logs=NAME)
-    samples = 50 if FLAGS.quick else 1000
-    names = ("wine", "diabetes") if FLAGS.quick else tables.TABLES
-    patterns = ("mcar20",) if FLAGS.quick else ("mcar20", "mcar50")
+    c = run.config
+    samples = c.impute_samples
     auto_real, table_steps = miwae.AUTO_REAL, miwae.TABLE_STEPS
     cells = []
-    for i, (name, pattern) in enumerate(itertools.product(names, patterns)):
+    for i, (name, pattern) in enumerate(itertools.product(c.tables, c.patterns)):
         x = tables.load(name)
         rng = np.random.default_rng(100 + i)
         train, valid = tables.validation_split(tables.holed(x, tables.hide(x, pattern, rng)),
@@ -75,28 +79,30 @@ def main(argv):
     big = tables.load("breast_cancer")[boot.integers(0, 569, 1000)]
     big = tables.holed(big, tables.hide(big, "mcar20", boot))
     rows, results = [], []
-    for real, steps, hidden in candidates(FLAGS.quick):
+    for real, steps, hidden in c.candidates:
         label = f"{real}, {steps} steps, hidden {hidden}"
         t0 = time.perf_counter()
-        make(real, steps, hidden, samples, FLAGS.seed).fit_transform(big)
+        make(real, steps, hidden, samples, c.seed).fit_transform(big)
         seconds = time.perf_counter() - t0
         scores = []
         for name, pattern, x, train, valid in cells:
-            out = make(real, steps, hidden, samples, FLAGS.seed).fit_transform(train)
+            out = make(real, steps, hidden, samples, c.seed).fit_transform(train)
             scores.append(tables.scaled_rmse(x, out, valid))
             rows.append(Row(label, f"{name} {pattern} validation RMSE (sd units)", scores[-1]))
         mean = float(np.mean(scores))
-        ok = seconds <= FLAGS.budget_seconds
+        ok = seconds <= c.budget_seconds
         results.append((mean, ok, label, seconds))
         rows.append(Row(label, "mean validation RMSE", mean,
                         note=f"1000 x 30 fit + impute {seconds:.1f} s"
-                        + ("" if ok else f": over the {FLAGS.budget_seconds:g} s budget")))
+                        + ("" if ok else f": over the {c.budget_seconds:g} s budget")))
         print(f"{label}: mean validation RMSE {mean:.4f}, 1000 x 30 in {seconds:.1f} s",
               flush=True)
     miwae.AUTO_REAL, miwae.TABLE_STEPS = auto_real, table_steps
     admissible = [r for r in results if r[1]]
-    notes = [f"Candidates: real-column likelihood {', '.join(REALS)} x steps "
-             f"{', '.join(map(str, STEPS))} x hidden width {', '.join(map(str, HIDDEN))}; "
+    reals, steps, hidden = (list(dict.fromkeys(str(v[j]) for v in c.candidates))
+                            for j in range(3))
+    notes = [f"Candidates: real-column likelihood {', '.join(reals)} x steps "
+             f"{', '.join(steps)} x hidden width {', '.join(hidden)}; "
              "latent 32, two hidden layers, K = 5, batch 100, learning rate 1e-3, L = "
              f"{samples}.",
              "Validation entries: 10 % of the entries left observed by the holes; the "
@@ -108,13 +114,12 @@ def main(argv):
         notes.append(f"Chosen: {best[2]}.")
     else:
         notes.append("No candidate fitted the budget.")
-    path = write_table(NAME, "MIWAEImputer's defaults for tables (validation entries)",
-                       "nothing in the thesis (MIWAE's defaults for tables)", rows,
-                       f"{len(candidates(FLAGS.quick))} candidates x {len(cells)} cells, "
-                       f"budget {FLAGS.budget_seconds:g} s per 1000 x 30 table",
-                       FLAGS.seed, notes=notes, out_dir=FLAGS.out_dir)
+    path = run.write_table("MIWAEImputer's defaults for tables (validation entries)",
+                           "nothing in the thesis (MIWAE's defaults for tables)", rows,
+                           f"{len(c.candidates)} candidates x {len(cells)} cells, "
+                           f"budget {c.budget_seconds:g} s per 1000 x 30 table", notes=notes)
     print(f"wrote {path}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags)

@@ -26,39 +26,67 @@ paper could not be consulted from this machine.
     python experiments/tabular_imputation.py
 """
 
+import dataclasses
 import itertools
 import json
 import os
 import sys
 import time
+from typing import Mapping, Optional
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/tabular_imputation.py: import the package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-import tables  # noqa: E402
-from common import Row, _commit, output_dirs, write_table  # noqa: E402
+from experiments import scaffold, tables  # noqa: E402
+from experiments.common import Row, commit  # noqa: E402
 
-NAME = "tabular_imputation"
 MIWAE = "vae_tf MIWAEImputer (defaults)"
 
-flags.DEFINE_bool("quick", False, "Two tables, MCAR 20 %, one seed, a few methods at tiny "
-                  "settings, written to a temporary folder.")
-flags.DEFINE_integer("seeds", 5, "Seeds of the holes (and the models) per table and pattern.")
-flags.DEFINE_integer("ensemble", 3, "Members of SeedEnsemble(MIWAEImputer).")
-flags.DEFINE_integer("imputations", 100, "Multiple imputations per table for the intervals.")
-flags.DEFINE_integer("seed", 0, "First seed.")
-flags.DEFINE_string("out_dir", None, "Where the table goes (default experiments/results; with "
-                    "--quick a new temporary folder).")
-flags.DEFINE_bool("fresh", False, "Start afresh instead of resuming the cells already done "
-                  "(<out_dir>/tabular_imputation_cells.jsonl: a pass can be spread over "
-                  "sittings).")
-FLAGS = flags.FLAGS
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """tabular_imputation's cells, methods and budget."""
+
+    tables: tuple  # of tables.py
+    patterns: tuple  # hole patterns of tables.py
+    seeds: int  # seeds of the holes (and the models) per table and pattern
+    ensemble: int  # members of SeedEnsemble(MIWAEImputer)
+    imputations: int  # multiple imputations per cell for the intervals
+    methods: Optional[tuple]  # the methods run (None: all)
+    miwae: Mapping[str, int]  # MIWAEImputer's settings besides its defaults
+    vae_epochs: Optional[int]  # of the thesis's VAEImputer (None: its default)
+    trees: int  # of IterativeImputer's ExtraTrees
+    tree_rounds: int  # IterativeImputer (ExtraTrees) rounds
 
 
-def methods(seed: int, quick: bool, fitted: dict):
+def get_config(quick: bool) -> Config:
+    return Config(table="tabular_imputation", stage=scaffold.Stage("beyond", False, (180, 1)),
+                  tables=("wine", "diabetes") if quick else tables.TABLES,
+                  patterns=("mcar20",) if quick else tables.PATTERNS, seeds=1 if quick else 5,
+                  ensemble=3, imputations=20 if quick else 100,
+                  methods=("column mean", "sklearn KNNImputer(5)",
+                           "IterativeImputer (BayesianRidge)", MIWAE) if quick else None,
+                  miwae=dict(impute_samples=50, epochs=3) if quick else {},
+                  vae_epochs=3 if quick else None, trees=10 if quick else 50,
+                  tree_rounds=3 if quick else 10)
+
+
+def define_flags() -> None:
+    flags.DEFINE_integer("seeds", None, "Seeds of the holes (and the models) per table and "
+                         "pattern.", lower_bound=1)
+    flags.DEFINE_integer("ensemble", None, "Members of SeedEnsemble(MIWAEImputer).",
+                         lower_bound=1)
+    flags.DEFINE_integer("imputations", None, "Multiple imputations per table for the "
+                         "intervals.", lower_bound=1)
+    flags.DEFINE_bool("fresh", False, "Start afresh instead of resuming the cells already "
+                      "done (<out_dir>/tabular_imputation_cells.jsonl: a pass can be spread "
+                      "over sittings).")
+
+
+def methods(c: Config, seed: int, fitted: dict):
     """name -> a function of the holed table returning the imputed table (the fitted
     MIWAEImputer is kept in `fitted`, for its multiple imputations)."""
     from sklearn.ensemble import ExtraTreesRegressor
@@ -66,8 +94,8 @@ def methods(seed: int, quick: bool, fitted: dict):
     from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 
     import vae_tf
-    from tables import Standardised, UnitScaled
-    miwae = dict(impute_samples=50, epochs=3) if quick else {}
+    from experiments.tables import Standardised, UnitScaled
+    miwae, vae = dict(c.miwae), {} if c.vae_epochs is None else {"epochs": c.vae_epochs}
     out = {
         "column mean": lambda x: SimpleImputer().fit_transform(x),
         "sklearn KNNImputer(5)": Standardised(lambda: KNNImputer(n_neighbors=5)).fit_transform,
@@ -75,23 +103,20 @@ def methods(seed: int, quick: bool, fitted: dict):
         "IterativeImputer (BayesianRidge)": Standardised(
             lambda: IterativeImputer(max_iter=10, random_state=seed)).fit_transform,
         "IterativeImputer (ExtraTrees)": Standardised(lambda: IterativeImputer(
-            ExtraTreesRegressor(n_estimators=10 if quick else 50, random_state=seed),
-            max_iter=3 if quick else 10, random_state=seed)).fit_transform,
+            ExtraTreesRegressor(n_estimators=c.trees, random_state=seed),
+            max_iter=c.tree_rounds, random_state=seed)).fit_transform,
         "vae_tf KNNImputer(10)": Standardised(
             lambda: vae_tf.KNNImputer(10, marker=0.0)).fit_transform,
         "vae_tf VAEImputer (defaults)": UnitScaled(
-            lambda: vae_tf.VAEImputer(seed=seed, **({"epochs": 3} if quick else {}))
+            lambda: vae_tf.VAEImputer(seed=seed, **vae)
         ).fit_transform,
         MIWAE: lambda x: fitted.setdefault(
             "miwae", vae_tf.MIWAEImputer(seed=seed, **miwae).fit(x)).transform(x),
-        f"SeedEnsemble(MIWAEImputer, {FLAGS.ensemble})": lambda x: vae_tf.SeedEnsemble(
-            vae_tf.MIWAEImputer(seed=100 * seed, **miwae), n_seeds=FLAGS.ensemble
+        f"SeedEnsemble(MIWAEImputer, {c.ensemble})": lambda x: vae_tf.SeedEnsemble(
+            vae_tf.MIWAEImputer(seed=100 * seed, **miwae), n_seeds=c.ensemble
         ).fit_transform(x),
     }
-    if quick:
-        keep = ("column mean", "sklearn KNNImputer(5)", "IterativeImputer (BayesianRidge)", MIWAE)
-        out = {k: v for k, v in out.items() if k in keep}
-    return out
+    return out if c.methods is None else {k: v for k, v in out.items() if k in c.methods}
 
 
 def coverage(imputer, x, holed, hidden, seed, m) -> float:
@@ -102,33 +127,30 @@ def coverage(imputer, x, holed, hidden, seed, m) -> float:
     return float(inside[hidden].mean())
 
 
-def main(argv):
-    del argv
-    FLAGS.out_dir, _ = output_dirs(FLAGS.out_dir, None, FLAGS.quick, logs=NAME)
+def main(run: scaffold.Run) -> None:
+    c = run.config
     # One line per (table, pattern, seed) done, beside the table: a pass can be spread
     # over several sittings (and clones: the file is committed with the results).
-    cache = os.path.join(FLAGS.out_dir, f"{NAME}_cells.jsonl")
-    if FLAGS.fresh and os.path.exists(cache):
+    cache = os.path.join(run.out_dir, f"{c.table}_cells.jsonl")
+    if flags.FLAGS.fresh and os.path.exists(cache):
         os.remove(cache)
     done = {}
     if os.path.exists(cache):
         with open(cache) as f:
             for line in f:
                 cell = json.loads(line)
-                if cell.get("settings", SETTINGS_BEFORE) == settings():  # else: rerun it
+                if cell.get("settings", SETTINGS_BEFORE) == settings(run):  # else: rerun it
                     done[(cell["table"], cell["pattern"], cell["seed"])] = cell
-    os.makedirs(FLAGS.out_dir, exist_ok=True)
-    names = ("wine", "diabetes") if FLAGS.quick else tables.TABLES
-    patterns = ("mcar20",) if FLAGS.quick else tables.PATTERNS
-    seeds = range(FLAGS.seed, FLAGS.seed + (1 if FLAGS.quick else FLAGS.seeds))
-    m = 20 if FLAGS.quick else FLAGS.imputations
+    os.makedirs(run.out_dir, exist_ok=True)
+    names, patterns, m = c.tables, c.patterns, c.imputations
+    seeds = range(c.seed, c.seed + c.seeds)
     rmse, seconds, covered, cells = {}, {}, {}, []
     for name, pattern in itertools.product(names, patterns):
         x = tables.load(name)
         for seed in seeds:
             cell = done.get((name, pattern, seed))
             if cell is None:
-                cell = run_cell(x, name, pattern, seed, m)
+                cell = run_cell(run, x, name, pattern, seed)
                 with open(cache, "a") as f:
                     f.write(json.dumps(cell) + "\n")
             for method, value in cell["rmse"].items():
@@ -145,10 +167,10 @@ def main(argv):
                  f"{', '.join(commits)} ({len(cells) - len(done)} in this sitting); their "
                  f"compute time summed: {sum(c['wall_seconds'] for c in cells):.0f} s.")
     budget = (f"{len(names)} tables x {len(patterns)} patterns x {len(seeds)} seeds; "
-              f"SeedEnsemble of {FLAGS.ensemble}; {m} multiple imputations per cell")
-    path = write_table(NAME, "Imputing real tables: vae_tf against scikit-learn",
-                       "nothing in the thesis (imputation on any table)", rows,
-                       budget, FLAGS.seed, notes=notes, out_dir=FLAGS.out_dir)
+              f"SeedEnsemble of {c.ensemble}; {m} multiple imputations per cell")
+    path = run.write_table("Imputing real tables: vae_tf against scikit-learn",
+                           "nothing in the thesis (imputation on any table)", rows, budget,
+                           notes=notes)
     print(f"wrote {path}")
 
 
@@ -156,27 +178,28 @@ def main(argv):
 SETTINGS_BEFORE = {"ensemble": 3, "imputations": 100, "quick": False}
 
 
-def settings():
+def settings(run: scaffold.Run) -> dict:
     """What a cached cell must share with this run to be reused."""
-    return {"ensemble": FLAGS.ensemble, "imputations": FLAGS.imputations, "quick": FLAGS.quick}
+    return {"ensemble": run.config.ensemble, "imputations": run.config.imputations,
+            "quick": run.quick}
 
 
-def run_cell(x, name, pattern, seed, m):
+def run_cell(run: scaffold.Run, x, name, pattern, seed):
     """One table x pattern x seed: every method's RMSE and time, MIWAE's coverage."""
     hidden = tables.hide(x, pattern, np.random.default_rng(seed))
     holed = tables.holed(x, hidden)
     start = time.perf_counter()
     fitted, cell = {}, {"table": name, "pattern": pattern, "seed": seed, "rmse": {},
                         "seconds": {}}
-    for method, impute in methods(seed, FLAGS.quick, fitted).items():
+    for method, impute in methods(run.config, seed, fitted).items():
         t0 = time.perf_counter()
         out = impute(holed)
         cell["seconds"][method] = time.perf_counter() - t0
         cell["rmse"][method] = tables.scaled_rmse(x, out, hidden)
         assert np.array_equal(out[~hidden], x[~hidden]), method  # observed kept
-    cell["coverage"] = coverage(fitted["miwae"], x, holed, hidden, seed, m)
-    cell["commit"], cell["wall_seconds"] = _commit(), time.perf_counter() - start
-    cell["settings"] = settings()
+    cell["coverage"] = coverage(fitted["miwae"], x, holed, hidden, seed, run.config.imputations)
+    cell["commit"], cell["wall_seconds"] = commit(), time.perf_counter() - start
+    cell["settings"] = settings(run)
     return cell
 
 
@@ -233,4 +256,4 @@ def summarise(names, patterns, rmse, seconds, covered):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags)

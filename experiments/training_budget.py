@@ -17,40 +17,50 @@ the chosen budget.
     python experiments/training_budget.py --data_root=$VAE_TF_DATA_DIR
 """
 
+import dataclasses
 import os
 import sys
 import time
+from typing import Mapping
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/training_budget.py: import the package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-from common import Row, output_dirs, write_table  # noqa: E402
-from vae_tf.datasets import data_dir_for  # noqa: E402
+from experiments import scaffold  # noqa: E402
+from experiments.common import Row  # noqa: E402
 
-flags.DEFINE_bool("quick", False, "mnist_5k only, 1 and 3 epochs, written to --out_dir.")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
-                    "Folder laid out like shared/data (default: $VAE_TF_DATA_DIR).")
-flags.DEFINE_list("datasets", ["omniglot_en", "omniglot_gr", "orl_faces", "yale_faces"],
-                  "Datasets to run (skipped when not found).")
-flags.DEFINE_string("out_dir", None, "Where the table and figures go. (default "
-                    "experiments/results; --quick: a temporary folder).")
-flags.DEFINE_string("log_root", None, "Run folders (default logs/training_budget; --quick: in "
-                    "the temporary folder).")
-flags.DEFINE_integer("seed", 0, "Seed of every run.")
-FLAGS = flags.FLAGS
-
-NAME = "training_budget"
-# Candidate budgets (epochs) and the time limit of a default run (seconds) per dataset.
-# OMNIGLOT's limit is the two minutes its first command may take; the faces are larger
-# images (ORL 10,304 pixels, Yale 32,256), so each step costs more and they get longer.
-# mnist_5k, mnist, binarized_mnist and CIFAR-10 keep 30 epochs (at least 1,500 steps).
-BUDGETS = {"omniglot_en": (100, 200, 300, 500, 1000), "omniglot_gr": (100, 200, 300, 500, 1000),
-           "orl_faces": (100, 300, 500, 1000), "yale_faces": (30, 100, 200, 300, 400)}
-LIMIT_SECONDS = {"omniglot_en": 120, "omniglot_gr": 120, "orl_faces": 300, "yale_faces": 900}
-QUICK_BUDGETS, QUICK_LIMIT = (1, 3), 60
 HOLD_OUT_EVERY = 10  # every tenth training image is validation
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """training_budget's candidates: the budgets (epochs) and time limit of each dataset."""
+
+    datasets: tuple  # run in turn (skipped when not found)
+    budgets: Mapping[str, tuple]  # dataset -> candidate epochs, one resumed run through them
+    limit_seconds: Mapping[str, float]  # dataset -> the time a default run may take
+
+
+def get_config(quick: bool) -> Config:
+    # OMNIGLOT's limit is the two minutes its first command may take; the faces are larger
+    # images (ORL 10,304 pixels, Yale 32,256), so each step costs more and they get longer.
+    # mnist_5k, mnist, binarized_mnist and CIFAR-10 keep 30 epochs (at least 1,500 steps).
+    if quick:
+        budgets, limits = {"mnist_5k": (1, 3)}, {"mnist_5k": 60}
+    else:
+        budgets = {"omniglot_en": (100, 200, 300, 500, 1000),
+                   "omniglot_gr": (100, 200, 300, 500, 1000),
+                   "orl_faces": (100, 300, 500, 1000), "yale_faces": (30, 100, 200, 300, 400)}
+        limits = {"omniglot_en": 120, "omniglot_gr": 120, "orl_faces": 300, "yale_faces": 900}
+    return Config(table="training_budget", stage=scaffold.Stage("beyond", False, (35, 1)),
+                  datasets=tuple(budgets), budgets=budgets, limit_seconds=limits)
+
+
+def define_flags() -> None:
+    flags.DEFINE_list("datasets", None, "Datasets to run (skipped when not found); each has "
+                      "its budgets in the config.")
 
 
 def validation_split(data):
@@ -67,26 +77,27 @@ def validation_split(data):
         test_labels=None if labels is None else labels[held])
 
 
-def run_dataset(name: str, budgets, limit: float, out_dir: str):
+def run_dataset(run: scaffold.Run, name: str, budgets, limit: float):
     """Train `name` through `budgets` on its validation split; rows, figures, the choice."""
     import numpy as np
 
-    from vae_tf import datasets, plots
+    from vae_tf import plots
     from vae_tf.config import make_config
     from vae_tf.models import load_model
     from vae_tf.evaluation import sample
-    data_dir = data_dir_for(name, FLAGS.data_root) if name != "mnist_5k" else None
-    if name != "mnist_5k" and data_dir is None:
+    data_dir = run.data_dir(name) if name != scaffold.QUICK_DATASET else None
+    if name != scaffold.QUICK_DATASET and data_dir is None:
         return [Row(name, "not run", None, note="no data here")], [], None
-    data = validation_split(datasets.load(name, data_dir))
-    logdir = os.path.join(FLAGS.log_root, name)
+    data = validation_split(run.load(name))
+    logdir = os.path.join(run.log_root, name)
     steps_per_epoch = -(-len(data.train) // 100)
     shown, rows_img, labels, out, scores = data.test[:10], [data.test[:10]], [
         "validation\nimages"], [], {}
-    z = np.random.default_rng(FLAGS.seed).standard_normal((20, 32)).astype(np.float32)
+    seed = run.config.seed
+    z = np.random.default_rng(seed).standard_normal((20, 32)).astype(np.float32)
     draws = {}
     for epochs in budgets:
-        config = make_config(dataset=name, data_dir=data_dir, epochs=epochs, seed=FLAGS.seed,
+        config = make_config(dataset=name, data_dir=data_dir, epochs=epochs, seed=seed,
                              logdir=logdir)
         m = run_train(config, data)
         model = load_model(os.path.join(logdir, "model.keras"))
@@ -110,10 +121,10 @@ def run_dataset(name: str, budgets, limit: float, out_dir: str):
                    note=f"lowest validation -ELBO within {limit:.0f} s"
                         + ("; still falling at the largest budget" if still_falling else "")))
     figures = [
-        plots.image_rows(os.path.join(out_dir, NAME, f"{name}.png"), rows_img, labels,
+        plots.image_rows(run.figure(f"{name}.png"), rows_img, labels,
                          data.image_shape, f"{name}: validation images and their "
                          "reconstructions after each budget (default preset)"),
-        plots.image_grid(os.path.join(out_dir, NAME, f"{name}_samples.png"), draws[chosen],
+        plots.image_grid(run.figure(f"{name}_samples.png"), draws[chosen],
                          data.image_shape, title=f"{name}: prior draws after {chosen} epochs "
                          "(the chosen budget)")]
     return out, figures, chosen
@@ -124,33 +135,33 @@ def run_train(config, data):
     return train(config, data, verbose=0)
 
 
-def main(_):
-    FLAGS.out_dir, FLAGS.log_root = output_dirs(FLAGS.out_dir, FLAGS.log_root, FLAGS.quick,
-                                                "training_budget")
-    names = ["mnist_5k"] if FLAGS.quick else FLAGS.datasets
+def main(run: scaffold.Run) -> None:
+    c = run.config
+    unknown = [n for n in c.datasets if n not in c.budgets]
+    if unknown:
+        raise SystemExit(f"training_budget: --datasets={','.join(unknown)} has no budgets in "
+                         f"the config; choose from {', '.join(c.budgets)}")
     rows, figures, chosen = [], [], {}
     t0 = time.perf_counter()
-    for name in names:
-        budgets = QUICK_BUDGETS if FLAGS.quick else BUDGETS[name]
-        limit = QUICK_LIMIT if FLAGS.quick else LIMIT_SECONDS[name]
-        found, pictures, choice = run_dataset(name, budgets, limit, FLAGS.out_dir)
+    for name in c.datasets:
+        found, pictures, choice = run_dataset(run, name, c.budgets[name], c.limit_seconds[name])
         rows += found
         figures += pictures
         if choice is not None:
             chosen[name] = choice
         print(f"{name}: chose {choice} epochs; done after {time.perf_counter() - t0:.0f} s",
               flush=True)
-    write_table(NAME, "Training budget: the default preset's epochs per dataset, chosen on "
-                "validation images", "no thesis table (README, 'Default budgets')", rows,
-                budget="default preset; epochs per dataset as in the rows (one run per dataset "
-                       "resumed from budget to budget); time limits per dataset "
-                       f"{LIMIT_SECONDS}; {time.perf_counter() - t0:.0f} s in all",
-                seed=FLAGS.seed, figures=figures, out_dir=FLAGS.out_dir,
-                notes=[f"Validation: every {HOLD_OUT_EVERY}th training image, held out of "
-                       "training; the test split is not read.",
-                       "Batch 100: an epoch is ceil(N / 100) optimizer steps.",
-                       f"Chosen (vae_tf/datasets/registry.py train_epochs): {chosen}."])
+    run.write_table("Training budget: the default preset's epochs per dataset, chosen on "
+                    "validation images", "no thesis table (README, 'Default budgets')", rows,
+                    budget="default preset; epochs per dataset as in the rows (one run per "
+                           "dataset resumed from budget to budget); time limits per dataset "
+                           f"{dict(c.limit_seconds)}; {time.perf_counter() - t0:.0f} s in all",
+                    figures=figures,
+                    notes=[f"Validation: every {HOLD_OUT_EVERY}th training image, held out of "
+                           "training; the test split is not read.",
+                           "Batch 100: an epoch is ceil(N / 100) optimizer steps.",
+                           f"Chosen (vae_tf/datasets/registry.py train_epochs): {chosen}."])
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags, logs="training_budget")

@@ -17,27 +17,42 @@ import dataclasses
 import os
 import shutil
 import sys
+from typing import Optional
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not __package__:  # python experiments/vae_reconstruction.py: import the package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
-from common import (COLLAPSED_KL, SAME_RECONSTRUCTIONS, UNIT_KL, Row,  # noqa: E402
-                    collapse_flag, latent_units_in_use, output_dirs,
-                    reconstruction_spread, thesis, write_table)
-from vae_tf.datasets import data_dir_for  # noqa: E402
+from experiments import scaffold  # noqa: E402
+from experiments.common import (COLLAPSED_KL, SAME_RECONSTRUCTIONS, UNIT_KL, Row,  # noqa: E402
+                                collapse_flag, latent_units_in_use, reconstruction_spread,
+                                thesis)
 
-flags.DEFINE_bool("quick", False, "A few-minute budget on small data (mnist_5k).")
-flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
-                    "Folder laid out like shared/data (default: $VAE_TF_DATA_DIR).")
-flags.DEFINE_list("datasets", ["mnist", "omniglot_en", "omniglot_gr", "cifar10_rgb",
-                               "cifar10_gray", "orl_faces", "yale_faces"], "Datasets to run.")
-flags.DEFINE_integer("epochs", 100, "Epochs of every VAE (the thesis: 100).")
-flags.DEFINE_string("out_dir", None, "Where the table and figures go. (default experiments/results; --quick: a temporary folder).")
-flags.DEFINE_string("log_root", None, "Run folders (default logs/experiments; --quick: in the temporary folder).")
-flags.DEFINE_integer("seed", 0, "Seed of every run.")
-FLAGS = flags.FLAGS
+DATASETS = ("mnist", "omniglot_en", "omniglot_gr", "cifar10_rgb", "cifar10_gray", "orl_faces",
+            "yale_faces")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config(scaffold.Config):
+    """vae_reconstruction's budget: the datasets, the epochs of every run, the images used."""
+
+    datasets: tuple  # --quick: MNIST only, as its bundled mnist_5k
+    epochs: int  # of every VAE (the thesis: 100)
+    n_train: Optional[int]  # first training images used (None: all)
+    n_test: Optional[int]  # first test images used (None: all)
+
+
+def get_config(quick: bool) -> Config:
+    return Config(table="vae_reconstruction", stage=scaffold.Stage("thesis", False, (20, 1)),
+                  datasets=("mnist",) if quick else DATASETS, epochs=2 if quick else 100,
+                  n_train=2000 if quick else None, n_test=500 if quick else None)
+
+
+def define_flags() -> None:
+    flags.DEFINE_list("datasets", None, "Datasets to run.")
+    flags.DEFINE_integer("epochs", None, "Epochs of every VAE (the thesis: 100).", lower_bound=1)
+
 
 # PROTOCOL.md, "Reported numbers": (RMSE, MAE) of the thesis per dataset.
 
@@ -53,7 +68,6 @@ def thesis_pair(name: str):
 
 ELBO_SLIDES = {"omniglot_en": "OMNIGLOT English", "omniglot_gr": "OMNIGLOT Greek"}
 THESIS_AE_BCE = ("cifar10_rgb", "cifar10_gray")  # its Keras 'VAE' runs: a plain autoencoder
-NAME = "vae_reconstruction"
 
 
 def plain_autoencoder(data, epochs: int, seed: int):
@@ -73,30 +87,28 @@ def plain_autoencoder(data, epochs: int, seed: int):
     return bce, float(np.sqrt(np.mean(err ** 2))), float(np.mean(np.abs(err)))
 
 
-def run_dataset(name: str, rows, figures, notes) -> None:
-    from vae_tf import datasets
+def run_dataset(run: scaffold.Run, name: str, rows, figures, notes) -> None:
     from vae_tf.config import make_config
     from vae_tf.errors import TrainingDiverged, UserError
     from vae_tf.models import load_model
     from vae_tf.train_run import run_train
 
-    source = "mnist_5k" if FLAGS.quick else name
+    c, source = run.config, run.dataset(name)
     try:
-        data = datasets.load(source, data_dir_for(source, FLAGS.data_root))
+        data = run.load(source)
     except UserError as e:
         anchor = thesis_pair(name)
         rows.append(Row(name, "test RMSE", None, anchor[0], "not run here: no data"))
         notes.append(f"{name}: {e}")
         return
-    epochs = 2 if FLAGS.quick else FLAGS.epochs
-    if FLAGS.quick:
-        data = dataclasses.replace(data, train=data.train[:2000], test=data.test[:500])
+    epochs = c.epochs
+    data = scaffold.first(data, c.n_train, c.n_test)
     anchor = thesis_pair(name)
     for preset in ("thesis", "default"):
         # A fixed run folder per (dataset, preset): rerunning resumes a finished or
         # interrupted run instead of training it again.
-        logdir = os.path.join(FLAGS.log_root, f"{NAME}-{name}-{preset}")
-        config = make_config(preset, dataset=source, epochs=epochs, seed=FLAGS.seed, logdir=logdir,
+        logdir = os.path.join(run.log_root, f"{c.table}-{name}-{preset}")
+        config = make_config(preset, dataset=source, epochs=epochs, seed=c.seed, logdir=logdir,
                              batch_size=min(250 if preset == "thesis" else 100, len(data.train)))
         try:
             metrics = run_train(config, data=data, verbose=0)
@@ -118,41 +130,38 @@ def run_dataset(name: str, rows, figures, notes) -> None:
         # finished run folder).
         rows.append(Row(label, "training seconds", metrics["train_seconds"]))
         for fig in ("reconstructions", "samples", "loss"):
-            target = os.path.join(FLAGS.out_dir, NAME, f"{name}-{preset}-{fig}.png")
+            target = run.figure(f"{name}-{preset}-{fig}.png")
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copyfile(os.path.join(logdir, "figures", f"{fig}.png"), target)
             figures.append(target)
-        if preset == "thesis" and (name in ELBO_SLIDES or FLAGS.quick):
-            figures.append(elbo_figure(name, logdir))
+        if preset == "thesis" and (name in ELBO_SLIDES or run.quick):
+            figures.append(elbo_figure(run, name, logdir))
     if name in THESIS_AE_BCE:
-        bce, ae_rmse, ae_mae = plain_autoencoder(data, epochs, FLAGS.seed)
+        bce, ae_rmse, ae_mae = plain_autoencoder(data, epochs, c.seed)
         rows.append(Row(f"{name} (plain autoencoder)", "per-pixel BCE", bce,
                         thesis(f"reconstruction/{name}/bce")))
         rows.append(Row(f"{name} (plain autoencoder)", "test RMSE", ae_rmse, anchor[0]))
         rows.append(Row(f"{name} (plain autoencoder)", "test MAE", ae_mae, anchor[1]))
 
 
-def elbo_figure(name: str, logdir: str) -> str:
+def elbo_figure(run: scaffold.Run, name: str, logdir: str) -> str:
     """The slide "ELBO in each epoch, VAE on the <dataset> dataset" from the run's history."""
     import json
     from vae_tf import plots
     with open(os.path.join(logdir, "history.jsonl")) as f:
         history = [json.loads(line) for line in f if line.strip()]
     title = f"ELBO in each epoch, VAE on the {ELBO_SLIDES.get(name, name)} dataset (thesis preset)"
-    return plots.loss_curves(os.path.join(FLAGS.out_dir, NAME, f"{name}-thesis-elbo.png"),
-                             history, title, elbo=True)
+    return plots.loss_curves(run.figure(f"{name}-thesis-elbo.png"), history, title, elbo=True)
 
 
-def main(_):
-    FLAGS.out_dir, FLAGS.log_root = output_dirs(FLAGS.out_dir, FLAGS.log_root, FLAGS.quick,
-                                                "experiments")
+def main(run: scaffold.Run) -> None:
     logging.set_verbosity(logging.INFO)
     rows, figures, notes = [], [], []
-    for name in (["mnist"] if FLAGS.quick else FLAGS.datasets):
+    for name in run.config.datasets:
         logging.info("dataset %s", name)
-        run_dataset(name, rows, figures, notes)
+        run_dataset(run, name, rows, figures, notes)
     budget = ("quick: 2,000 / 500 images of mnist_5k, 2 epochs (not comparable to the thesis)"
-              if FLAGS.quick else f"{FLAGS.epochs} epochs per run, full data sets")
+              if run.quick else f"{run.config.epochs} epochs per run, full data sets")
     notes += [
         "RMSE/MAE: test images vs sigmoid(decoder(z_mean)), as the thesis; the thesis "
         "merged OMNIGLOT's train and test sets and measured on the merged set.",
@@ -164,11 +173,10 @@ def main(_):
         f"{SAME_RECONSTRUCTIONS:g} of the data's); units in use: latent dimensions whose "
         f"KL, averaged over the test images, exceeds {UNIT_KL:g} nat.",
     ]
-    path = write_table(NAME, "VAE reconstruction (thesis slides: VAE on MNIST, OMNIGLOT, "
-                       "CIFAR-10)", "the reconstruction RMSE/MAE slides of the thesis", rows,
-                       budget, FLAGS.seed, figures, notes, FLAGS.out_dir)
-    print(path)
+    print(run.write_table("VAE reconstruction (thesis slides: VAE on MNIST, OMNIGLOT, "
+                          "CIFAR-10)", "the reconstruction RMSE/MAE slides of the thesis",
+                          rows, budget, figures, notes))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    scaffold.start(get_config, main, define_flags, logs="experiments")

@@ -149,14 +149,15 @@ def _small_data_means_rmse(name, seed=0):
     recomputed from the files with the script's split, hole seeds and shifted pool (the
     sets the test runs are all in --augment by default)."""
     import numpy as np
-    sys.path.insert(0, os.path.join(ROOT, "experiments"))
+    sys.path.insert(0, ROOT)
     try:
-        from small_data import FACTOR, load_split, shifted
+        from experiments.small_data import FACTOR, load_split, shifted
+        from experiments.small_data_imputation import get_config
     finally:
         sys.path.pop(0)
     from vae_tf import datasets
     from vae_tf.missing import apply_mask, make_mask
-    split = load_split(name, _data_root(), True)
+    split = load_split(name, _data_root(), get_config(True).share)
     thirds = datasets.third_rows(name)
 
     def holes(x, offset):

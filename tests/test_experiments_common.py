@@ -1,13 +1,15 @@
-"""experiments/common.py: where results go, and that --quick never writes experiments/results."""
+"""experiments/common.py and scaffold.py: where results go, that --quick never writes
+experiments/results, and how a run's config is settled from get_config, a variant and flags."""
 
 import os
 import sys
 
 import pytest
+from absl import flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "experiments"))
-import common  # noqa: E402
+sys.path.insert(0, ROOT)
+from experiments import common, miwae_defaults, miwae_vs_knn, scaffold  # noqa: E402
 
 
 def test_full_runs_default_to_the_committed_folders():
@@ -40,9 +42,111 @@ def test_quick_refuses_the_results_folder_and_below(monkeypatch, tmp_path, insid
     assert os.path.exists(common.write_table("t", "t", "-", [], "-", 0, out_dir=str(tmp_path)))
 
 
+def test_the_recorded_command_gives_path_flags_relative_to_the_repository(monkeypatch):
+    script = os.path.join(ROOT, "experiments", "latent_2d.py")
+    monkeypatch.setattr(sys, "argv", [script, f"--data_root={os.path.dirname(ROOT)}/data",
+                                      "--out_dir=/tmp/x", "--log_root=rel/logs", "--seed=3"])
+    relative = os.path.relpath("/tmp/x", ROOT)
+    assert common.command_line() == ("python experiments/latent_2d.py --data_root=../data "
+                                     f"--out_dir={relative} --log_root=rel/logs --seed=3")
+
+
 def test_collapse_flag_catches_a_silent_kl_and_a_decoder_that_ignores_z():
     assert common.collapse_flag(18.9, spread=0.8) == ""
     assert common.collapse_flag(0.05, spread=0.8).startswith("collapsed (test KL 0.05 < 1 nat)")
     # A large KL with one image for every input (the ORL thesis preset) is collapse too.
     flag = common.collapse_flag(360.6, spread=0.04)
     assert flag == "collapsed (reconstructions nearly identical: spread 0.04 of the data's < 0.25)"
+
+
+# -- the scaffold: get_config, then the variant, then the flags given ----------------------
+def test_settle_lays_the_variant_and_then_the_flags_over_the_quick_or_full_config():
+    quick, full = miwae_vs_knn.get_config(True), miwae_vs_knn.get_config(False)
+    conv = scaffold.settle(miwae_vs_knn.get_config, False, "conv")
+    assert (conv.table, conv.miwae_arch, conv.schemes) == ("miwae_vs_knn_conv", "conv",
+                                                           ("structured",))
+    assert conv.impute_samples == full.impute_samples  # a field the variant leaves alone
+    assert conv.stage != full.stage  # the variant's own expected minutes
+    given = scaffold.settle(miwae_vs_knn.get_config, True, "conv", {"miwae_epochs": 7})
+    assert given.miwae_epochs == 7 and given.impute_samples == quick.impute_samples
+    assert scaffold.settle(miwae_vs_knn.get_config, True) == quick
+    with pytest.raises(TypeError):  # a field no config has
+        scaffold.settle(miwae_vs_knn.get_config, True, given={"no_such_field": 1})
+
+
+def _parsed(get_config, *argv, define=None):
+    """Fresh flags: the shared ones for get_config's script (and `define`'s), parsed."""
+    fv = flags.FlagValues()
+    scaffold.define_shared(get_config(False), logs="x", flag_values=fv)
+    if define is not None:
+        define(fv)
+    fv(["script", *argv])
+    return fv
+
+
+def test_a_variant_flag_sets_the_variant_and_its_table(tmp_path):
+    fv = _parsed(miwae_defaults.get_config, "--variant=random", f"--out_dir={tmp_path}")
+    run = scaffold.prepare("miwae_defaults", miwae_defaults.get_config, ["script"],
+                           logs="x", flag_values=fv)
+    assert run.config.table == "miwae_defaults_random" and run.config.missing == ("random",)
+    assert run.figure("a.png") == os.path.join(str(tmp_path), "miwae_defaults_random", "a.png")
+    fv = _parsed(miwae_defaults.get_config, f"--out_dir={tmp_path}")
+    plain = scaffold.prepare("miwae_defaults", miwae_defaults.get_config, ["script"],
+                             logs="x", flag_values=fv)
+    assert plain.config.table == "miwae_defaults" and plain.config.missing == ("structured",)
+
+
+def test_a_flag_given_wins_over_the_config_and_one_left_out_keeps_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, "_QUICK", [])
+
+    def define(fv):
+        flags.DEFINE_integer("miwae_epochs", None, "-", flag_values=fv)
+        flags.DEFINE_integer("impute_samples", None, "-", flag_values=fv)
+        scaffold.define_ints("ks", "-", flag_values=fv)
+
+    fv = _parsed(miwae_vs_knn.get_config, "--quick", "--miwae_epochs=7", "--ks=2,4",
+                 "--seed=5", f"--out_dir={tmp_path}", define=define)
+    run = scaffold.prepare("miwae_vs_knn", miwae_vs_knn.get_config, ["script"],
+                           logs="x", flag_values=fv)
+    quick = miwae_vs_knn.get_config(True)
+    assert (run.config.miwae_epochs, run.config.ks, run.config.seed) == (7, (2, 4), 5)
+    assert run.config.impute_samples == quick.impute_samples == 100  # not given: the config's
+    assert run.quick and run.out_dir == str(tmp_path)
+    assert run.log_root == os.path.join(str(tmp_path), "logs")
+    scaffold.describe_defaults(miwae_vs_knn.get_config, fv)
+    assert fv["miwae_epochs"].help.endswith("Default: the config's, 100 (--quick: 2).")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--variant=mlp"], "miwae_vs_knn: --variant='mlp' is not one of its variants; choose one "
+                        "of: conv (miwae_vs_knn_conv)"),
+    (["--table=../x"], "miwae_vs_knn: --table='../x' is not a plain file name; use letters, "
+                       "digits, '_', '-' or '.', e.g. --table=miwae_vs_knn_conv"),
+])
+def test_a_bad_variant_or_table_is_one_line(argv, message, tmp_path):
+    fv = _parsed(miwae_vs_knn.get_config, *argv, f"--out_dir={tmp_path}")
+    with pytest.raises(SystemExit) as error:
+        scaffold.prepare("miwae_vs_knn", miwae_vs_knn.get_config, ["script"], flag_values=fv)
+    assert str(error.value) == message
+    fv = _parsed(miwae_vs_knn.get_config, f"--out_dir={tmp_path}")
+    with pytest.raises(SystemExit, match=r"^miwae_vs_knn: 'extra' is not a flag; pass settings "
+                                         r"as --name=value \(--helpfull lists them\)$"):
+        scaffold.prepare("miwae_vs_knn", miwae_vs_knn.get_config, ["script", "extra"],
+                         flag_values=fv)
+    assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("value, fine", [("1,10,100", True), ("10,1", True), ("0,3", False),
+                                         ("a", False), ("", False)])
+def test_integer_list_flags_take_positive_integers(value, fine):
+    fv = flags.FlagValues()
+    scaffold.define_ints("ks", "-", flag_values=fv)
+    scaffold.define_ints("epochs", "-", ascending=True, flag_values=fv)
+    if fine:
+        fv(["script", f"--ks={value}"])
+        assert fv.ks == [int(v) for v in value.split(",")]
+    else:
+        with pytest.raises(flags.IllegalFlagValueError, match="takes positive integers"):
+            fv(["script", f"--ks={value}"])
+    with pytest.raises(flags.IllegalFlagValueError, match="ascending"):
+        fv(["script", "--epochs=2,1"])

@@ -290,6 +290,33 @@ def test_warm_start_refuses_data_of_another_width(fitted):
         MIWAEImputer(batch_size=2, warm_start="yes").fit(np.zeros((4, 3)))
 
 
+def test_warm_start_from_begins_a_new_imputer_at_a_pretrained_ones_weights(fitted):
+    pretrained, holed, _ = fitted  # 40 epochs
+    before = [v.numpy() for v in pretrained.model_.trainable_variables]
+    settings = {**pretrained.get_params(), "epochs": 1}
+    cold = MIWAEImputer(**settings).fit(holed)
+    warm = MIWAEImputer(**settings)
+    assert warm.warm_start_from(pretrained) is warm and warm.warm_start is True
+    warm.fit(holed)
+    assert warm.history_[0]["train/loss"] < cold.history_[0]["train/loss"] - 5
+    assert warm.model_ is not pretrained.model_
+    for v, old in zip(pretrained.model_.trainable_variables, before):
+        np.testing.assert_array_equal(v.numpy(), old)  # the pretrained one is left as it was
+
+
+def test_warm_start_from_wants_a_fitted_imputer_of_its_own_class(fitted):
+    from vae_tf.imputers.vae import VAEImputer
+    for given, what in ((MIWAEImputer(), "an unfitted MIWAEImputer"),
+                        (VAEImputer(), "an object of type VAEImputer")):
+        with pytest.raises(UserError, match=re.escape(
+                f"MIWAEImputer.warm_start_from() got {what}; pass a fitted MIWAEImputer, "
+                "e.g. MIWAEImputer(...).fit(X_pretrain)")) as error:
+            MIWAEImputer().warm_start_from(given)
+        assert "\n" not in str(error.value)
+    with pytest.raises(UserError, match="^VAEImputer has no warm_start setting"):
+        VAEImputer().warm_start_from(fitted[0])
+
+
 def test_conv_encoder_sees_each_pixel_beside_its_mask():
     # arch="conv": the holed image and its mask reach the encoder as channels of one image.
     seen = []

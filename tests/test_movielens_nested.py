@@ -1,6 +1,6 @@
 """experiments/movielens_nested.py: the validation carve, base-only loading, the --quick run."""
 
-import importlib.util
+import importlib
 import os
 import subprocess
 import sys
@@ -14,10 +14,11 @@ RESULTS = os.path.join(ROOT, "experiments", "results")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("movielens_nested", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # defines no flags: those are defined when run
-    return module
+    sys.path.insert(0, ROOT)
+    try:  # defines no flags: those are defined when it runs
+        return importlib.import_module("experiments.movielens_nested")
+    finally:
+        sys.path.remove(ROOT)
 
 
 def _ratings(seed=0, shape=(30, 40), share=0.3):
@@ -65,11 +66,12 @@ def test_load_base_does_not_need_the_test_file(tmp_path):
 
 def test_on_edge_names_the_knobs_at_the_ends_of_the_grid():
     script = _script()
-    grid = script.GRID
+    config = script.get_config(False)
+    grid = config.grid
     assert script.on_edge({"latent_dim": 32, "l2": 0.01, "epochs": 60}, grid) == ""
     assert script.on_edge({"latent_dim": 64, "l2": 0.01, "epochs": 80}, grid) == \
         "latent_dim=64 epochs=80"
-    assert script.on_edge({"reg_item": 1, "reg_user": 5}, script.BIAS_GRID) == "reg_item=1"
+    assert script.on_edge({"reg_item": 1, "reg_user": 5}, config.bias_grid) == "reg_item=1"
 
 
 def _snapshot(folder):

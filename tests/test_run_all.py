@@ -1,45 +1,134 @@
-"""experiments/run_all.py names every committed results table, and each variant's flags;
---quick's scratch folder goes at the end unless --keep; every script starts TensorFlow quietly."""
+"""experiments/run_all.py: its stages are the scripts' configs (a script and each variant),
+--list gives their tiers and minutes; every committed table is a stage; --quick's scratch
+folder goes at the end unless --keep; the scripts load no TensorFlow until they run."""
 
-import ast
+import dataclasses
 import glob
+import importlib
 import os
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "experiments"))
+sys.path.insert(0, ROOT)
+from experiments import run_all, scaffold  # noqa: E402
 
-import run_all  # noqa: E402
+SCRIPTS = run_all.scripts()
 
 
-def test_every_committed_table_has_a_run_all_entry_and_every_entry_a_script():
-    names = {name for name, *_ in run_all.SCRIPTS}
+def _module(script):
+    return importlib.import_module(f"experiments.{script}")
+
+
+def test_every_committed_table_is_a_stage_and_every_stage_a_script():
+    names = {p.name for p in run_all.stages()}
     tables = {os.path.basename(p)[:-3]
               for p in glob.glob(os.path.join(ROOT, "experiments", "results", "*.md"))}
     assert tables and tables <= names, sorted(tables - names)
-    for name in names:
-        script = run_all.VARIANTS.get(name, (name, []))[0]
-        assert os.path.exists(os.path.join(ROOT, "experiments", f"{script}.py")), name
+    for p in run_all.stages():
+        assert os.path.exists(os.path.join(ROOT, "experiments", f"{p.script}.py")), p
 
 
-def test_a_variant_writes_the_table_it_is_named_after():
-    for name, (script, flags) in run_all.VARIANTS.items():
-        assert name in {n for n, *_ in run_all.SCRIPTS}, name
-        assert f"--table={name}" in flags and script != name
+def test_the_stages_are_each_config_and_each_of_its_variants():
+    expected = []
+    for script in SCRIPTS:
+        get_config = _module(script).get_config
+        config = get_config(False)
+        if config.stage is None:
+            continue
+        for variant in (None, *config.variants):
+            settled = scaffold.settle(get_config, False, variant)
+            expected.append((settled.table, script, variant, settled.stage))
+    planned = [(p.name, p.script, p.variant, p.stage) for p in run_all.stages()]
+    assert sorted(planned, key=str) == sorted(expected, key=str)
+    assert len({p[0] for p in planned}) == len(planned)  # a table is written by one stage
+    tiers = [scaffold.TIERS.index(p[3].tier) for p in planned]
+    assert tiers == sorted(tiers) and set(tiers) == {0, 1}  # the thesis tier runs first
+    assert {"miwae_vs_knn_conv", "miwae_defaults_random", "small_data_imputation_conv"} <= {
+        p[0] for p in planned if p[2] is not None}
 
 
-# run_all with each script's run replaced by a file written into its --out_dir (no TensorFlow).
+def test_every_script_has_get_config_and_its_quick_budget_is_the_smaller():
+    assert len(SCRIPTS) >= 17
+    for script in SCRIPTS:
+        quick, full = _module(script).get_config(True), _module(script).get_config(False)
+        assert isinstance(full, scaffold.Config) and type(quick) is type(full), script
+        assert dataclasses.is_dataclass(full) and full.__dataclass_params__.frozen, script
+        assert quick.stage == full.stage and quick.table == full.table, script
+        smaller = False
+        for field in dataclasses.fields(full):
+            q, f = getattr(quick, field.name), getattr(full, field.name)
+            if isinstance(f, bool) or field.name in ("seed", "stage", "variants"):
+                continue
+            if isinstance(q, (int, float)) and not isinstance(q, bool):
+                assert f is None or q <= f, (script, field.name, q, f)  # None: all, unbounded
+                smaller |= f is None or q < f
+            elif isinstance(q, tuple) and isinstance(f, tuple):
+                smaller |= len(q) < len(f)
+        assert smaller, f"{script}: its quick config is no smaller than its full one"
+
+
+def test_every_flag_a_script_defines_sets_a_field_of_its_config():
+    # Run in a fresh process: each script's flags defined beside the shared ones, then
+    # deleted, as `scaffold.start` would define them (a misspelt flag would set nothing).
+    code = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from absl import flags
+from experiments import run_all, scaffold
+import importlib
+for script in run_all.scripts():
+    module = importlib.import_module(f"experiments.{script}")
+    before = set(flags.FLAGS)
+    module.define_flags()
+    own = set(flags.FLAGS) - before
+    fields = set(f.name for f in scaffold.dataclasses.fields(module.get_config(False)))
+    print(script, sorted(own - fields))
+    for name in own:
+        delattr(flags.FLAGS, name)
+print("tensorflow loaded:", "tensorflow" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", code, ROOT], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == "tensorflow loaded: False"  # run_all reads the configs cheaply
+    strays = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in lines[:-1]}
+    assert set(strays) == set(SCRIPTS)
+    assert {s: v for s, v in strays.items() if v != "[]"} == {"tabular_imputation": "['fresh']"}
+
+
+def test_list_prints_every_stage_with_its_tier_and_minutes_and_the_tier_totals(tmp_path):
+    result = _run_all(tmp_path, "--list", fake=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    planned = run_all.stages()
+    rows = lines[1:1 + len(planned)]
+    for p, line in zip(planned, rows):
+        words = line.split()
+        assert words[:4] == [p.name, p.stage.tier, f"{p.stage.minutes[0]:g}",
+                             f"{p.stage.minutes[1]:g}"], line
+        assert f"{p.script}.py" in line and (p.variant is None or f"--variant={p.variant}" in line)
+    for tier, line in zip((*scaffold.TIERS, "all"), lines[1 + len(planned):]):
+        chosen = [p for p in planned if tier in ("all", p.stage.tier)]
+        full = sum(p.stage.minutes[0] for p in chosen)
+        quick = sum(p.stage.minutes[1] for p in chosen)
+        assert line == f"{tier}: {len(chosen)} stages, {full:g} min full, {quick:g} min quick"
+    assert len(lines) == 1 + len(planned) + 3 and not os.listdir(tmp_path)
+
+
+# run_all with each stage's run replaced by a file written into its --out_dir (no TensorFlow).
 _FAKE_RUNS = """
 import os, sys
 sys.path.insert(0, sys.argv.pop(1))
-import run_all
+from experiments import run_all
 from absl import app
 
 def call(args):
     out = next(a.split("=", 1)[1] for a in args if a.startswith("--out_dir="))
     with open(os.path.join(out, "table.md"), "w") as f:
         f.write("a quick table")
+    print("ran", *[os.path.basename(a) for a in args[1:] if not a.startswith("--out_dir")])
     return 0
 
 run_all.subprocess.call = call
@@ -50,7 +139,7 @@ app.run(run_all.main, argv=["run_all.py", *sys.argv[1:]])
 def _run_all(tmp_path, *args, fake=True):
     env = {k: v for k, v in os.environ.items() if k != "VAE_TF_DATA_DIR"}
     env["TMPDIR"] = str(tmp_path)  # where tempfile.mkdtemp makes the scratch folder
-    script = (["-c", _FAKE_RUNS, os.path.join(ROOT, "experiments")] if fake
+    script = (["-c", _FAKE_RUNS, ROOT] if fake
               else [os.path.join(ROOT, "experiments", "run_all.py")])
     return subprocess.run([sys.executable, *script, *args], capture_output=True, text=True,
                           env=env, timeout=120)
@@ -71,6 +160,14 @@ def test_quick_keep_keeps_the_scratch_folder_and_says_where(tmp_path):
     assert f"quick results kept in {scratch}" in result.stdout
 
 
+def test_a_variant_stage_runs_its_script_with_the_variant_flag(tmp_path):
+    result = _run_all(tmp_path, "--quick", "--only=miwae_defaults_random,miwae_vs_knn_conv")
+    assert result.returncode == 0, result.stderr[-2000:]
+    ran = [line for line in result.stdout.splitlines() if line.startswith("ran ")]
+    assert ran == ["ran miwae_defaults.py --variant=random --quick",
+                   "ran miwae_vs_knn.py --variant=conv --quick"]
+
+
 def test_keep_without_quick_is_one_line(tmp_path):
     result = _run_all(tmp_path, "--keep", f"--data_root={tmp_path}", fake=False)
     assert result.returncode == 1 and result.stdout == ""
@@ -79,27 +176,14 @@ def test_keep_without_quick_is_one_line(tmp_path):
                                      "drop it or add --quick")
 
 
-def _imports(path):
-    """The top-level modules `path` imports, in order."""
-    names = []
-    for node in ast.parse(open(path).read()).body:
-        if isinstance(node, ast.Import):
-            names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            names.append(node.module)
-    return names
-
-
-def test_every_script_imports_common_before_anything_that_loads_tensorflow():
-    # common.py starts TensorFlow through vae_tf.startup (its start-up chatter dropped):
-    # only if nothing loaded it earlier. test_experiments.py runs a script to see its stderr.
-    scripts = [p for p in glob.glob(os.path.join(ROOT, "experiments", "*.py"))
-               if '__name__ == "__main__"' in open(p).read()
-               and os.path.basename(p) != "run_all.py"]  # run_all only starts the others
-    assert len(scripts) >= 15
-    for path in scripts:
-        names = _imports(path)
-        assert "common" in names, path
-        before = names[:names.index("common")]
-        assert not [n for n in before if n.split(".")[0] in ("vae_tf", "tensorflow", "keras",
-                                                             "small_data")], path
+def test_every_script_starts_through_the_scaffold_by_path_and_as_a_module(tmp_path):
+    for script in SCRIPTS:
+        text = open(os.path.join(ROOT, "experiments", f"{script}.py")).read()
+        assert "\nif __name__ == \"__main__\":\n    scaffold.start(get_config, main" in text, script
+    # Both ways in reach the scaffold's checks before TensorFlow starts (one line, exit 1).
+    for how in (["experiments/latent_2d.py"], ["-m", "experiments.latent_2d"]):
+        result = subprocess.run([sys.executable, *how, "--quick", "--table=a/b"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1 and result.stderr.startswith(
+            "latent_2d: --table='a/b' is not a plain file name"), (how, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1

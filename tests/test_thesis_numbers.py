@@ -8,8 +8,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "experiments"))
-import common  # noqa: E402
+sys.path.insert(0, ROOT)
+from experiments import common  # noqa: E402
 
 SLIDES = "000_9430aaa2945ce697.txt"  # the thesis slides' text, beside the data (not in the repo)
 

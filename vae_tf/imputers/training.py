@@ -149,6 +149,24 @@ class TrainedImputer(Imputer):
         self._after_fit(objective)
         return self
 
+    def warm_start_from(self, fitted: "TrainedImputer") -> "TrainedImputer":
+        """Start the next fit from the weights of `fitted`, an imputer of this class already
+        fitted on data of the same width (e.g. pretrained on a larger image set), as
+        warm_start=True starts it from this imputer's own last fit. Sets warm_start=True and
+        returns self; `fitted` is left as it is (the next fit copies its weights)."""
+        name = type(self).__name__
+        if "warm_start" not in self.get_params():
+            raise UserError(f"{name} has no warm_start setting, so it cannot start from another "
+                            "fit; use an imputer that has one, e.g. MIWAEImputer")
+        if type(fitted) is not type(self) or not hasattr(fitted, "_fitted_objective"):
+            given = (f"an unfitted {name}" if type(fitted) is type(self)
+                     else f"an object of type {type(fitted).__name__}")
+            raise UserError(f"{name}.warm_start_from() got {given}; pass a fitted {name}, "
+                            f"e.g. {name}(...).fit(X_pretrain)")
+        self._fitted_objective = fitted._fitted_objective
+        self._fitted_structure = fitted._fitted_structure
+        return self.set_params(warm_start=True)
+
     def _check_transform(self, X):
         """X checked as transform's; outside fit/transform/fit_transform (e.g. MIWAE's
         multiple_imputation), a DataFrame's names are checked and the columns empty in fit
