@@ -5,6 +5,8 @@
     python experiments/run_all.py --quick --keep  # ... and keep that folder to look at
     python experiments/run_all.py --only=movielens_nested,iwae_training
     python experiments/run_all.py --list          # the stages, tiers and expected minutes
+    python experiments/run_all.py --status        # each table current or stale, and why
+    python experiments/run_all.py --stale --budget=90  # the stale stages that fit 90 min
 
 The stages come from the scripts' configs (`get_config` beside each script's protocol): a
 stage per script and one per named variant (miwae_vs_knn_conv is miwae_vs_knn.py
@@ -18,6 +20,13 @@ given, when its path is printed: it never writes into experiments/results/. With
 data root, --quick runs the stages that work on the bundled mnist_5k sample and names the
 others it skipped; a full run needs the data root. A progress line per stage gives its
 expected and actual time.
+
+Each table written by a full run gets a fingerprint beside it (`<table>.fingerprint.json`,
+experiments/fingerprint.py: the script, its config, the code of every repository module it
+imported, the data files it read). `--status` compares every stage's table with what its
+fingerprint names and prints `current` or `stale` with the reason (exit 1 if any is
+stale); `--stale` runs only the stale stages, and `--budget=MIN` only those that fit MIN
+minutes by their expected times, so a regeneration at one commit can span sittings.
 """
 
 import dataclasses
@@ -46,6 +55,11 @@ flags.DEFINE_bool("keep", False, "With --quick: keep the scratch folder (its pat
                   "instead of removing it at the end.")
 flags.DEFINE_bool("list", False, "Print the stages with their tier and expected minutes, and "
                   "each tier's total; run nothing.")
+flags.DEFINE_bool("status", False, "Print each stage's table as current or stale (with the "
+                  "reason) and exit 1 if any is stale; run nothing.")
+flags.DEFINE_bool("stale", False, "Run only the stages whose tables are stale (--status).")
+flags.DEFINE_float("budget", None, "With --stale: run only the stale stages whose expected "
+                   "minutes fit in this many minutes (the rest wait for another sitting).")
 FLAGS = flags.FLAGS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -104,11 +118,49 @@ def listing(planned: List[Planned]) -> str:
     return "\n".join(lines)
 
 
+def current_config(planned: List[Planned]):
+    """name -> the config its stage would run with now (what a fingerprint compares)."""
+    by_name = {p.name: p for p in planned}
+
+    def config_of(name: str):
+        p = by_name.get(name)
+        if p is None:
+            return None
+        get_config = importlib.import_module(f"experiments.{p.script}").get_config
+        return scaffold.protocol(scaffold.settle(get_config, False, p.variant))
+    return config_of
+
+
+def stage_status(planned: List[Planned]):
+    """(name, "current" or "stale", reason) of every stage's table in experiments/results."""
+    from experiments import common, fingerprint
+    return fingerprint.status(common.RESULTS, current_config(planned),
+                              names=[p.name for p in planned], data_root=FLAGS.data_root)
+
+
 def main(_):
     planned = stages()
     if FLAGS.list:
         print(listing(planned))
         return
+    if FLAGS.budget is not None and not FLAGS.stale:
+        sys.exit("run_all: --budget applies to --stale (it picks the stale stages that fit); "
+                 "add --stale")
+    if FLAGS.status or FLAGS.stale:
+        if FLAGS.quick:
+            sys.exit("run_all: --status and --stale look at experiments/results, which --quick "
+                     "never writes; drop --quick")
+        from experiments import fingerprint
+        states = stage_status(planned)
+        lines, code = fingerprint.status_lines(states)
+        print("\n".join(lines), flush=True)
+        if FLAGS.status:
+            sys.exit(code)
+        stale = [name for name, state, _ in states if state == fingerprint.STALE]
+        chosen = fingerprint.plan(stale, {p.name: p.stage.minutes[0] for p in planned},
+                                  FLAGS.budget)
+        print("\n".join(chosen.lines()), flush=True)
+        planned = [p for p in planned if p.name in chosen.run]
     unknown = sorted(set(FLAGS.only) - {p.name for p in planned})
     if unknown:
         sys.exit(f"run_all: --only={','.join(unknown)} is unknown; choose from "

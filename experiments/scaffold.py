@@ -114,10 +114,32 @@ class Run:
         return os.path.join(self.out_dir, self.config.table, *parts)
 
     def write_table(self, title: str, reproduces: str, rows, budget: str, figures=(),
-                    notes=()) -> str:
-        """common.write_table under the config's table name and seed, into out_dir."""
-        return common.write_table(self.config.table, title, reproduces, rows, budget,
+                    notes=(), test_reads=()) -> str:
+        """common.write_table under the config's table name and seed, into out_dir, with its
+        fingerprint beside it (experiments/fingerprint.py).
+
+        test_reads: (split, setting, metric, value) for each test split the run scored
+        (experiments/ledger.py names the splits): the table says how often each had been
+        read before, and a full run appends its reads to the ledger (--quick never does).
+        """
+        from experiments import ledger
+        notes = [*notes, *(ledger.reads_note(split) for split, *_ in test_reads)]
+        path = common.write_table(self.config.table, title, reproduces, rows, budget,
                                   self.config.seed, figures, notes, self.out_dir)
+        for split, setting, metric, value in test_reads:
+            ledger.record_read(self.config.table, split, setting, metric, value,
+                               os.path.relpath(path, common.REPO), quick=self.quick)
+        from experiments import fingerprint
+        fingerprint.record(self.config.table, protocol(self.config), self.out_dir,
+                           data_root=self.data_root, inputs=[common.THESIS_NUMBERS])
+        return path
+
+
+def protocol(config: Config) -> dict:
+    """What a results fingerprint keeps of a config: every field but run_all's `stage`
+    (expected minutes, tier) and the `variants` (other tables' settings)."""
+    fields = dataclasses.asdict(config)
+    return {k: v for k, v in fields.items() if k not in ("stage", "variants")}
 
 
 def prepare(script: str, get_config: Callable[[bool], Config], argv, *,

@@ -24,6 +24,7 @@ def test_every_committed_table_is_a_stage_and_every_stage_a_script():
     names = {p.name for p in run_all.stages()}
     tables = {os.path.basename(p)[:-3]
               for p in glob.glob(os.path.join(ROOT, "experiments", "results", "*.md"))}
+    tables.discard("test_reads")  # the ledger of test-split reads (experiments/ledger.py)
     assert tables and tables <= names, sorted(tables - names)
     for p in run_all.stages():
         assert os.path.exists(os.path.join(ROOT, "experiments", f"{p.script}.py")), p
@@ -125,10 +126,12 @@ from experiments import run_all
 from absl import app
 
 def call(args):
-    out = next(a.split("=", 1)[1] for a in args if a.startswith("--out_dir="))
-    with open(os.path.join(out, "table.md"), "w") as f:
-        f.write("a quick table")
-    print("ran", *[os.path.basename(a) for a in args[1:] if not a.startswith("--out_dir")])
+    out = next((a.split("=", 1)[1] for a in args if a.startswith("--out_dir=")), None)
+    if out:  # a full run would write experiments/results: the fake writes nothing there
+        with open(os.path.join(out, "table.md"), "w") as f:
+            f.write("a quick table")
+    print("ran", *[os.path.basename(a) for a in args[1:]
+                   if not a.startswith(("--out_dir", "--data_root"))])
     return 0
 
 run_all.subprocess.call = call
@@ -187,3 +190,45 @@ def test_every_script_starts_through_the_scaffold_by_path_and_as_a_module(tmp_pa
         assert result.returncode == 1 and result.stderr.startswith(
             "latent_2d: --table='a/b' is not a plain file name"), (how, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_status_names_every_stage_and_exits_1_while_any_is_stale(tmp_path):
+    result = _run_all(tmp_path, "--status", fake=False)
+    names = [p.name for p in run_all.stages()]
+    lines = result.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == names
+    states = [line.split()[1] for line in lines[:-1]]
+    assert set(states) <= {"current", "stale"}
+    assert result.returncode == (1 if "stale" in states else 0), result.stderr[-2000:]
+    assert lines[-1].startswith(f"{states.count('stale')} of {len(names)} results stale"
+                                if "stale" in states else "all ")
+
+
+def test_stale_with_a_budget_runs_only_what_fits_and_says_what_waits(tmp_path):
+    # the committed tables carry no fingerprints yet, or some are stale: either way the
+    # plan takes the stale stages in --list's order while they fit the budget
+    status = _run_all(tmp_path, "--status", fake=False)
+    stale = [line.split()[0] for line in status.stdout.splitlines()[:-1]
+             if line.split()[1] == "stale"]
+    assert stale or status.returncode == 0
+    if not stale:
+        return  # every committed table is current: nothing to plan (exit 0 checked above)
+    minutes = {p.name: p.stage.minutes[0] for p in run_all.stages()}
+    budget = minutes[stale[0]]  # exactly the first stale stage fits
+    result = _run_all(tmp_path, "--stale", f"--budget={budget:g}", "--quick", fake=True)
+    assert result.returncode == 1 and "--quick" in result.stderr  # --quick writes no results
+    result = _run_all(tmp_path, "--stale", f"--budget={budget:g}",
+                      f"--data_root={tmp_path}", fake=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    ran = [line for line in result.stdout.splitlines() if line.startswith("ran ")]
+    command = {p.name: p.command for p in run_all.stages()}[stale[0]]
+    assert ran == [" ".join(["ran", *command])]  # the first stale stage, and nothing else
+    assert f"to run now: {stale[0]} ({budget:g} min); about {budget:g} min of the " \
+           f"{budget:g} min budget" in result.stdout
+
+
+def test_budget_without_stale_is_one_line(tmp_path):
+    result = _run_all(tmp_path, "--budget=30", fake=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == ("run_all: --budget applies to --stale (it picks the stale "
+                                     "stages that fit); add --stale")
