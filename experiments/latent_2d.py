@@ -75,9 +75,12 @@ def main(run: scaffold.Run) -> None:
              "(top row z2 = 2.5); reconstructions.png: test images and their reconstructions.",
              "Two latent dimensions cost reconstruction quality: compare the default preset's "
              "32 dimensions in vae_reconstruction.md."]
+    from experiments.ledger import image_split
+    read = (image_split(source), f"default preset, latent 2, {c.epochs} epochs", "test RMSE",
+            metrics["reconstruction_rmse"])
     print(run.write_table("A 2-D latent space on MNIST: encodings and the decoded manifold",
                           "no thesis number (the 2-D latent figures: scatter and manifold)",
-                          rows, budget, figures, notes))
+                          rows, budget, figures, notes, test_reads=[read]))
 
 
 if __name__ == "__main__":

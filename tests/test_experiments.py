@@ -28,8 +28,23 @@ def run(script, tmp_path, *extra, table=None, as_a_user=False):
                  if CHATTER.search(line) or "functional_saver.py" in line]
         assert not noise, noise
     name = table or script.replace(".py", "")
+    _fingerprint_is_current(tmp_path, name, script)
     with open(os.path.join(tmp_path, f"{name}.md")) as f:
         return f.read()
+
+
+def _fingerprint_is_current(out_dir, name, script):
+    """The table's fingerprint names its script and this repository's code, and a status
+    check right after the run finds it current (no code changed in between)."""
+    import json
+
+    from experiments import fingerprint
+    with open(fingerprint.fingerprint_path(str(out_dir), name)) as f:
+        recorded = json.load(f)
+    assert recorded["script"]["path"] == f"experiments/{script}"
+    assert any(m.startswith("vae_tf/") for m in recorded["modules"]), recorded["modules"]
+    [(_, state, reason)] = fingerprint.status(str(out_dir), names=[name])
+    assert state == fingerprint.CURRENT, reason
 
 
 def _figure(path, rows):
@@ -311,8 +326,14 @@ def test_training_budget_quick(tmp_path):
               for e in (1, 3)}
     assert scores[3] < scores[1]  # the resumed run trained on
     chosen = _row(table, "mnist_5k: chosen", "train_epochs")
-    assert float(chosen[3]) == min(scores, key=scores.get)  # the lowest validation -ELBO
-    assert "still falling at the largest budget" in chosen[5]
+    # the lowest validation -ELBO among the budgets within the time limit (a busy machine
+    # can push the 3-epoch run over the quick run's 60 s: its note then says so)
+    fitting = {e: s for e, s in scores.items()
+               if "over the" not in _row(table, f"mnist_5k, {e} epochs",
+                                         "validation -ELBO (nats)")[5]} or {1: scores[1]}
+    assert float(chosen[3]) == min(fitting, key=fitting.get)
+    if 3 in fitting:
+        assert "still falling at the largest budget" in chosen[5]
     assert "commit " in table and "cores" in table and "the test split is not read" in table
     for figure in ("mnist_5k.png", "mnist_5k_samples.png"):
         assert os.path.exists(tmp_path / "training_budget" / figure)
@@ -334,7 +355,14 @@ def test_miwae_defaults_quick(tmp_path):
 
 
 def test_latent_2d_quick(tmp_path):
+    from experiments import ledger
+    with open(ledger.LEDGER, "rb") as f:
+        before = f.read()
     table = run("latent_2d.py", tmp_path, f"--log_root={tmp_path}/logs", as_a_user=True)
+    # its test read is counted in the table, and a quick run leaves the ledger as it was
+    assert ledger.reads_note("mnist_5k test") in table
+    with open(ledger.LEDGER, "rb") as f:
+        assert f.read() == before
     rmse = _row(table, "mnist_5k, default preset, latent 2", "test RMSE")[3]
     assert rmse == f"{_saved_model_rmse(tmp_path / 'logs' / 'latent_2d-mnist_5k', 1000):.4f}"
     assert float(_row(table, "mnist_5k, default preset, latent 2", "test KL (nats)")[3]) > 1
