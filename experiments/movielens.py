@@ -147,8 +147,9 @@ def main(run: scaffold.Run) -> None:
              "on 5 % of u1.base and u2.base held out for validation "
              "(experiments/movielens_tune.py). "
              "Those base files hold the other folds' test ratings (u1..u5.test partition "
-             "the data; ua.test lies inside u1.base and u2.base), so the choice is not "
-             "independent of the test ratings; a nested per-fold choice would be clean."]
+             "the data, so every ua.test rating lies in u1.base or in u2.base), so the "
+             "choice is not independent of the test ratings; a nested per-fold choice "
+             "would be clean."]
     budget = ((f"ua split and {_span(c.folds, '-')} folds" if c.folds else "ua split only")
               + f"; VAE {c.epochs} epochs, batch 100, Adam 1e-3; rating VAE {c.rating_epochs} "
               f"epochs, mean of {c.rating_seeds} seeds, other settings the RatingVAE defaults")

@@ -6,8 +6,9 @@ held out as validation; every setting is fitted on the other 95 % and scored on 
 `vae_tf.imputers.ratings.RatingVAE` (single models, then the default ensemble of 3 seeds,
 `rating_ensemble`). The u*.test and ua.test files' ratings are never scored here, but they
 are not unseen: ml-100k's u1..u5 test files partition the ratings, so u2.base holds all
-of u1.test and u3-u5.test, and ua.test lies inside u1.base and u2.base. The settings
-were therefore chosen on data that includes other folds' test ratings; a nested choice
+of u1.test and u3-u5.test, and every ua.test rating lies in u1.base or in u2.base
+(together they hold the whole data). The settings were therefore chosen on data that
+includes other folds' test ratings; a nested choice
 inside each fold's base file would make the 5-fold figure clean (BUILD_NOTES.md,
 MovieLens). Past the thesis (no thesis table); feeds experiments/movielens.py. It prints
 its table instead of writing one, so run_all leaves it out.
