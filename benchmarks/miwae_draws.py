@@ -20,7 +20,8 @@ only the eps differ. Per (scheme, L): the mean and standard deviation over seeds
 RMSE over the missing entries, its difference from the reference's mean RMSE, the mean
 squared distance of the imputed entries to the average of the reference runs, one run's
 Monte Carlo error (its mean squared distance to the reference's expectation) estimated
-from it, and the mean seconds per transform.
+from it, the median over rows of the weights' effective sample size, and the mean seconds
+per transform.
 
     python benchmarks/miwae_draws.py          # MNIST from $VAE_TF_DATA_DIR/mnist
     python benchmarks/miwae_draws.py --quick  # mnist_5k, tiny sizes, a temporary folder
@@ -80,7 +81,8 @@ def data():
 
 
 def estimator(bound, width: int, latent: int):
-    """E[x | x_obs] of rows (x0 [B, D], mask [B, D]) from given eps [L, B, latent], compiled."""
+    """(E[x | x_obs] [B, D], Kish's effective sample size 1 / sum_l w_l^2 [B]) of rows
+    (x0 [B, D], mask [B, D]) from given eps [L, B, latent], compiled."""
     import tensorflow as tf
     spec = tf.TensorSpec([None, width], tf.float32)
 
@@ -91,23 +93,26 @@ def estimator(bound, width: int, latent: int):
         samples = tf.shape(eps)[0]
         out = tf.reshape(bound.decoder(tf.reshape(z, [-1, latent])), [samples, -1, width])
         log_w = bound.log_weights(x0, mask, out, z, z_mean, z_log_var)  # [L, B]
-        return tf.einsum("lb,lbd->bd", tf.nn.softmax(log_w, axis=0), bound.mean(out))
+        w = tf.nn.softmax(log_w, axis=0)
+        return tf.einsum("lb,lbd->bd", w, bound.mean(out)), 1 / tf.reduce_sum(w * w, axis=0)
     return means
 
 
 def impute(means, x0, mask, scheme: str, samples: int, seed: int, rows: int):
-    """(the holed rows' estimates [N_holed, D], seconds) of one scheme, L and draw seed."""
+    """(the holed rows' estimates [N_holed, D], their effective sample sizes [N_holed],
+    seconds) of one scheme, L and draw seed."""
     import tensorflow as tf
     rng = np.random.default_rng(seed)
     holed = np.flatnonzero(~mask.all(axis=1))
-    out = np.empty((len(holed), x0.shape[1]), np.float32)
+    out, ess = np.empty((len(holed), x0.shape[1]), np.float32), np.empty(len(holed))
     t = time.perf_counter()
     for s in range(0, len(holed), rows):
         pick = holed[s:s + rows]
         eps = scheme_eps(scheme, samples, len(pick), means.input_signature[2].shape[-1], rng)
-        out[s:s + len(pick)] = means(tf.constant(x0[pick]), tf.constant(mask[pick], tf.float32),
-                                     tf.constant(eps)).numpy()
-    return out, time.perf_counter() - t
+        guess, size = means(tf.constant(x0[pick]), tf.constant(mask[pick], tf.float32),
+                            tf.constant(eps))
+        out[s:s + len(pick)], ess[s:s + len(pick)] = guess.numpy(), size.numpy()
+    return out, ess, time.perf_counter() - t
 
 
 def benchmark():
@@ -128,10 +133,11 @@ def benchmark():
 
     def run(scheme, samples, seed):
         rows = rows_per_call(samples, imputer._chunk(x0.shape[1]))
-        out, seconds = impute(means, x0, mask, scheme, samples, seed, rows)
+        out, ess, seconds = impute(means, x0, mask, scheme, samples, seed, rows)
         error = float(np.sqrt(np.mean((out - truth)[missing] ** 2)))
-        print(f"{scheme} L={samples} seed={seed}: RMSE {error:.5f}, {seconds:.1f} s", flush=True)
-        return out, error, seconds
+        print(f"{scheme} L={samples} seed={seed}: RMSE {error:.5f}, median ESS "
+              f"{np.median(ess):.1f}, {seconds:.1f} s", flush=True)
+        return out, error, seconds, float(np.median(ess))
 
     ref_l, n_ref = FLAGS.reference_samples, FLAGS.reference_seeds
     runs = [("mc (reference)", ref_l, [run("mc", ref_l, 1000 + s) for s in range(n_ref)])]
@@ -139,21 +145,22 @@ def benchmark():
         runs += [(scheme, samples, [run(scheme, samples, 1000 * (1 + SCHEMES.index(scheme))
                                         + samples + s) for s in range(FLAGS.seeds)])
                  for scheme in FLAGS.schemes]
-    reference = np.mean([out for out, _, _ in runs[0][2]], axis=0)
-    ref_rmse = statistics.mean(e for _, e, _ in runs[0][2])
+    reference = np.mean([out for out, *_ in runs[0][2]], axis=0)
+    ref_rmse = statistics.mean(one[1] for one in runs[0][2])
     table, ref_error = [], float("nan")
     for name, samples, done in runs:
-        errors = [e for _, e, _ in done]
+        errors = [one[1] for one in done]
         spread = statistics.stdev(errors) if len(errors) > 1 else float("nan")
         to_ref = statistics.mean(float(np.mean((out - reference)[missing] ** 2))
-                                 for out, _, _ in done)
+                                 for out, *_ in done)
         if done is runs[0][2]:  # the reference runs are in their own average
             ref_error = to_ref * n_ref / (n_ref - 1) if n_ref > 1 else float("nan")
         error = ref_error if done is runs[0][2] else to_ref - ref_error / n_ref
         table.append(f"| {name} | {samples:,} | {len(done)} | {statistics.mean(errors):.4f} | "
                      f"{spread:.4f} | {statistics.mean(errors) - ref_rmse:+.4f} | "
                      f"{1e4 * to_ref:.2f} | {1e4 * error:.2f} | "
-                     f"{statistics.mean(s for _, _, s in done):.1f} |")
+                     f"{statistics.mean(one[3] for one in done):.1f} | "
+                     f"{statistics.mean(one[2] for one in done):.1f} |")
     return dict(fit_s=fit_s, table=table, load_start=load_start, n_holed=int(rows_holed.sum()),
                 n_valid=len(valid), n_train=len(train_holed),
                 wall=time.perf_counter() - t_start)
@@ -179,10 +186,13 @@ def write(r) -> str:
         "imputed entries to the average of the reference runs; Monte Carlo error: one run's "
         "mean squared distance to the reference's expectation, estimated (the reference's "
         "own: n / (n - 1) times its MSE, as each run is part of the average; another "
-        "row's: its MSE less the reference's error / n), both x 1e-4; seconds: one "
+        "row's: its MSE less the reference's error / n), both x 1e-4; ESS: Kish's "
+        "effective sample size 1 / sum_l w_l^2 of a row's weights, median over the rows "
+        "with holes, mean over seeds; seconds: one "
         "transform's, mean over seeds (eps generation included).", "",
         "| scheme | L | seeds | RMSE missing | sd | vs reference | MSE to reference | "
-        "Monte Carlo error | seconds |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Monte Carlo error | ESS | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *r["table"]]
     return "\n".join(lines) + "\n"
 

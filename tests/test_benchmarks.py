@@ -190,6 +190,7 @@ def test_miwae_draws_quick_writes_a_temporary_table_and_never_the_results(tmp_pa
         (scheme, size) for size in ("16", "32")
         for scheme in ("mc", "antithetic", "lhs", "rqmc", "rqmc_antithetic")], text
     assert all(0 < float(r[3]) < 1 for r in rows)  # an RMSE of images in [0, 1]
+    assert all(1 <= float(r[8]) <= int(r[1]) for r in rows)  # 1 <= ESS <= L
     for needle in ("- command: `python benchmarks/miwae_draws.py --quick", "- commit: ",
                    "seed 0", "wall time", "budget: ", f"{os.cpu_count()} cores"):
         assert needle in text
