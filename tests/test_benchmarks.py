@@ -1,4 +1,5 @@
-"""The benchmarks' FLOP counts (the % of peak they print rests on them); quick runs."""
+"""The benchmarks' FLOP counts (the % of peak they print rests on them), the latent draw
+schemes of miwae_draws.py; quick runs."""
 
 import importlib.util
 import os
@@ -129,6 +130,81 @@ def test_miwae_transform_quick_writes_a_temporary_table_and_never_the_results(tm
                              capture_output=True, text=True, env=env, timeout=600)
     assert refused.returncode != 0
     assert "--quick never writes into benchmarks/results/" in refused.stderr
+
+
+def _load_latent_draws():
+    spec = importlib.util.spec_from_file_location(
+        "bench_latent_draws", os.path.join(ROOT, "benchmarks", "latent_draws.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("scheme", ["mc", "antithetic", "lhs", "rqmc", "rqmc_antithetic"])
+def test_latent_draws_every_eps_is_standard_normal(scheme):
+    # Across 1,000 rows (each randomised on its own) the first and the last of a row's
+    # 16 draws are N(0, 1) in every dimension: the draws of z keep q's marginals.
+    import numpy as np
+    from scipy import stats
+    draws = _load_latent_draws()
+    eps = draws.scheme_eps(scheme, 16, 1000, 4, np.random.default_rng(0))
+    assert eps.shape == (16, 1000, 4) and eps.dtype == np.float32
+    for position in (0, 15):
+        values = eps[position].ravel().astype(np.float64)
+        assert abs(values.mean()) < 0.06 and abs(values.var() - 1) < 0.08, (position, scheme)
+        assert stats.kstest(values, "norm").pvalue > 1e-3
+    assert not np.allclose(eps[:, 0], eps[:, 1])  # rows are not one shared point set
+
+
+def test_latent_draws_spread_a_rows_draws_as_each_scheme_says():
+    import numpy as np
+    from scipy.special import ndtr
+    draws = _load_latent_draws()
+    rng = np.random.default_rng(1)
+    anti = draws.scheme_eps("antithetic", 8, 3, 5, rng)
+    np.testing.assert_array_equal(anti[4:], -anti[:4])
+    strata = np.floor(ndtr(draws.scheme_eps("lhs", 32, 3, 5, rng).astype(np.float64)) * 32)
+    assert (np.sort(strata, axis=0) == np.arange(32)[:, None, None]).all()  # one per stratum
+    # A row's 64 Sobol' points average 1/2 far more closely than 64 independent uniforms.
+    sobol = ndtr(draws.scheme_eps("rqmc", 64, 200, 5, rng).astype(np.float64)).mean(axis=0)
+    plain = ndtr(draws.scheme_eps("mc", 64, 200, 5, rng).astype(np.float64)).mean(axis=0)
+    assert np.abs(sobol - 0.5).mean() < 0.2 * np.abs(plain - 0.5).mean()
+    reflected = ndtr(draws.scheme_eps("rqmc_antithetic", 8, 3, 5, rng).astype(np.float64))
+    np.testing.assert_allclose(reflected[4:], 1 - reflected[:4], atol=1e-6)
+    with pytest.raises(ValueError, match="not one of mc, antithetic"):
+        draws.scheme_eps("sobol", 8, 3, 5, rng)
+
+
+def test_miwae_draws_quick_writes_a_temporary_table_and_never_the_results(tmp_path):
+    # The default conv MIWAE fitted for one epoch on 100 mnist_5k images, 5 imputed.
+    script = os.path.join(ROOT, "benchmarks", "miwae_draws.py")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, script, "--quick", f"--out_dir={tmp_path}"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = (tmp_path / "miwae_draws.md").read_text()
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+             if line.startswith("| ")]
+    rows = [r for r in cells if r[1].isdigit()]  # L in the second column: not the header
+    assert [(r[0], r[1]) for r in rows] == [("mc (reference)", "64")] + [
+        (scheme, size) for size in ("16", "32")
+        for scheme in ("mc", "antithetic", "lhs", "rqmc", "rqmc_antithetic")], text
+    assert all(0 < float(r[3]) < 1 for r in rows)  # an RMSE of images in [0, 1]
+    assert all(1 <= float(r[8]) <= int(r[1]) for r in rows)  # 1 <= ESS <= L
+    for needle in ("- command: `python benchmarks/miwae_draws.py --quick", "- commit: ",
+                   "seed 0", "wall time", "budget: ", f"{os.cpu_count()} cores"):
+        assert needle in text
+    results = os.path.join(ROOT, "benchmarks", "results")
+    refused = subprocess.run([sys.executable, script, "--quick", f"--out_dir={results}"],
+                             capture_output=True, text=True, env=env, timeout=600)
+    assert refused.returncode != 0
+    assert "--quick never writes into benchmarks/results/" in refused.stderr
+    unknown = subprocess.run([sys.executable, script, "--quick", "--schemes=mc,sobol"],
+                             capture_output=True, text=True, env=env, timeout=600)
+    assert unknown.returncode != 0
+    assert unknown.stderr.strip().splitlines() == [
+        "miwae_draws: --schemes has sobol; pass some of mc, antithetic, lhs, rqmc, "
+        "rqmc_antithetic"]
 
 
 @pytest.mark.slow
