@@ -181,10 +181,16 @@ def start(get_config: Callable[[bool], Config], main: Callable[[Run], Any],
         if name in flags.FLAGS:
             flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
 
+    def parse(argv):  # a bad flag or value: one line, not absl's two
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as error:
+            raise SystemExit(f"{script}: {error}; --helpfull lists the flags") from None
+
     def run(argv):
         prepared = prepare(script, get_config, argv, logs=logs)
         from vae_tf.startup import import_tensorflow
         import_tensorflow()  # its start-up chatter (cuInit, cudart_stub, ...) dropped
         return main(prepared)
 
-    app.run(run)
+    app.run(run, flags_parser=parse)

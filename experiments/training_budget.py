@@ -114,7 +114,8 @@ def run_dataset(run: scaffold.Run, name: str, budgets, limit: float):
                     note=f"{m['latent_units_in_use']} of {m['latent_units']} units in use"
                          + (f"; {m['collapse']}" if m["collapsed"] else "")),
                 Row(group, "validation RMSE", m["reconstruction_rmse"])]
-    fitting = {e: s for e, s in scores.items() if s[1] <= limit} or {budgets[0]: scores[budgets[0]]}
+    fitting = ({e: s for e, s in scores.items() if s[1] <= limit}
+               or {budgets[0]: scores[budgets[0]]})
     chosen = min(fitting, key=lambda e: fitting[e][0])
     still_falling = chosen == budgets[-1]
     out.append(Row(f"{name}: chosen", "train_epochs", chosen,

@@ -2,6 +2,7 @@
 experiments/results, and how a run's config is settled from get_config, a variant and flags."""
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -150,3 +151,17 @@ def test_integer_list_flags_take_positive_integers(value, fine):
             fv(["script", f"--ks={value}"])
     with pytest.raises(flags.IllegalFlagValueError, match="ascending"):
         fv(["script", "--epochs=2,1"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs=0"], "latent_2d: flag --epochs=0: 0 is not a positive integer; --helpfull "
+                     "lists the flags"),
+    (["--epoch=3"], "latent_2d: Unknown command line flag 'epoch'. Did you mean: epochs ?; "
+                    "--helpfull lists the flags"),
+])
+def test_a_bad_flag_of_a_script_is_one_line(argv, message, tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "latent_2d.py"),
+                             "--quick", f"--out_dir={tmp_path}", *argv], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.strip() == message
+    assert not os.listdir(tmp_path)

@@ -182,7 +182,8 @@ def test_keep_without_quick_is_one_line(tmp_path):
 def test_every_script_starts_through_the_scaffold_by_path_and_as_a_module(tmp_path):
     for script in SCRIPTS:
         text = open(os.path.join(ROOT, "experiments", f"{script}.py")).read()
-        assert "\nif __name__ == \"__main__\":\n    scaffold.start(get_config, main" in text, script
+        ending = '\nif __name__ == "__main__":\n    scaffold.start(get_config, main'
+        assert ending in text, script
     # Both ways in reach the scaffold's checks before TensorFlow starts (one line, exit 1).
     for how in (["experiments/latent_2d.py"], ["-m", "experiments.latent_2d"]):
         result = subprocess.run([sys.executable, *how, "--quick", "--table=a/b"], cwd=ROOT,
