@@ -130,12 +130,17 @@ def test_a_peer_that_never_comes_up_is_given_up_on(tmp_path):
 
 
 @pytest.mark.skipif(not socket.has_ipv6, reason="this machine has no IPv6")
-def test_two_tasks_on_ipv6_loopback_meet(monkeypatch):
+def test_two_tasks_on_ipv6_loopback_meet_when_one_starts_late(monkeypatch):
     """An IPv6 cluster ("[::1]:port") gets through the rendezvous: each task listens on
-    IPv4 and IPv6 alike, as TensorFlow's server does."""
+    IPv4 and IPv6 alike, as TensorFlow's server does. Task 1 starts a second late, after
+    task 0's first probe was refused, and reaches task 0 long before task 0 tries again: it
+    must not leave before task 0 has reached it (the rendezvous is a barrier both ways; once
+    it was not, and task 0 waited out its timeout)."""
     import threading
+    import time
     from vae_tf import cluster
-    monkeypatch.setenv(cluster.TIMEOUT_VAR, "120")  # the suite's other worker may be busy
+    monkeypatch.setenv(cluster.TIMEOUT_VAR, "60")  # the suite's other worker may be busy
+    monkeypatch.setattr(cluster, "RETRY_SECONDS", 3.0)
     workers = {"worker": [f"[::1]:{_free_port()}", f"[::1]:{_free_port()}"]}
     failed = []
 
@@ -146,8 +151,35 @@ def test_two_tasks_on_ipv6_loopback_meet(monkeypatch):
             failed.append(e)
 
     threads = [threading.Thread(target=task, args=(i,)) for i in range(2)]
+    threads[0].start()
+    time.sleep(1.0)
+    threads[1].start()
     for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+        thread.join(120)  # beyond the timeout, so a failure shows its error, not a live thread
     assert not failed and not any(t.is_alive() for t in threads), failed
+
+
+def test_a_peer_that_never_reaches_this_task_is_named(monkeypatch):
+    """A peer that answers this task's probe but never probes back (here a bare listener
+    speaking the rendezvous's answer) is given up on in one line naming it."""
+    import threading
+    from vae_tf import cluster
+    from vae_tf.errors import UserError
+    monkeypatch.setenv(cluster.TIMEOUT_VAR, "2")
+    listener = socket.create_server(("127.0.0.1", 0))
+    peer = f"127.0.0.1:{listener.getsockname()[1]}"
+    workers = {"worker": [f"127.0.0.1:{_free_port()}", peer]}
+
+    def answer_once():
+        connection = listener.accept()[0]
+        with connection:
+            cluster._read_line(connection)
+            connection.sendall(cluster.ANSWER)
+
+    threading.Thread(target=answer_once, daemon=True).start()
+    try:
+        with pytest.raises(UserError, match=rf"task at {peer} came up but did not reach this "
+                                            rf"task \(127\.0\.0\.1:\d+\) within 2 s"):
+            cluster.rendezvous(workers, "worker", 0)
+    finally:
+        listener.close()

@@ -6,10 +6,11 @@ TensorFlow would answer with a traceback or a wait that never ends: malformed JS
 missing part, a task index beyond its list, an address that is no host:port (an IPv6 host
 goes in brackets, "[::1]:12345"), one address given to two tasks, an "rpc_layer" other
 than grpc. `rendezvous` runs before TensorFlow's server starts (TensorFlow would wait for
-missing peers forever, holding the interpreter): this task listens on its own port (IPv4
-and IPv6) with a plain socket while it waits for every peer to accept a connection, and
-gives up, in one line, on a peer that does not come up within VAE_TF_CLUSTER_TIMEOUT
-seconds (default 300). Then it closes its socket, and TensorFlow binds the port.
+missing peers forever, holding the interpreter): a barrier. This task listens on its own
+port (IPv4 and IPv6) with a plain socket until it has reached every peer and every peer
+has reached it, and gives up, in one line, on a peer that does not come up within
+VAE_TF_CLUSTER_TIMEOUT seconds (default 300). Then it closes its socket, and TensorFlow
+binds the port.
 """
 
 import ipaddress
@@ -24,6 +25,7 @@ from typing import Dict, List, Tuple
 from vae_tf.errors import UserError
 
 TIMEOUT_VAR, DEFAULT_TIMEOUT = "VAE_TF_CLUSTER_TIMEOUT", 300.0
+RETRY_SECONDS = 0.5  # between a refused probe and the next
 RPC_LAYERS = ("grpc",)  # the servers TensorFlow's pip build has (its GRPC_SERVER)
 
 
@@ -112,8 +114,17 @@ def timeout_seconds() -> float:
     return value
 
 
+HELLO, ANSWER = b"vae_tf rendezvous from ", b"vae_tf rendezvous heard\n"
+
+
 def rendezvous(cluster: Dict[str, List[str]], kind: str, index: int) -> None:
-    """Listen on this task's port until every peer has been reached (or the timeout)."""
+    """A barrier: listen on this task's port until this task has reached every peer and
+    every peer has reached it (or the timeout).
+
+    Both halves are needed: a task that left as soon as it had reached its peers would close
+    its port before a slower peer had reached it, and that peer would wait out its timeout.
+    Each probe names its task ("vae_tf rendezvous from host:port") and counts only once the
+    listener has answered, so a connection that is dropped half-way is tried again."""
     address = cluster[kind][index]
     port = int(address.rpartition(":")[2])
     both = socket.has_dualstack_ipv6()  # IPv4 and IPv6 peers, as TensorFlow's server takes
@@ -125,40 +136,68 @@ def rendezvous(cluster: Dict[str, List[str]], kind: str, index: int) -> None:
                         f"{port} is taken ({os.strerror(e.errno)}); free it or give the task "
                         "another port") from None
     listener.settimeout(0.2)
-    done = threading.Event()
+    done, heard = threading.Event(), set()
 
-    def answer():  # accept and drop the peers' probes, so none of them waits on a backlog
+    def answer():  # note which peers have reached this task, and tell each one so
         while not done.is_set():
             try:
-                listener.accept()[0].close()
+                connection = listener.accept()[0]
             except OSError:
                 continue
+            with connection:
+                try:
+                    connection.settimeout(5)
+                    line = _read_line(connection)
+                    if line.startswith(HELLO):
+                        connection.sendall(ANSWER)
+                        heard.add(line[len(HELLO):].decode("ascii", "replace").lower())
+                except OSError:
+                    pass  # the peer tries again
 
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
+    limit = timeout_seconds()
+    deadline = time.monotonic() + limit
     try:
-        wait_for_peers(cluster, kind, index)
+        peers = [a for addresses in cluster.values() for a in addresses if a != address]
+        for peer in peers:
+            _reach(peer, address, deadline, limit)
+        for peer in peers:
+            while peer.lower() not in heard:
+                if time.monotonic() > deadline:
+                    raise UserError(f"the cluster's task at {peer} came up but did not reach "
+                                    f"this task ({address}) within {limit:g} s ({TIMEOUT_VAR});"
+                                    " give every task the same TF_CONFIG cluster")
+                time.sleep(0.05)
     finally:
         done.set()
         thread.join()
         listener.close()
 
 
-def wait_for_peers(cluster: Dict[str, List[str]], kind: str, index: int) -> None:
-    """Return once every other task accepts a TCP connection; UserError after the timeout."""
-    mine = cluster[kind][index]
-    peers = [a for addresses in cluster.values() for a in addresses if a != mine]
-    limit = timeout_seconds()
-    deadline = time.monotonic() + limit
-    for address in peers:
-        host, _, port = address.rpartition(":")
-        while True:
-            try:
-                with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise UserError(f"the cluster's task at {address} did not come up within "
-                                    f"{limit:g} s ({TIMEOUT_VAR}); start every task with the "
-                                    "same TF_CONFIG cluster, or check that address") from None
-                time.sleep(0.5)
+def _read_line(connection: socket.socket, most: int = 512) -> bytes:
+    data = b""
+    while not data.endswith(b"\n") and len(data) < most:
+        chunk = connection.recv(most - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data.rstrip(b"\n")
+
+
+def _reach(peer: str, mine: str, deadline: float, limit: float) -> None:
+    """Return once `peer` has answered this task's probe; UserError after the deadline."""
+    host, _, port = peer.rpartition(":")
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=5) as c:
+                c.sendall(HELLO + mine.encode("ascii") + b"\n")
+                if _read_line(c) + b"\n" == ANSWER:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise UserError(f"the cluster's task at {peer} did not come up within "
+                            f"{limit:g} s ({TIMEOUT_VAR}); start every task with the "
+                            "same TF_CONFIG cluster, or check that address")
+        time.sleep(RETRY_SECONDS)
