@@ -136,6 +136,8 @@ def main(argv) -> None:
             table = read_csv(config.data_dir, config.imputations)
             from vae_tf.table_run import categorical_columns
             categorical_columns(config, table)  # before TensorFlow and the run folder
+            from vae_tf.rundir import check_before_start
+            check_before_start(config)
             from vae_tf.startup import import_tensorflow
             import_tensorflow()
             from vae_tf.table_run import run_table
@@ -143,6 +145,8 @@ def main(argv) -> None:
             return
         from vae_tf.checks import check_kind
         check_kind(config, datasets.entry(config.dataset).ratings)
+        from vae_tf.rundir import check_before_start
+        check_before_start(config)  # a run folder it would refuse: refused in a second
         data = None  # files are read and checked before TensorFlow starts (numpy only)
         if (datasets.resolve_data_dir(config.dataset, config.data_dir) is not None
                 or datasets.entry(config.dataset).tfds_builder is None):

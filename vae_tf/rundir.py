@@ -83,6 +83,44 @@ def default_logdir(config) -> str:
     return os.path.join("logs", f"{config.dataset}-{config.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
+def refusal_check(path: str, logdir: str, config) -> Optional[Dict]:
+    """The saved config.json of the run folder `path` (None if there is none), or the
+    one-line UserError refusing to resume there: a run of other settings, a config.json that
+    is no JSON object, or what another program wrote. Read-only: the launcher calls it before
+    TensorFlow starts (`check_before_start`), so a refusal takes a second, not TensorFlow's
+    start-up, and `RunDir.for_config` again once the folder is locked."""
+    previous = os.path.join(path, "config.json")
+    if os.path.exists(previous):
+        try:
+            with open(previous) as f:
+                saved = json.load(f)
+            if not isinstance(saved, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as e:
+            raise UserError(f"{previous}: cannot be read as the run's settings "
+                            f"({type(e).__name__}); pass a new --logdir, or delete the "
+                            "damaged run folder") from None
+        old = {**_BEFORE, **saved}
+        changed = [k for k in _SAME_FIELDS if k in old and not _same(k, old, config)]
+        if changed:
+            raise UserError(_other_settings(logdir, changed, old, config))
+        return saved
+    parts = resumed_parts(path) if os.path.isdir(path) else []
+    if parts:  # a resume would read what another program wrote
+        raise UserError(f"--logdir={logdir} holds {', '.join(parts)} but no config.json: "
+                        "another kind of run (an imputer's fit from the library?), or one "
+                        "whose config.json was deleted; pass a new --logdir")
+    return None
+
+
+def check_before_start(config) -> None:
+    """`refusal_check` on the launcher's run folder before TensorFlow starts (one device or
+    mirrored; a multi-worker task's folder depends on its place in the cluster, so its
+    check waits for `RunDir.for_config`)."""
+    if config.logdir and config.strategy != "multi_worker":
+        refusal_check(config.logdir, config.logdir, config)
+
+
 class RunDir:
     """One run's folder. `RunDir(path)` for library use; `RunDir.for_config` for the launcher."""
 
@@ -109,39 +147,18 @@ class RunDir:
         path = os.path.join(logdir, chief_subfolder) if chief_subfolder else logdir
         run = cls(path, "--logdir")
         resolved = dataclasses.replace(config, logdir=logdir)
-        previous = os.path.join(path, "config.json")
-        if os.path.exists(previous):
-            saved = run._read_config(previous)
-            old = {**_BEFORE, **saved}
-            changed = [k for k in _SAME_FIELDS if k in old and not _same(k, old, config)]
-            if changed:
-                run.close()
-                raise UserError(_other_settings(logdir, changed, old, config))
+        try:
+            saved = refusal_check(path, logdir, config)
+        except UserError:
+            run.close()
+            raise
+        if saved is not None:
             if config.epochs > saved.get("epochs", config.epochs):  # trained on further
                 run.write_json("config.json", {**saved, "epochs": config.epochs})
         else:
-            parts = resumed_parts(path)
-            if parts:  # a resume would read what another program wrote
-                run.close()
-                raise UserError(f"--logdir={logdir} holds {', '.join(parts)} but no "
-                                "config.json: another kind of run (an imputer's fit from the "
-                                "library?), or one whose config.json was deleted; pass a new "
-                                "--logdir")
             run.write_json("config.json", dataclasses.asdict(resolved))
         run.config = resolved
         return run
-
-    def _read_config(self, path: str) -> Dict:
-        try:
-            with open(path) as f:
-                old = json.load(f)
-            if not isinstance(old, dict):
-                raise ValueError("not a JSON object")
-            return old
-        except (OSError, ValueError) as e:
-            self.close()
-            raise UserError(f"{path}: cannot be read as the run's settings ({type(e).__name__}); "
-                            "pass a new --logdir, or delete the damaged run folder") from None
 
     # -- the lock ----------------------------------------------------------------------
     def _lock(self) -> None:
