@@ -1,5 +1,6 @@
 """Each experiment script's --quick path writes its table, with the thesis's numbers."""
 
+import contextlib
 import os
 import re
 import subprocess
@@ -12,15 +13,18 @@ pytestmark = pytest.mark.slow  # every test here runs the launcher or a script
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(script, tmp_path, *extra, table=None, as_a_user=False):
+def run(script, tmp_path, *extra, table=None, as_a_user=False, reads=None):
     """The script's --quick table. `as_a_user`: TensorFlow's logging at its defaults, and
-    none of its start-up chatter (vae_tf.startup.CHATTER) nor INFO lines on stderr."""
+    none of its start-up chatter (vae_tf.startup.CHATTER) nor INFO lines on stderr.
+    `reads`: the test splits it scores, checked by reads_noted."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     if as_a_user:
         del env["TF_CPP_MIN_LOG_LEVEL"]
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", script), "--quick",
-                             f"--out_dir={tmp_path}", *extra], capture_output=True, text=True,
-                            env=env, timeout=900, cwd=str(tmp_path))
+    with ledger_kept():
+        result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", script),
+                                 "--quick", f"--out_dir={tmp_path}", *extra],
+                                capture_output=True, text=True, env=env, timeout=900,
+                                cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     if as_a_user:
         from vae_tf.startup import CHATTER
@@ -30,7 +34,30 @@ def run(script, tmp_path, *extra, table=None, as_a_user=False):
     name = table or script.replace(".py", "")
     _fingerprint_is_current(tmp_path, name, script)
     with open(os.path.join(tmp_path, f"{name}.md")) as f:
-        return f.read()
+        text = f.read()
+    if reads is not None:
+        reads_noted(text, *reads)
+    return text
+
+
+@contextlib.contextmanager
+def ledger_kept():
+    """The ledger of test-split reads is byte-identical after the block (a --quick run)."""
+    from experiments import ledger
+    with open(ledger.LEDGER, "rb") as f:
+        before = f.read()
+    yield
+    with open(ledger.LEDGER, "rb") as f:
+        assert f.read() == before, f"{ledger.LEDGER} changed"
+
+
+def reads_noted(table, *splits):
+    """The table says how often each of `splits`, and no other split, had been read before."""
+    from experiments import ledger
+    noted = re.findall(r"^- The split '(.+?)' had ", table, re.M)
+    assert noted == list(splits), noted
+    for split in splits:
+        assert ledger.reads_note(split) in table, split
 
 
 def _fingerprint_is_current(out_dir, name, script):
@@ -76,7 +103,8 @@ def _saved_model_rmse(run_dir, n_test):
 
 
 def test_vae_reconstruction_quick(tmp_path):
-    table = run("vae_reconstruction.py", tmp_path, f"--log_root={tmp_path}/logs")
+    table = run("vae_reconstruction.py", tmp_path, f"--log_root={tmp_path}/logs",
+                reads=["mnist_5k test"])
     assert _row(table, "mnist (thesis preset)", "test RMSE")[2] == "0.1712"  # PROTOCOL.md
     assert _row(table, "mnist (thesis preset)", "test MAE")[2] == "0.0730"
     from vae_tf.collapse import collapse_flag
@@ -355,14 +383,9 @@ def test_miwae_defaults_quick(tmp_path):
 
 
 def test_latent_2d_quick(tmp_path):
-    from experiments import ledger
-    with open(ledger.LEDGER, "rb") as f:
-        before = f.read()
-    table = run("latent_2d.py", tmp_path, f"--log_root={tmp_path}/logs", as_a_user=True)
     # its test read is counted in the table, and a quick run leaves the ledger as it was
-    assert ledger.reads_note("mnist_5k test") in table
-    with open(ledger.LEDGER, "rb") as f:
-        assert f.read() == before
+    table = run("latent_2d.py", tmp_path, f"--log_root={tmp_path}/logs", as_a_user=True,
+                reads=["mnist_5k test"])
     rmse = _row(table, "mnist_5k, default preset, latent 2", "test RMSE")[3]
     assert rmse == f"{_saved_model_rmse(tmp_path / 'logs' / 'latent_2d-mnist_5k', 1000):.4f}"
     assert float(_row(table, "mnist_5k, default preset, latent 2", "test KL (nats)")[3]) > 1
