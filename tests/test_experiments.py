@@ -284,7 +284,8 @@ def test_movielens_quick_on_real_files(tmp_path):
 
 
 def test_likelihoods_quick(tmp_path):
-    table = run("likelihoods.py", tmp_path, f"--log_root={tmp_path}/logs")
+    table = run("likelihoods.py", tmp_path, f"--log_root={tmp_path}/logs",
+                reads=["mnist_5k test"])
     runs = {"Bernoulli": "bernoulli-0", "continuous Bernoulli": "cbernoulli-0",
             "Gaussian, learned sigma": "gaussian-0", "Gaussian, sigma 0.1": "gaussian-0.1"}
     scores = {}
