@@ -134,7 +134,8 @@ def test_vae_reconstruction_quick(tmp_path):
 
 
 def test_mnist_imputation_quick(tmp_path):
-    table = run("mnist_imputation.py", tmp_path)
+    table = run("mnist_imputation.py", tmp_path, reads=[
+        "mnist_5k test: structured holes", "mnist_5k test: random holes"])
     assert _row(table, "thesis protocol, structured, 1-NN", "RMSE (all entries)")[2] == "0.1716"
     assert _row(table, "thesis protocol, structured, 100-NN", "seconds")[2] == "233.2"
     assert _row(table, "thesis protocol, structured, VAE (thesis algorithm)", "MAE (all entries)")[2] == "0.0500"
