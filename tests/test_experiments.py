@@ -303,7 +303,8 @@ def test_likelihoods_quick(tmp_path):
 def test_miwae_vs_knn_quick(tmp_path):
     # Both schemes and two seeds averaged in one run (the seed ensemble's own checks are
     # test_miwae_vs_knn_seed_ensemble_quick's, on this run's table).
-    table = run("miwae_vs_knn.py", tmp_path, "--miwae_seeds=2")
+    table = run("miwae_vs_knn.py", tmp_path, "--miwae_seeds=2", reads=[
+        "mnist_5k test: structured holes", "mnist_5k test: random holes"])
     _seed_ensemble_checks(table)
     knn = [line for line in table.splitlines() if "(K tuned on validation) | RMSE missing" in line]
     assert len(knn) == 2  # one per scheme
