@@ -162,7 +162,9 @@ def _data_root():
 
 
 def test_omniglot_imputation_quick_on_real_files(tmp_path):
-    table = run("omniglot_imputation.py", tmp_path, f"--data_root={_data_root()}")
+    table = run("omniglot_imputation.py", tmp_path, f"--data_root={_data_root()}", reads=[
+        f"{name} test: {scheme} holes" for name in ("omniglot_en", "omniglot_gr")
+        for scheme in ("structured", "random")])
     assert _row(table, "omniglot_en, 1-NN", "RMSE (all entries)")[2] == "0.0890"
     assert _row(table, "omniglot_gr, VAE (thesis algorithm, merged splits)", "RMSE (all entries)")[2] == "0.1627"
     for name in ("omniglot_en", "omniglot_gr"):  # the slides' completion figures
