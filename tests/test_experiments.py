@@ -222,7 +222,8 @@ def test_small_data_imputation_quick_on_real_files(tmp_path):
     # One OMNIGLOT alphabet (pretraining runs on it) and one face set: the other two take
     # the same code paths and were the suite's slowest minute.
     table = run("small_data_imputation.py", tmp_path, f"--data_root={_data_root()}",
-                "--datasets=omniglot_gr,orl_faces")
+                "--datasets=omniglot_gr,orl_faces", reads=[
+                    "omniglot_gr test: structured holes", "orl_faces test: structured holes"])
     for name in ("omniglot_gr", "orl_faces"):
         label = f"{name}, structured holes"
         means = _row(table, f"{label}, column means", "RMSE missing")[3]
@@ -247,7 +248,8 @@ def test_small_data_imputation_quick_on_real_files(tmp_path):
 def test_small_data_conv_seed_ensemble_quick_on_real_files(tmp_path):
     table = run("small_data_imputation.py", tmp_path, f"--data_root={_data_root()}",
                 "--datasets=omniglot_en", "--omniglot_configs=cx32x4x2", "--miwae_seeds=2",
-                "--pretrain_epochs=0", "--table=small_conv", table="small_conv")
+                "--pretrain_epochs=0", "--table=small_conv", table="small_conv",
+                reads=["omniglot_en test: structured holes"])
     label = "omniglot_en, structured holes"
     name = "MIWAE conv (hidden 32), latent 4, K=2, mean of 2 seeds"
     rows = [line for line in table.splitlines()
