@@ -281,7 +281,8 @@ def test_small_data_refuses_a_table_path(tmp_path):
 
 
 def test_movielens_quick_on_real_files(tmp_path):
-    table = run("movielens.py", tmp_path, f"--data_root={_data_root()}")
+    table = run("movielens.py", tmp_path, f"--data_root={_data_root()}",
+                reads=["movielens ua.test"])  # --quick scores no u1..u5 fold
     assert _row(table, "K-NN vs VAE matrices (thesis's comparison)", "match %")[2] == "91.2515"  # the slide: 91.2514516501 %
     bias = float(_row(table, "ua.test, user + item biases", "RMSE")[3])
     mean = float(_row(table, "ua.test, global mean", "RMSE")[3])
