@@ -4,9 +4,10 @@ A read is one run (an experiment script, a benchmark, a launcher command) that s
 test split. Every non-quick run that does appends one row with `record_read` (date,
 commit, experiment, split, setting, metric, value, results file); a run that scores
 several methods or settings on one split writes one row, its headline figure, and names
-the rest in `setting` (`headline` makes that row of the figures a run scored). The rows before the ledger existed were filled from git history
-and say so in their `source` column. The file is append-only: a row, once written, is
-never rewritten, so the table is always the file's last part.
+the rest in `setting` (`headline` makes that row of the figures a run scored). The rows
+before the ledger existed were filled from git history and say so in their `source`
+column. The file is append-only: a row, once written, is never rewritten, so the table is
+always the file's last part.
 
 A results file says how often its split had been read before its own run: call
 `reads_before(split)` (or `reads_note(split)`) before `record_read`.
