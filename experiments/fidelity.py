@@ -96,8 +96,9 @@ def analyse(logdir: str, x_test, train, seed: int, printed=None):
 
 
 def run_setting(run: scaffold.Run, tag: str, label: str, data, preset: str, overrides,
-                epochs: int, rows, anchor, printed=None, anchor_note: str = "") -> None:
-    """One run; its rows (a collapsed run is flagged on each)."""
+                epochs: int, rows, anchor, printed=None, anchor_note: str = ""):
+    """One run; its rows (a collapsed run is flagged on each). Its test RMSE (None:
+    diverged)."""
     from vae_tf.config import make_config
     from vae_tf.errors import TrainingDiverged
     from vae_tf.train_run import run_train
@@ -112,7 +113,7 @@ def run_setting(run: scaffold.Run, tag: str, label: str, data, preset: str, over
         m = run_train(config, data=data, verbose=0)
     except TrainingDiverged as e:
         rows.append(Row(experiment, "test RMSE", None, note=f"diverged: {e}"))
-        return
+        return None
     active, spread, as_printed = analyse(logdir, data.test, data.train, seed, printed)
     flag = collapse_flag(m["test_kl"], spread)
     rows.append(Row(experiment, "test RMSE, decode(z_mean) (ours)", m["reconstruction_rmse"],
@@ -129,15 +130,29 @@ def run_setting(run: scaffold.Run, tag: str, label: str, data, preset: str, over
     rows.append(Row(experiment, "test KL (nats)", m["test_kl"],
                     note=f"{flag}; {units}" if flag else units))
     rows.append(Row(experiment, "test -ELBO (nats)", m["test_loss"], note=flag))
+    return m["reconstruction_rmse"]
 
 
-def mean_image_row(tag: str, data, rows) -> None:
+def mean_image_row(tag: str, data, rows) -> float:
     """The RMSE of predicting every test image by the mean training image: no model."""
     from vae_tf.metrics import rmse
     mean = data.train.mean(axis=0, keepdims=True)
-    rows.append(Row(f"{tag}, mean training image (no model)", "test RMSE",
-                    rmse(data.test, mean.repeat(len(data.test), axis=0)),
+    error = rmse(data.test, mean.repeat(len(data.test), axis=0))
+    rows.append(Row(f"{tag}, mean training image (no model)", "test RMSE", error,
                     note="what a collapsed VAE reconstructs"))
+    return error
+
+
+# What the read of a split names: each setting's short name, the headline's first.
+SHORT = {1: "thesis preset", 0: "Adam epsilon 1e-7", 2: "PyTorch init", 3: "default preset"}
+
+
+def read(split: str, scored: dict, mean: float, epochs: int, more: str = ""):
+    """The test_reads entry of a split: the thesis preset's test RMSE, the rest beside it."""
+    from experiments.ledger import headline
+    figures = [(SHORT[i], scored[i]) for i in SHORT if i in scored]
+    return headline(split, "test RMSE", figures + [("mean training image", mean)],
+                    f"{epochs} epochs a run" + more)
 
 
 def load(run: scaffold.Run, name: str, rows, notes):
@@ -154,32 +169,41 @@ def load(run: scaffold.Run, name: str, rows, notes):
         return None
 
 
-def mnist(run: scaffold.Run, rows, notes) -> None:
+def mnist(run: scaffold.Run, rows, notes):
+    """The MNIST rows; the read of its test split (None: no data)."""
+    from experiments.ledger import image_split
     c, name = run.config, run.dataset("mnist")
     data = load(run, name, rows, notes)
     if data is None:
-        return
+        return None
     data = scaffold.first(data, c.n_train, c.n_test)
     if not run.quick and data.train.shape[0] != 55000:
         notes.append(f"mnist: {len(data.train)} training images (the thesis: 55,000)")
-    mean_image_row(name, data, rows)
+    mean = mean_image_row(name, data, rows)
+    scored = {}
     for i in MNIST_SETTINGS:
         label, preset, overrides = SETTINGS[i]
-        run_setting(run, name, label, data, preset, overrides, c.mnist_epochs, rows,
-                    thesis("reconstruction/mnist/rmse"))
+        scored[i] = run_setting(run, name, label, data, preset, overrides, c.mnist_epochs,
+                                rows, thesis("reconstruction/mnist/rmse"))
+    return read(image_split(name), scored, mean, c.mnist_epochs)
 
 
-def omniglot(run: scaffold.Run, rows, notes) -> None:
+def omniglot(run: scaffold.Run, rows, notes):
+    """The OMNIGLOT English rows; the read of its test split (None: no data)."""
     import numpy as np
+
+    from experiments.ledger import image_split
     data = load(run, "omniglot_en", rows, notes)
     if data is None:
-        return
+        return None
     epochs = run.config.omniglot_epochs
     anchor = thesis("reconstruction/omniglot_en/rmse")
-    mean_image_row("omniglot_en", data, rows)
-    for label, preset, overrides in SETTINGS:
-        run_setting(run, "omniglot_en", label, data, preset, overrides, epochs, rows, anchor,
-                    anchor_note="the slide's protocol: see the slide-data rows")
+    mean = mean_image_row("omniglot_en", data, rows)
+    scored = {}
+    for i, (label, preset, overrides) in enumerate(SETTINGS):
+        scored[i] = run_setting(run, "omniglot_en", label, data, preset, overrides, epochs,
+                                rows, anchor,
+                                anchor_note="the slide's protocol: see the slide-data rows")
     # The slide's data: binarized with round(x + 0.3), train and test merged (520 images),
     # 2 batches of 250 a epoch: the first 500 trained, the metric over all 520.
     merged = np.round(np.concatenate([data.train, data.test]) + 0.3).clip(0, 1)
@@ -192,13 +216,14 @@ def omniglot(run: scaffold.Run, rows, notes) -> None:
                 else "the slide's implementation")
         run_setting(run, "omniglot_en slide data", label, slide, preset, overrides, epochs,
                     rows, anchor, printed=(merged, trained), anchor_note=note)
+    return read(image_split("omniglot_en"), scored, mean, epochs,
+                "; the slide-data rows merge the test drawers into the training images")
 
 
 def main(run: scaffold.Run) -> None:
     logging.set_verbosity(logging.INFO)
     c, rows, notes = run.config, [], []
-    mnist(run, rows, notes)
-    omniglot(run, rows, notes)
+    reads = [r for r in (mnist(run, rows, notes), omniglot(run, rows, notes)) if r]
     budget = (f"quick: mnist_5k 2,000 / 500 images {c.mnist_epochs} epochs, OMNIGLOT "
               f"{c.omniglot_epochs} epochs (not comparable to the thesis)" if run.quick else
               f"MNIST {c.mnist_epochs} epochs a run (the thesis: 100; about 2 s an epoch "
@@ -224,7 +249,7 @@ def main(run: scaffold.Run) -> None:
     print(run.write_table("Fidelity: the thesis preset against the thesis's reconstruction "
                           "slides", "the slides 'VAE on the MNIST Dataset (metrics)' and 'VAE "
                           "on the OMNIGLOT English/Greek Datasets (Metrics)'", rows, budget,
-                          notes=notes))
+                          notes=notes, test_reads=reads))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ A read is one run (an experiment script, a benchmark, a launcher command) that s
 test split. Every non-quick run that does appends one row with `record_read` (date,
 commit, experiment, split, setting, metric, value, results file); a run that scores
 several methods or settings on one split writes one row, its headline figure, and names
-the rest in `setting`. The rows before the ledger existed were filled from git history
-and say so in their `source` column. The file is append-only: a row, once written, is
-never rewritten, so the table is always the file's last part.
+the rest in `setting` (`headline` makes that row of the figures a run scored). The rows
+before the ledger existed were filled from git history and say so in their `source`
+column. The file is append-only: a row, once written, is never rewritten, so the table is
+always the file's last part.
 
 A results file says how often its split had been read before its own run: call
 `reads_before(split)` (or `reads_note(split)`) before `record_read`.
@@ -50,6 +51,10 @@ SPLITS = (
     # held-out ratings and table entries
     "movielens ua.test", "movielens u1-u5.test",
     "tabular benchmark: hidden entries",
+    # the bundled mnist_5k's test images, which the --quick runs score in MNIST's place
+    "mnist_5k test, binarized", "mnist_5k test: structured holes",
+    "mnist_5k test: random holes", "mnist_5k test, binarized: structured holes",
+    "mnist_5k test, binarized: random holes",
 )
 
 COLUMNS = ("date", "commit", "experiment", "split", "setting", "metric", "value",
@@ -76,6 +81,29 @@ def check_split(split: str) -> str:
         raise ValueError(f"split={split!r} is not one of experiments/ledger.py's SPLITS; "
                          f"use the canonical name, e.g. {close[0]!r}")
     return split
+
+
+def headline(split: str, metric: str, figures, setting: str = "") -> Optional[tuple]:
+    """One run's read of `split` as Run.write_table's test_reads take it: (split, setting,
+    metric, value), the first scored of `figures` its headline.
+
+    figures: (name, value) of each method or setting scored on the split, the headline
+    first (then the others, in their order, should it be missing); a value None or not
+    finite was not scored (diverged, skipped). The metric is `metric`, then the headline's
+    name; the setting is `setting`, then the others with their values, then what was not
+    scored. None when nothing was scored: no read to record.
+    """
+    scored = [(n, v) for n, v in figures if v is not None and math.isfinite(v)]
+    if not scored:
+        return None
+    (name, value), others = scored[0], scored[1:]
+    missing = [n for n, v in figures if v is None or not math.isfinite(v)]
+    parts = [setting] if setting else []
+    if others:
+        parts.append("beside it: " + "; ".join(f"{n} {_number(v)}" for n, v in others))
+    if missing:
+        parts.append("not scored: " + "; ".join(missing))
+    return check_split(split), "; ".join(parts) or name, f"{metric}, {name}", value
 
 
 def _cell(name: str, text) -> str:

@@ -212,6 +212,13 @@ def main(run: scaffold.Run) -> None:
     except UserError as e:
         sys.exit(f"movielens_nested: {e}")
     wall = (time.time() - start) / 60
+    from experiments.ledger import headline
+    of = f"mean of {len(c.folds)} folds" if len(c.folds) > 1 else "1 fold"
+    read = headline("movielens u1-u5.test", f"RMSE ({of})", [
+        (name, float(np.mean([results[k][name]["test"][0] for k in c.folds])))
+        for name in ("rating VAE", "biases")],
+        f"settings chosen inside each fold's base file, rating-VAE ensembles of {c.n_seeds}; "
+        f"folds {', '.join(f'u{k}' for k in c.folds)}")
     source = "$VAE_TF_DATA_DIR" if flags.FLAGS["data_root"].using_default_value else \
         os.path.relpath(os.path.abspath(run.data_root), REPO)
     budget = (f"data {source}/movielens_100k, folds {', '.join(f'u{k}' for k in c.folds)}; "
@@ -234,7 +241,8 @@ def main(run: scaffold.Run) -> None:
              "default parameters, not tuned, and on random folds; reference points only."]
     print(run.write_table("MovieLens 100k: nested 5-fold rating prediction", "no thesis table "
                           "(past the thesis)", table_rows(results, c), budget,
-                          notes=notes + validation_notes(results, c.folds)))
+                          notes=notes + validation_notes(results, c.folds),
+                          test_reads=[read] if read else []))
 
 
 if __name__ == "__main__":

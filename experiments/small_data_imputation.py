@@ -124,6 +124,8 @@ def define_flags() -> None:
 
 
 def compare(run: scaffold.Run, split: Split, scheme: str, rows, notes):
+    """One dataset and scheme: its rows and notes; returns the read of its test split."""
+    from experiments.ledger import headline, image_split
     from vae_tf import datasets
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.imputers.vae import VAEImputer
@@ -145,22 +147,27 @@ def compare(run: scaffold.Run, split: Split, scheme: str, rows, notes):
     def on_valid(out):
         return rmse(split.valid, out, ~valid_mask)
 
-    def add(method, out, note):
+    scored = []  # (method, test RMSE missing): the read of the split, MIWAE's first
+
+    def add(method, out, note, short):
         rows.append(Row(f"{label}, {method}", "RMSE missing", rmse(split.test, out, ~test_mask),
                         note=note))
         rows.append(Row(f"{label}, {method}", "MAE missing", mae(split.test, out, ~test_mask)))
+        scored.append((short, rows[-2].ours))
         return out
 
     means = np.nanmean(train, axis=0)
     means_out = add("column means", np.where(test_mask, test_holed, means),
-                    f"validation {on_valid(np.where(valid_mask, valid_holed, means)):.4f}")
+                    f"validation {on_valid(np.where(valid_mask, valid_holed, means)):.4f}",
+                    "column means")
     t0 = time.perf_counter()
     errors = {k: on_valid(KNNImputer(k).fit(train).transform(valid_holed))
               for k in c.ks}
     best_k = min(errors, key=errors.get)
     knn = add(f"K-NN, K={best_k} (tuned on validation)",
               KNNImputer(best_k).fit(train).transform(test_holed),
-              f"validation {errors[best_k]:.4f}; {time.perf_counter() - t0:.0f} s")
+              f"validation {errors[best_k]:.4f}; {time.perf_counter() - t0:.0f} s",
+              f"K-NN, K={best_k}")
     notes.append(f"{label}: K-NN validation RMSE per K: "
                  + ", ".join(f"K={k}: {v:.4f}" for k, v in errors.items()))
     if c.vae_epochs:
@@ -169,7 +176,7 @@ def compare(run: scaffold.Run, split: Split, scheme: str, rows, notes):
         valid = on_valid(up(vae.transform(down(valid_holed, shape, f)), valid_holed, shape, f))
         add(f"VAE (thesis algorithm, {vae.epochs} epochs)",
             up(vae.transform(down(test_holed, shape, f)), test_holed, shape, f),
-            f"validation {valid:.4f}; {time.perf_counter() - t0:.0f} s")
+            f"validation {valid:.4f}; {time.perf_counter() - t0:.0f} s", "thesis VAE")
     if f > 1:  # what the lower resolution alone costs: the true block means, upsampled
         floor = on_valid(up(down(split.valid, shape, f), valid_holed, shape, f))
         notes.append(f"{label}: the VAEs' resolution floor (validation RMSE of the true "
@@ -196,11 +203,16 @@ def compare(run: scaffold.Run, split: Split, scheme: str, rows, notes):
             f"at {', '.join(str(e) for e in checkpoints if e <= chosen.epochs)} epochs")
     miwae = add(f"MIWAE {chosen.name}, {what} (chosen on validation)",
                 up(low, test_holed, shape, f),
-                f"validation {chosen.score:.4f}; {time.perf_counter() - t0:.0f} s for the grid")
+                f"validation {chosen.score:.4f}; {time.perf_counter() - t0:.0f} s for the grid",
+                "MIWAE")
+    scored.insert(0, scored.pop())  # MIWAE's, the headline, first
     for other, out in (("the K-NN's", knn), ("column means'", means_out)):
         low, high = paired_interval(split.test, miwae, out, ~test_mask, seed)
         notes.append(f"{label}: test RMSE of MIWAE less {other}, 95 % bootstrap interval over "
                      f"the test images: [{low:+.4f}, {high:+.4f}]")
+    return headline(image_split(split.name, scheme), "RMSE missing", scored,
+                    f"MIWAE {chosen.name}, {what}, chosen on validation"
+                    + (f"; every {round(1 / c.share)}th test image" if c.share < 1 else ""))
 
 
 def main(run: scaffold.Run) -> None:
@@ -210,7 +222,7 @@ def main(run: scaffold.Run) -> None:
         parse(setting)
     if c.pretrain_epochs and not run.quick:  # before hours of work, not after
         check_pretraining_data(c.datasets, run.data_root)
-    rows, notes = [], []
+    rows, notes, reads = [], [], []
     for name in c.datasets:
         try:
             split = load_split(name, run.data_root, c.share)
@@ -222,13 +234,14 @@ def main(run: scaffold.Run) -> None:
                      + ("; pool x5 with the shifted copies" if name in c.augment else ""))
         for scheme in c.schemes:
             logging.info("%s, %s holes", name, scheme)
-            compare(run, split, scheme, rows, notes)
+            reads.append(compare(run, split, scheme, rows, notes))
     grid_given = any(getattr(c, f) != getattr(get_config(run.quick), f) for f in GRIDS)
     print(run.write_table("Small data sets: VAE imputers against column means and K-NN",
                           "nothing in the thesis: extends the thesis's OMNIGLOT imputation "
                           "slides (English, Greek) to a sound protocol, and adds the ORL and "
                           "Yale faces", rows, budget(c, run.quick),
-                          notes=notes + protocol_notes(grid_given)))
+                          notes=notes + protocol_notes(grid_given),
+                          test_reads=[r for r in reads if r]))
 
 
 if __name__ == "__main__":

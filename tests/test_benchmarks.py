@@ -238,3 +238,22 @@ def test_rating_vae_shared_fit_quick_on_real_files(tmp_path):
                              timeout=120)
     assert refused.returncode != 0
     assert "--quick never writes into benchmarks/results/" in refused.stderr
+
+
+@pytest.mark.slow
+def test_knn_speed_quick_notes_its_test_read_and_leaves_the_ledger(tmp_path):
+    # (a) alone: 50 MNIST test images with structured holes, 10,000 references
+    root = os.environ.get("VAE_TF_DATA_DIR")
+    if not root:
+        pytest.skip("VAE_TF_DATA_DIR is not set: real-data benchmark skipped")
+    from test_experiments import ledger_kept
+    from experiments import ledger
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with ledger_kept():
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "knn_speed.py"),
+                               "--quick", "--nolarge", f"--out_dir={tmp_path}"],
+                              capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = (tmp_path / "knn_speed.md").read_text()
+    assert f"- {ledger.reads_note('mnist test: structured holes')}\n" in text
+    assert "## (a) Thesis setting: 50 test images" in text

@@ -1,5 +1,6 @@
 """Each experiment script's --quick path writes its table, with the thesis's numbers."""
 
+import contextlib
 import os
 import re
 import subprocess
@@ -12,15 +13,18 @@ pytestmark = pytest.mark.slow  # every test here runs the launcher or a script
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(script, tmp_path, *extra, table=None, as_a_user=False):
+def run(script, tmp_path, *extra, table=None, as_a_user=False, reads=None):
     """The script's --quick table. `as_a_user`: TensorFlow's logging at its defaults, and
-    none of its start-up chatter (vae_tf.startup.CHATTER) nor INFO lines on stderr."""
+    none of its start-up chatter (vae_tf.startup.CHATTER) nor INFO lines on stderr.
+    `reads`: the test splits it scores, checked by reads_noted."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     if as_a_user:
         del env["TF_CPP_MIN_LOG_LEVEL"]
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", script), "--quick",
-                             f"--out_dir={tmp_path}", *extra], capture_output=True, text=True,
-                            env=env, timeout=900, cwd=str(tmp_path))
+    with ledger_kept():
+        result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", script),
+                                 "--quick", f"--out_dir={tmp_path}", *extra],
+                                capture_output=True, text=True, env=env, timeout=900,
+                                cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     if as_a_user:
         from vae_tf.startup import CHATTER
@@ -30,7 +34,30 @@ def run(script, tmp_path, *extra, table=None, as_a_user=False):
     name = table or script.replace(".py", "")
     _fingerprint_is_current(tmp_path, name, script)
     with open(os.path.join(tmp_path, f"{name}.md")) as f:
-        return f.read()
+        text = f.read()
+    if reads is not None:
+        reads_noted(text, *reads)
+    return text
+
+
+@contextlib.contextmanager
+def ledger_kept():
+    """The ledger of test-split reads is byte-identical after the block (a --quick run)."""
+    from experiments import ledger
+    with open(ledger.LEDGER, "rb") as f:
+        before = f.read()
+    yield
+    with open(ledger.LEDGER, "rb") as f:
+        assert f.read() == before, f"{ledger.LEDGER} changed"
+
+
+def reads_noted(table, *splits):
+    """The table says how often each of `splits`, and no other split, had been read before."""
+    from experiments import ledger
+    noted = re.findall(r"^- The split '(.+?)' had ", table, re.M)
+    assert noted == list(splits), noted
+    for split in splits:
+        assert ledger.reads_note(split) in table, split
 
 
 def _fingerprint_is_current(out_dir, name, script):
@@ -76,7 +103,8 @@ def _saved_model_rmse(run_dir, n_test):
 
 
 def test_vae_reconstruction_quick(tmp_path):
-    table = run("vae_reconstruction.py", tmp_path, f"--log_root={tmp_path}/logs")
+    table = run("vae_reconstruction.py", tmp_path, f"--log_root={tmp_path}/logs",
+                reads=["mnist_5k test"])
     assert _row(table, "mnist (thesis preset)", "test RMSE")[2] == "0.1712"  # PROTOCOL.md
     assert _row(table, "mnist (thesis preset)", "test MAE")[2] == "0.0730"
     from vae_tf.collapse import collapse_flag
@@ -106,7 +134,8 @@ def test_vae_reconstruction_quick(tmp_path):
 
 
 def test_mnist_imputation_quick(tmp_path):
-    table = run("mnist_imputation.py", tmp_path)
+    table = run("mnist_imputation.py", tmp_path, reads=[
+        "mnist_5k test: structured holes", "mnist_5k test: random holes"])
     assert _row(table, "thesis protocol, structured, 1-NN", "RMSE (all entries)")[2] == "0.1716"
     assert _row(table, "thesis protocol, structured, 100-NN", "seconds")[2] == "233.2"
     assert _row(table, "thesis protocol, structured, VAE (thesis algorithm)", "MAE (all entries)")[2] == "0.0500"
@@ -133,7 +162,9 @@ def _data_root():
 
 
 def test_omniglot_imputation_quick_on_real_files(tmp_path):
-    table = run("omniglot_imputation.py", tmp_path, f"--data_root={_data_root()}")
+    table = run("omniglot_imputation.py", tmp_path, f"--data_root={_data_root()}", reads=[
+        f"{name} test: {scheme} holes" for name in ("omniglot_en", "omniglot_gr")
+        for scheme in ("structured", "random")])
     assert _row(table, "omniglot_en, 1-NN", "RMSE (all entries)")[2] == "0.0890"
     assert _row(table, "omniglot_gr, VAE (thesis algorithm, merged splits)", "RMSE (all entries)")[2] == "0.1627"
     for name in ("omniglot_en", "omniglot_gr"):  # the slides' completion figures
@@ -191,7 +222,8 @@ def test_small_data_imputation_quick_on_real_files(tmp_path):
     # One OMNIGLOT alphabet (pretraining runs on it) and one face set: the other two take
     # the same code paths and were the suite's slowest minute.
     table = run("small_data_imputation.py", tmp_path, f"--data_root={_data_root()}",
-                "--datasets=omniglot_gr,orl_faces")
+                "--datasets=omniglot_gr,orl_faces", reads=[
+                    "omniglot_gr test: structured holes", "orl_faces test: structured holes"])
     for name in ("omniglot_gr", "orl_faces"):
         label = f"{name}, structured holes"
         means = _row(table, f"{label}, column means", "RMSE missing")[3]
@@ -216,7 +248,8 @@ def test_small_data_imputation_quick_on_real_files(tmp_path):
 def test_small_data_conv_seed_ensemble_quick_on_real_files(tmp_path):
     table = run("small_data_imputation.py", tmp_path, f"--data_root={_data_root()}",
                 "--datasets=omniglot_en", "--omniglot_configs=cx32x4x2", "--miwae_seeds=2",
-                "--pretrain_epochs=0", "--table=small_conv", table="small_conv")
+                "--pretrain_epochs=0", "--table=small_conv", table="small_conv",
+                reads=["omniglot_en test: structured holes"])
     label = "omniglot_en, structured holes"
     name = "MIWAE conv (hidden 32), latent 4, K=2, mean of 2 seeds"
     rows = [line for line in table.splitlines()
@@ -248,7 +281,8 @@ def test_small_data_refuses_a_table_path(tmp_path):
 
 
 def test_movielens_quick_on_real_files(tmp_path):
-    table = run("movielens.py", tmp_path, f"--data_root={_data_root()}")
+    table = run("movielens.py", tmp_path, f"--data_root={_data_root()}",
+                reads=["movielens ua.test"])  # --quick scores no u1..u5 fold
     assert _row(table, "K-NN vs VAE matrices (thesis's comparison)", "match %")[2] == "91.2515"  # the slide: 91.2514516501 %
     bias = float(_row(table, "ua.test, user + item biases", "RMSE")[3])
     mean = float(_row(table, "ua.test, global mean", "RMSE")[3])
@@ -256,7 +290,8 @@ def test_movielens_quick_on_real_files(tmp_path):
 
 
 def test_likelihoods_quick(tmp_path):
-    table = run("likelihoods.py", tmp_path, f"--log_root={tmp_path}/logs")
+    table = run("likelihoods.py", tmp_path, f"--log_root={tmp_path}/logs",
+                reads=["mnist_5k test"])
     runs = {"Bernoulli": "bernoulli-0", "continuous Bernoulli": "cbernoulli-0",
             "Gaussian, learned sigma": "gaussian-0", "Gaussian, sigma 0.1": "gaussian-0.1"}
     scores = {}
@@ -273,7 +308,8 @@ def test_likelihoods_quick(tmp_path):
 def test_miwae_vs_knn_quick(tmp_path):
     # Both schemes and two seeds averaged in one run (the seed ensemble's own checks are
     # test_miwae_vs_knn_seed_ensemble_quick's, on this run's table).
-    table = run("miwae_vs_knn.py", tmp_path, "--miwae_seeds=2")
+    table = run("miwae_vs_knn.py", tmp_path, "--miwae_seeds=2", reads=[
+        "mnist_5k test: structured holes", "mnist_5k test: random holes"])
     _seed_ensemble_checks(table)
     knn = [line for line in table.splitlines() if "(K tuned on validation) | RMSE missing" in line]
     assert len(knn) == 2  # one per scheme
@@ -355,14 +391,9 @@ def test_miwae_defaults_quick(tmp_path):
 
 
 def test_latent_2d_quick(tmp_path):
-    from experiments import ledger
-    with open(ledger.LEDGER, "rb") as f:
-        before = f.read()
-    table = run("latent_2d.py", tmp_path, f"--log_root={tmp_path}/logs", as_a_user=True)
     # its test read is counted in the table, and a quick run leaves the ledger as it was
-    assert ledger.reads_note("mnist_5k test") in table
-    with open(ledger.LEDGER, "rb") as f:
-        assert f.read() == before
+    table = run("latent_2d.py", tmp_path, f"--log_root={tmp_path}/logs", as_a_user=True,
+                reads=["mnist_5k test"])
     rmse = _row(table, "mnist_5k, default preset, latent 2", "test RMSE")[3]
     assert rmse == f"{_saved_model_rmse(tmp_path / 'logs' / 'latent_2d-mnist_5k', 1000):.4f}"
     assert float(_row(table, "mnist_5k, default preset, latent 2", "test KL (nats)")[3]) > 1
@@ -386,7 +417,8 @@ def test_default_runs_quick(tmp_path):
 
 
 def test_tabular_imputation_quick_keeps_its_cells_and_resumes_them(tmp_path):
-    table = run("tabular_imputation.py", tmp_path)
+    reads = ["tabular benchmark: hidden entries"]
+    table = run("tabular_imputation.py", tmp_path, reads=reads)
     for name in ("wine", "diabetes"):
         mean = float(_row(table, f"{name} mcar20", "column mean: RMSE (sd units)")[3])
         assert 0.8 < mean < 1.3  # the column mean is about one standard deviation off
@@ -394,6 +426,7 @@ def test_tabular_imputation_quick_keeps_its_cells_and_resumes_them(tmp_path):
     assert "Target, best mean rank:" in table and "2 cells computed at commit" in table
     cells = (tmp_path / "tabular_imputation_cells.jsonl").read_text().splitlines()
     assert len(cells) == 2
-    again = run("tabular_imputation.py", tmp_path)  # resumed: no cell computed again
+    # resumed: no cell computed again, so no new read; the table still notes the past ones
+    again = run("tabular_imputation.py", tmp_path, reads=reads)
     assert "(0 in this sitting)" in again
     assert len((tmp_path / "tabular_imputation_cells.jsonl").read_text().splitlines()) == 2

@@ -12,7 +12,7 @@ from test_experiments import ROOT, _row, run
 
 @pytest.mark.slow
 def test_iwae_training_quick_writes_its_table(tmp_path):
-    table = run("iwae_training.py", tmp_path)
+    table = run("iwae_training.py", tmp_path, reads=["mnist_5k test, binarized"])
     for label, reference in (("VAE (ELBO), K=1, 2 epochs", "86.7600"),
                              ("IWAE, K=5, 2 epochs", "85.5400")):
         nll = _row(table, label, "test NLL, k=100 (nats)")

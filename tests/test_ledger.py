@@ -140,9 +140,29 @@ def test_image_split_names_come_from_the_list():
     assert ledger.image_split("mnist", "structured") == SPLIT
     assert ledger.image_split("mnist", binarized=True) == "mnist test, binarized"
     assert ledger.image_split("omniglot_en") == "omniglot_en test"
+    # what the --quick runs score in MNIST's place
+    assert ledger.image_split("mnist_5k", "random", binarized=True) == \
+        "mnist_5k test, binarized: random holes"
     with pytest.raises(ValueError, match="SPLITS"):
-        ledger.image_split("mnist_5k", "random")
+        ledger.image_split("cifar10_rgb", "random")
     assert len(set(ledger.SPLITS)) == len(ledger.SPLITS)
+
+
+def test_headline_is_the_first_scored_figure_and_names_the_others():
+    figures = [("MIWAE", 0.19804), ("30-NN", 0.1939), ("VAE", None), ("means", 210.25)]
+    assert ledger.headline(SPLIT, "RMSE missing", figures, "100 epochs") == (
+        SPLIT, "100 epochs; beside it: 30-NN 0.1939; means 210.2; not scored: VAE",
+        "RMSE missing, MIWAE", 0.19804)
+    # a headline not scored (None, or a diverged NaN) gives way to the next figure
+    split, setting, metric, value = ledger.headline(
+        SPLIT, "test RMSE", [("thesis preset", float("nan")), ("default preset", 0.14)])
+    assert (setting, metric, value) == ("not scored: thesis preset",
+                                        "test RMSE, default preset", 0.14)
+    assert ledger.headline(SPLIT, "RMSE", [("alone", 0.5)]) == (SPLIT, "alone", "RMSE, alone",
+                                                                 0.5)
+    assert ledger.headline(SPLIT, "RMSE", [("diverged", None)], "setting") is None
+    with pytest.raises(ValueError, match="SPLITS"):
+        ledger.headline("mnist tset", "RMSE", figures)
 
 
 # The committed ledger.

@@ -142,7 +142,9 @@ def test_quick_refuses_to_write_to_experiments_results():
 
 @pytest.mark.slow
 def test_quick_run_writes_its_table_and_figure_to_a_temporary_folder():
-    result = _script("--quick")
+    from test_experiments import ledger_kept, reads_noted
+    with ledger_kept():
+        result = _script("--quick")
     assert result.returncode == 0, result.stderr[-3000:]
     path = result.stdout.strip().splitlines()[-1].split("wrote ", 1)[1]
     assert path.startswith(tempfile.gettempdir()) and "experiments/results" not in path
@@ -170,6 +172,8 @@ def test_quick_run_writes_its_table_and_figure_to_a_temporary_folder():
         means = float(line.rsplit("column means: ", 1)[1].split()[0])
         assert values[(scheme, "RMSE missing (single imputation)")] < means
     assert "Command: `python experiments/miwae_coverage.py --quick`" in table
+    reads_noted(table, "mnist_5k test, binarized: structured holes",
+                "mnist_5k test, binarized: random holes")
     assert ROOT not in table and "cores" in table  # a portable command
     figure = os.path.join(os.path.dirname(path), "miwae_coverage", "imputations.png")
     assert os.path.getsize(figure) > 10000

@@ -106,8 +106,10 @@ def test_quick_on_real_files(tmp_path):
     root = os.environ.get("VAE_TF_DATA_DIR")
     if not root:
         pytest.skip("VAE_TF_DATA_DIR is not set: real-data experiment skipped")
+    from test_experiments import ledger_kept, reads_noted
     before = _snapshot(RESULTS)
-    result = _run(tmp_path, f"--data_root={root}")
+    with ledger_kept():
+        result = _run(tmp_path, f"--data_root={root}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert _snapshot(RESULTS) == before  # --quick writes a temporary folder only
     path = result.stdout.strip().splitlines()[-1]
@@ -115,6 +117,7 @@ def test_quick_on_real_files(tmp_path):
     assert "u1 rating VAE 2/2" in result.stdout and "s] u1 biases: test RMSE" in result.stdout
     with open(path) as f:
         table = f.read()
+    reads_noted(table, "movielens u1-u5.test")  # u1.test, one of the five
     nested = _row(table, "nested", "RMSE (1 fold)")
     assert "chosen: u1 latent_dim=" in nested[5]
     assert float(_row(table, "nested", "MAE (1 fold)")[3]) < float(nested[3])
