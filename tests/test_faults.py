@@ -172,7 +172,8 @@ def test_impute_mode_resumes_after_kill_9(tmp_path):
     """The VAE imputers train on the engine: a killed --mode=impute run resumes too."""
     logdir = str(tmp_path / "run")
     flags = ["--mode=impute", "--imputer=miwae", "--arch=mlp", "--epochs=8",
-             f"--logdir={logdir}"]  # the MLP for time; conv's resume: test_imputers_miwae
+             "--impute_samples=100",  # the MLP and L = 100 for time; conv's resume:
+             f"--logdir={logdir}"]  # test_imputers_miwae
     ckpts = os.path.join(logdir, "checkpoints")
     _kill_9_after_two_checkpoints(flags, ckpts)
     finished = int(tf.train.latest_checkpoint(ckpts).rsplit("-", 1)[1])

@@ -1,6 +1,8 @@
 """The masked (MIWAE) bound and imputation by inference."""
 
+import json
 import math
+import os
 import re
 
 import numpy as np
@@ -124,8 +126,10 @@ def test_launcher_miwae_and_its_one_line_refusal_on_ratings(tmp_path):
     # The MLP for time (imputing mnist_5k's test images with conv takes minutes here); the
     # default conv path of the launcher: test_launcher_path_gives_the_dataset_image_...
     result = launch("--mode=impute", "--imputer=miwae", "--arch=mlp", "--epochs=2",
-                    f"--logdir={logdir}")
+                    "--impute_samples=20", f"--logdir={logdir}")
     assert result.returncode == 0, result.stderr[-2000:]
+    with open(os.path.join(logdir, "metrics.json")) as f:  # --impute_samples reached it
+        assert "impute_samples=20," in json.load(f)["imputer_settings"]
     import fixtures
     fixtures.write_movielens(tmp_path / "data")
     bad = launch("--mode=impute", "--imputer=miwae", "--dataset=movielens_100k",

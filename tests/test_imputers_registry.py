@@ -173,3 +173,20 @@ def test_one_entry_adds_an_imputer_to_the_launcher(median, tmp_path):
         assert json.load(f)["imputer"] == "median"
     filled = [float(out[2][0]), float(out[3][1])]
     assert all(np.isfinite(filled)) and 1 <= filled[0] <= 7 and 10 <= filled[1] <= 40
+
+
+def test_impute_samples_reaches_miwae_and_is_refused_where_nothing_draws_them(tmp_path):
+    run = RunDir(str(tmp_path / "run"), "logdir")
+    try:
+        config = make_config(mode="impute", imputer="miwae", impute_samples=50)
+        assert registry.build(config, run, registry.IMAGES).impute_samples == 50
+        default = make_config(mode="impute", imputer="miwae")  # 0: the imputer's own
+        assert registry.build(default, run, registry.IMAGES).impute_samples == 1000
+    finally:
+        run.close()
+    with pytest.raises(UserError, match=r"^--impute_samples=50 does not apply here "
+                       r"\(--imputer=vae draws no importance samples; miwae does\); drop it$"):
+        make_config(mode="impute", imputer="vae", impute_samples=50)
+    with pytest.raises(UserError, match=r"^--impute_samples=50 does not apply here \(it is a "
+                       r"--mode=impute setting\); drop it$"):
+        make_config(impute_samples=50)

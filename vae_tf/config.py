@@ -27,6 +27,7 @@ MAX_TRAIN_SAMPLES = 5000  # 100x the IWAE paper's largest training K (50); memor
 MAX_IMPUTER_SEEDS = 100  # each is a whole fit; more only costs hours
 MAX_CPU_DEVICES = 64  # logical devices of one CPU (each brings its own threads)
 MAX_IMPUTATIONS = 1000  # completed tables --dataset=csv writes at most
+MAX_IMPUTE_SAMPLES = 100_000  # importance samples of one imputation (its time grows with L)
 TABLE = "csv"  # --dataset=csv: a user's table from --data_dir=TABLE.csv (not a registry entry)
 SIGMA_MIN = 1e-3  # below it a Gaussian on grey levels makes the loss overflow float32
 
@@ -127,6 +128,10 @@ class Config:
                                 if e.trains) + ").",
                             check=Integer(0, MAX_IMPUTER_SEEDS,
                                           low_means="the imputer's own count", example=3))
+    impute_samples: int = _f(0, "--imputer=miwae: importance samples L of each imputation "
+                             "(0: the imputer's own, 1000); fewer are faster and noisier.",
+                             check=Integer(0, MAX_IMPUTE_SAMPLES,
+                                           low_means="the imputer's own", example=100))
     holdout: float = _f(0.1, "--dataset=csv: share of the observed cells hidden from the fit "
                         "to estimate each column's imputation error, above 0 and at most 0.5.",
                         check=Real(high=0.5, why="the share of observed cells held out",
@@ -214,7 +219,8 @@ def _check_applies(c: Config) -> None:
     for name in c.given:
         if name in ("holdout", "imputations", "categorical") and c.dataset != TABLE:
             refuse(name, "it applies to --dataset=csv, a table of your own")
-        if c.mode == "train" and name in ("imputer", "missing", "k", "imputer_seeds"):
+        if c.mode == "train" and name in ("imputer", "missing", "k", "imputer_seeds",
+                                          "impute_samples"):
             refuse(name, "it is a --mode=impute setting")
         if c.mode == "impute":
             _check_imputer_flag(c, name, refuse)
