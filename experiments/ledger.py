@@ -40,8 +40,8 @@ SPLITS = (
     # whole test images: reconstruction error, -ELBO, KL, log-likelihood
     "mnist_5k test", "mnist test", "mnist test, binarized", "omniglot_en test",
     "omniglot_gr test", "orl_faces test", "yale_faces test", "cifar10_rgb test",
-    "binarized_mnist test",  # Larochelle's fixed binarization: its own split
     "cifar10_gray test",
+    "binarized_mnist test",  # Larochelle's fixed binarization: its own split
     # test images with the thesis's holes, scored on their entries
     "mnist test: structured holes", "mnist test: random holes",
     "mnist test, binarized: structured holes", "mnist test, binarized: random holes",
