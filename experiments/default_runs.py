@@ -6,7 +6,10 @@ launcher in a fresh process, the default preset, the dataset's own budget (the r
 `train_epochs`, chosen by training_budget.py on validation images). Recorded: the budget
 in epochs and steps, the wall time of the whole command (start-up and figures included),
 the test reconstruction RMSE, the test KL, the latent units in use and the collapse flag
-(vae_tf/collapse.py); the run's reconstructions and prior draws are copied beside the table.
+(vae_tf/collapse.py), and on the face data sets whether the reconstructions are their
+person (vae_tf/identity.py: 1-nearest-neighbour identity on the training images, beside
+the test originals' ceiling and an average face's floor); the run's reconstructions and
+prior draws are copied beside the table.
 Each run reads its dataset's test split once (the figures it reports).
 
     python experiments/default_runs.py --quick          # mnist_5k, 2 epochs
@@ -31,6 +34,8 @@ from experiments import scaffold  # noqa: E402
 from experiments.common import Row  # noqa: E402
 from vae_tf.datasets import DATA_DIR_VAR, ENTRIES  # noqa: E402
 
+FACES = ("orl_faces", "yale_faces")  # subjects as labels: identity accuracy is reported
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(scaffold.Config):
@@ -50,6 +55,19 @@ def get_config(quick: bool) -> Config:
 def define_flags() -> None:
     flags.DEFINE_list("datasets", None, "Datasets to run (those without data here are listed "
                       "as not run).")
+
+
+def identity_row(run: scaffold.Run, name: str, group: str, logdir: str) -> Row:
+    """The identity accuracy of the run's test reconstructions, with its ceiling and floor."""
+    from vae_tf.evaluation import reconstruct
+    from vae_tf.identity import identity_scores
+    from vae_tf.models import load_model
+    data = run.load(name)
+    recon = reconstruct(load_model(os.path.join(logdir, "model.keras")), data.test)
+    ids = identity_scores(data.train, data.train_labels, data.test, recon, data.test_labels)
+    return Row(group, "identity accuracy of the test reconstructions", ids["reconstructions"],
+               note=f"test originals {ids['originals']:.4f}, an average face "
+                    f"{ids['average_face']:.4f} (1-NN on the training images)")
 
 
 def launch(run: scaffold.Run, name: str, logdir: str):
@@ -88,6 +106,8 @@ def main(run: scaffold.Run) -> None:
                  Row(group, "test KL (nats)", m["test_kl"],
                      note=f"{m['latent_units_in_use']} of {m['latent_units']} latent units in "
                           "use" + (f"; {m['collapse']}" if m["collapsed"] else ""))]
+        if name in FACES:
+            rows.append(identity_row(run, name, group, logdir))
         for kind in ("reconstructions", "samples"):
             target = run.figure(f"{name}_{kind}.png")
             os.makedirs(os.path.dirname(target), exist_ok=True)
