@@ -339,6 +339,20 @@ def test_training_budget_quick(tmp_path):
         assert os.path.exists(tmp_path / "training_budget" / figure)
 
 
+def test_face_identity_quick(tmp_path):
+    table = run("face_identity.py", tmp_path, "--candidates=registry,bernoulli")
+    first, second = (_row(table, f"registry, {e} epochs", "identity accuracy, reconstructions")
+                     for e in (1, 2))
+    floor = float(re.search(r"floor \(average face\) ([\d.]+)", second[5]).group(1))
+    ceiling = float(re.search(r"ceiling \(originals\) ([\d.]+)", second[5]).group(1))
+    assert floor < float(second[3]) <= ceiling  # 2 epochs: recognisably more than the floor
+    assert float(first[3]) < float(second[3])  # the resumed run trained on
+    assert "likelihood=bernoulli" in _row(table, "bernoulli, 1 epochs",
+                                          "identity accuracy, reconstructions")[5]
+    assert "the test split is not read" in table
+    _figure(tmp_path / "face_identity" / "mnist_5k.png", 5)  # the images and 4 rows
+
+
 def test_miwae_defaults_quick(tmp_path):
     table = run("miwae_defaults.py", tmp_path)
     errors = {}
