@@ -77,6 +77,17 @@ def test_registry_budgets_are_the_ones_training_budget_chose():
         assert ENTRIES[name].train_epochs == int(epochs), name
 
 
+def test_default_runs_names_the_ledger_split_of_every_dataset_it_runs():
+    import sys
+    sys.path.insert(0, ROOT)
+    from experiments import default_runs, ledger
+    names = default_runs.get_config(False).datasets + default_runs.get_config(True).datasets
+    splits = {name: default_runs.split_of(name) for name in names}
+    assert set(splits.values()) <= set(ledger.SPLITS)
+    assert splits["binarized_mnist"] == "mnist test, binarized"
+    assert splits["yale_faces"] == "yale_faces test" and splits["mnist_5k"] == "mnist_5k test"
+
+
 @pytest.mark.slow
 def test_the_first_command_gives_a_trained_model_on_omniglot(tmp_path):
     real_data_dir("omniglot")

@@ -389,7 +389,14 @@ def test_latent_2d_quick(tmp_path):
 
 
 def test_default_runs_quick(tmp_path):
+    from experiments import ledger
+    with open(ledger.LEDGER, "rb") as f:
+        before = f.read()
     table = run("default_runs.py", tmp_path, f"--log_root={tmp_path}/logs")
+    # its test read is counted in the table, and a quick run leaves the ledger as it was
+    assert ledger.reads_note("mnist_5k test") in table
+    with open(ledger.LEDGER, "rb") as f:
+        assert f.read() == before
     wall = _row(table, "mnist_5k, 2 epochs", "wall time of the command (s)")
     assert float(wall[3]) > 0 and "80 steps" in wall[5]  # 4,000 images / 100 x 2 epochs
     assert 0 < float(_row(table, "mnist_5k, 2 epochs", "test RMSE")[3]) < 0.5
