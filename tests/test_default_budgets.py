@@ -77,6 +77,21 @@ def test_registry_budgets_are_the_ones_training_budget_chose():
         assert ENTRIES[name].train_epochs == int(epochs), name
 
 
+def test_registry_settings_are_the_ones_face_identity_scored_best():
+    with open(os.path.join(ROOT, "experiments", "results", "face_identity.md")) as f:
+        table = f.read()
+    assert "is yale_faces's reconstruction its person?" in table
+    scores = {(int(e), re.search(r"likelihood=(\w+)", note).group(1)): float(value)
+              for e, value, note in re.findall(r"^\| \w+, (\d+) epochs \| identity accuracy, "
+                                               r"reconstructions \| - \| ([\d.]+) \| - \| "
+                                               r"(.*) \|$", table, re.M)}
+    budget = ENTRIES["yale_faces"].train_epochs
+    at_budget = {likelihood: v for (e, likelihood), v in scores.items() if e == budget}
+    assert set(at_budget) >= {"bernoulli", "gaussian"}, scores
+    best = max(at_budget, key=at_budget.get)
+    assert ENTRIES["yale_faces"].train_settings["likelihood"] == best
+
+
 def test_default_runs_names_the_ledger_split_of_every_dataset_it_runs():
     import sys
     sys.path.insert(0, ROOT)

@@ -83,8 +83,9 @@ _ALL = (
           train_epochs=300),
     # With the Bernoulli, Yale's reconstructions are the lighting on an average face; a
     # Gaussian with learned sigma gives back the person, at the same cost per step (on
-    # validation images, experiments/face_identity.py: 1-NN identity of the reconstructions
-    # 0.80 at 200 epochs against the Bernoulli's 0.07 at 60 and 0.06 at 400; originals 0.85).
+    # validation images, experiments/results/face_identity.md: 1-NN identity of the
+    # reconstructions at 200 epochs 0.80 against the Bernoulli's 0.065; originals 0.85,
+    # an average face 0.04).
     Entry("yale_faces", _lazy("faces", "load_yale_files"), "CroppedYale/yaleBxx/*.pgm",
           "yale_faces", third_rows=True, train_epochs=200,
           train_settings={"likelihood": "gaussian"}),
