@@ -132,8 +132,9 @@ def test_yales_default_gives_back_the_person_after_a_short_budget(tmp_path):
     data_dir = real_data_dir("yale_faces")
     data = datasets.load("yale_faces", data_dir)
     held = np.arange(len(data.train)) % 10 == 9  # validation images; the test split unread
-    part = dataclasses.replace(data, train=data.train[~held], train_labels=data.train_labels[~held],
-                               test=data.train[held], test_labels=data.train_labels[held])
+    part = dataclasses.replace(data, train=data.train[~held],
+                               train_labels=data.train_labels[~held], test=data.train[held],
+                               test_labels=data.train_labels[held])
     logdir = str(tmp_path / "run")
     run_train(make_config(dataset="yale_faces", data_dir=data_dir, epochs=30, logdir=logdir),
               part, verbose=0)
