@@ -88,6 +88,23 @@ def commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+HOLD_OUT_EVERY = 10  # validation_split: every tenth training image is validation
+
+
+def validation_split(data):
+    """(train part, validation part): every HOLD_OUT_EVERY-th training image held out."""
+    import dataclasses
+
+    import numpy as np
+    held = np.arange(len(data.train)) % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1
+    labels = data.train_labels
+    # run_train evaluates on `test`: here that is the validation part.
+    return dataclasses.replace(
+        data, train=data.train[~held], test=data.train[held],
+        train_labels=None if labels is None else labels[~held],
+        test_labels=None if labels is None else labels[held])
+
+
 _QUICK = []  # set by output_dirs under --quick: write_table then refuses experiments/results
 
 

@@ -6,8 +6,12 @@ launcher in a fresh process, the default preset, the dataset's own budget (the r
 `train_epochs`, chosen by training_budget.py on validation images). Recorded: the budget
 in epochs and steps, the wall time of the whole command (start-up and figures included),
 the test reconstruction RMSE, the test KL, the latent units in use and the collapse flag
-(vae_tf/collapse.py); the run's reconstructions and prior draws are copied beside the table.
-Each run reads its dataset's test split once (the figures it reports).
+(vae_tf/collapse.py), and on the face data sets whether the reconstructions are their
+person (vae_tf/identity.py: 1-nearest-neighbour identity on the training images, beside
+the test originals' ceiling and an average face's floor); the run's reconstructions and
+prior draws are copied beside the table.
+Each run reads its dataset's test split once (the figures it reports); a full run records
+each read in the ledger (experiments/ledger.py), its headline the test RMSE.
 
     python experiments/default_runs.py --quick          # mnist_5k, 2 epochs
     python experiments/default_runs.py --data_root=$VAE_TF_DATA_DIR
@@ -31,6 +35,8 @@ from experiments import scaffold  # noqa: E402
 from experiments.common import Row  # noqa: E402
 from vae_tf.datasets import DATA_DIR_VAR, ENTRIES  # noqa: E402
 
+FACES = ("orl_faces", "yale_faces")  # subjects as labels: identity accuracy is reported
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config(scaffold.Config):
@@ -50,6 +56,27 @@ def get_config(quick: bool) -> Config:
 def define_flags() -> None:
     flags.DEFINE_list("datasets", None, "Datasets to run (those without data here are listed "
                       "as not run).")
+
+
+def split_of(name: str) -> str:
+    """The ledger's name of the test split the default command on `name` scores."""
+    from experiments.ledger import image_split
+    if name == "binarized_mnist":  # MNIST's test images, each pixel a fixed Bernoulli draw
+        return image_split("mnist", binarized=True)
+    return image_split(name)
+
+
+def identity_row(run: scaffold.Run, name: str, group: str, logdir: str) -> Row:
+    """The identity accuracy of the run's test reconstructions, with its ceiling and floor."""
+    from vae_tf.evaluation import reconstruct
+    from vae_tf.identity import identity_scores
+    from vae_tf.models import load_model
+    data = run.load(name)
+    recon = reconstruct(load_model(os.path.join(logdir, "model.keras")), data.test)
+    ids = identity_scores(data.train, data.train_labels, data.test, recon, data.test_labels)
+    return Row(group, "identity accuracy of the test reconstructions", ids["reconstructions"],
+               note=f"test originals {ids['originals']:.4f}, an average face "
+                    f"{ids['average_face']:.4f} (1-NN on the training images)")
 
 
 def launch(run: scaffold.Run, name: str, logdir: str):
@@ -73,7 +100,7 @@ def launch(run: scaffold.Run, name: str, logdir: str):
 
 
 def main(run: scaffold.Run) -> None:
-    rows, figures = [], []
+    rows, figures, reads = [], [], []
     t0 = time.perf_counter()
     for name in run.config.datasets:
         if name != scaffold.QUICK_DATASET and run.data_dir(name) is None:
@@ -82,12 +109,20 @@ def main(run: scaffold.Run) -> None:
         logdir = os.path.join(run.log_root, name)
         m, seconds = launch(run, name, logdir)
         group = f"{name}, {m['epochs']} epochs"
+        own = ", ".join(f"{k}={v}" for k, v in ENTRIES[name].train_settings.items())
         rows += [Row(group, "wall time of the command (s)", seconds,
                      note=f"{m['steps']:,} steps; {m['train_seconds']:.0f} s of training"),
-                 Row(group, "test RMSE", m["reconstruction_rmse"]),
+                 Row(group, "test RMSE", m["reconstruction_rmse"],
+                     note=own and f"{own} (the registry's train_settings)"),
                  Row(group, "test KL (nats)", m["test_kl"],
                      note=f"{m['latent_units_in_use']} of {m['latent_units']} latent units in "
                           "use" + (f"; {m['collapse']}" if m["collapsed"] else ""))]
+        setting = (f"the dataset's first command: default preset{f' ({own})' if own else ''}"
+                   f", {m['epochs']} epochs")
+        if name in FACES:
+            rows.append(identity_row(run, name, group, logdir))
+            setting += f"; identity accuracy of the reconstructions {rows[-1].ours:.4f}"
+        reads.append((split_of(name), setting, "test RMSE", m["reconstruction_rmse"]))
         for kind in ("reconstructions", "samples"):
             target = run.figure(f"{name}_{kind}.png")
             os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -103,7 +138,9 @@ def main(run: scaffold.Run) -> None:
                            "start-up, loading, training, evaluation and figures included.",
                            "Each run read its dataset's test split once, for the figures here; "
                            "no choice was made on them (the budgets come from "
-                           "training_budget.md, on validation images)."])
+                           "training_budget.md, Yale's likelihood from face_identity.md, "
+                           "both on validation images)."],
+                    test_reads=reads)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,7 @@ if not __package__:  # python experiments/training_budget.py: import the package
 from absl import flags  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row  # noqa: E402
-
-HOLD_OUT_EVERY = 10  # every tenth training image is validation
+from experiments.common import HOLD_OUT_EVERY, Row, validation_split  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -61,20 +59,6 @@ def get_config(quick: bool) -> Config:
 def define_flags() -> None:
     flags.DEFINE_list("datasets", None, "Datasets to run (skipped when not found); each has "
                       "its budgets in the config.")
-
-
-def validation_split(data):
-    """(train part, validation part): every HOLD_OUT_EVERY-th training image held out."""
-    import dataclasses
-
-    import numpy as np
-    held = np.arange(len(data.train)) % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1
-    labels = data.train_labels
-    # run_train evaluates on `test`: here that is the validation part.
-    return dataclasses.replace(
-        data, train=data.train[~held], test=data.train[held],
-        train_labels=None if labels is None else labels[~held],
-        test_labels=None if labels is None else labels[held])
 
 
 def run_dataset(run: scaffold.Run, name: str, budgets, limit: float):

@@ -375,6 +375,20 @@ def test_training_budget_quick(tmp_path):
         assert os.path.exists(tmp_path / "training_budget" / figure)
 
 
+def test_face_identity_quick(tmp_path):
+    table = run("face_identity.py", tmp_path, "--candidates=registry,bernoulli")
+    first, second = (_row(table, f"registry, {e} epochs", "identity accuracy, reconstructions")
+                     for e in (1, 2))
+    floor = float(re.search(r"floor \(average face\) ([\d.]+)", second[5]).group(1))
+    ceiling = float(re.search(r"ceiling \(originals\) ([\d.]+)", second[5]).group(1))
+    assert floor < float(second[3]) <= ceiling  # 2 epochs: recognisably more than the floor
+    assert float(first[3]) < float(second[3])  # the resumed run trained on
+    assert "likelihood=bernoulli" in _row(table, "bernoulli, 1 epochs",
+                                          "identity accuracy, reconstructions")[5]
+    assert "the test split is not read" in table
+    _figure(tmp_path / "face_identity" / "mnist_5k.png", 5)  # the images and 4 rows
+
+
 def test_miwae_defaults_quick(tmp_path):
     table = run("miwae_defaults.py", tmp_path)
     errors = {}
@@ -406,7 +420,14 @@ def test_latent_2d_quick(tmp_path):
 
 
 def test_default_runs_quick(tmp_path):
+    from experiments import ledger
+    with open(ledger.LEDGER, "rb") as f:
+        before = f.read()
     table = run("default_runs.py", tmp_path, f"--log_root={tmp_path}/logs")
+    # its test read is counted in the table, and a quick run leaves the ledger as it was
+    assert ledger.reads_note("mnist_5k test") in table
+    with open(ledger.LEDGER, "rb") as f:
+        assert f.read() == before
     wall = _row(table, "mnist_5k, 2 epochs", "wall time of the command (s)")
     assert float(wall[3]) > 0 and "80 steps" in wall[5]  # 4,000 images / 100 x 2 epochs
     assert 0 < float(_row(table, "mnist_5k, 2 epochs", "test RMSE")[3]) < 0.5

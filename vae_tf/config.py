@@ -276,9 +276,17 @@ def _holds_ratings(name: str) -> bool:
 
 def default_train_epochs(dataset: str) -> int:
     """The default preset's --epochs for training on `dataset` (the registry's budget)."""
+    return default_train_settings(dataset)["epochs"]
+
+
+def default_train_settings(dataset: str) -> Dict[str, Any]:
+    """The default preset's settings for training on `dataset`: the registry's budget and
+    its `train_settings` (a new dict)."""
     from vae_tf.datasets.registry import ENTRIES
     known = ENTRIES.get(dataset)
-    return known.train_epochs if known is not None else _DEFAULTS["epochs"]
+    if known is None:
+        return {"epochs": _DEFAULTS["epochs"]}
+    return {"epochs": known.train_epochs, **known.train_settings}
 
 
 # The thesis's TensorFlow VAE (PROTOCOL.md, "Model"; the MNIST slide), as its scripts ran:
@@ -304,7 +312,7 @@ def make_config(preset: str = "default", **given: Any) -> Config:
     """A Config from a preset's values, overridden by the settings given explicitly."""
     values = preset_values(preset)
     if preset == "default" and given.get("mode", "train") == "train":
-        values["epochs"] = default_train_epochs(given.get("dataset", _DEFAULTS["dataset"]))
+        values.update(default_train_settings(given.get("dataset", _DEFAULTS["dataset"])))
     if given.get("init") == "thesis_pytorch" and "init_stddev" not in given:
         values.pop("init_stddev", None)  # the PyTorch initialiser replaces the preset's
     if given.get("dataset") == TABLE and "imputer" not in given:

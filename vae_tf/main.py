@@ -43,6 +43,11 @@ def _define_flags() -> None:
                 + ")" if field.name == "epochs" else field.default)
             help_text += (f" (default preset: {default}, thesis preset: "
                           f"{_THESIS_SETS[field.name]}; see --preset)")
+        own = {n: e.train_settings[field.name] for n, e in datasets.ENTRIES.items()
+               if field.name in e.train_settings}
+        if own:  # the dataset registry's per-dataset defaults
+            help_text += " (default preset, --mode=train, on " + ", ".join(
+                f"{n}: {v}" for n, v in own.items()) + ")"
         kind = field.type if field.type in (bool, int, float) else (
             float if "float" in str(field.type) else str)
         if choices:
