@@ -99,7 +99,7 @@ def test_default_runs_names_the_ledger_split_of_every_dataset_it_runs():
     names = default_runs.get_config(False).datasets + default_runs.get_config(True).datasets
     splits = {name: default_runs.split_of(name) for name in names}
     assert set(splits.values()) <= set(ledger.SPLITS)
-    assert splits["binarized_mnist"] == "mnist test, binarized"
+    assert splits["binarized_mnist"] == "binarized_mnist test"
     assert splits["yale_faces"] == "yale_faces test" and splits["mnist_5k"] == "mnist_5k test"
 
 
