@@ -109,6 +109,12 @@ class Run:
         from vae_tf import datasets
         return datasets.load(name, self.data_dir(name))
 
+    @property
+    def experiment(self) -> str:
+        """The ledger's name of this run: its script, and the table when it is a variant's."""
+        script, table = f"experiments/{self.script}.py", self.config.table
+        return script if table == self.script else f"{script} --table={table}"
+
     def figure(self, *parts: str) -> str:
         """A figure's path: <out_dir>/<table>/<parts>."""
         return os.path.join(self.out_dir, self.config.table, *parts)
@@ -127,7 +133,7 @@ class Run:
         path = common.write_table(self.config.table, title, reproduces, rows, budget,
                                   self.config.seed, figures, notes, self.out_dir)
         for split, setting, metric, value in test_reads:
-            ledger.record_read(self.config.table, split, setting, metric, value,
+            ledger.record_read(self.experiment, split, setting, metric, value,
                                os.path.relpath(path, common.REPO), quick=self.quick)
         from experiments import fingerprint
         fingerprint.record(self.config.table, protocol(self.config), self.out_dir,

@@ -212,3 +212,19 @@ def test_the_committed_ledgers_commits_resolve():
     missing = [h for h in sorted(hashes) if subprocess.run(
         ["git", "cat-file", "-e", f"{h}^{{commit}}"], cwd=ROOT).returncode != 0]
     assert not missing
+
+
+@pytest.mark.parametrize("script, table, name", [
+    ("default_runs", "default_runs", "experiments/default_runs.py"),
+    ("miwae_defaults", "miwae_defaults_random",
+     "experiments/miwae_defaults.py --table=miwae_defaults_random")])
+def test_a_run_names_itself_in_the_ledger_by_its_script(tmp_path, monkeypatch, script, table,
+                                                        name):
+    from experiments import scaffold
+    recorded = []
+    monkeypatch.setattr("experiments.ledger.record_read", lambda *a, **k: recorded.append(a[0]))
+    monkeypatch.setattr("experiments.fingerprint.record", lambda *a, **k: None)
+    config = scaffold.Config(table=table, stage=None)
+    run = scaffold.Run(script, config, False, None, str(tmp_path), None)
+    run.write_table("t", "-", [], "-", test_reads=[("mnist test", "s", "RMSE", 0.1)])
+    assert run.experiment == name and recorded == [name]
