@@ -237,3 +237,32 @@ def test_a_run_folder_is_not_resumed_with_another_objective_or_optimizer(tmp_pat
     with pytest.raises(UserError, match="different .*adam_epsilon"):
         RunDir.for_config(make_config(logdir=str(tmp_path / "r"), adam_epsilon=1e-8))
     RunDir.for_config(make_config(logdir=str(tmp_path / "r"))).close()  # same settings resume
+
+
+def test_the_launcher_refuses_a_locked_or_unwritable_folder_before_creating_anything(tmp_path):
+    from vae_tf.rundir import check_before_start
+    held = tmp_path / "held"
+    held.mkdir()
+    holder = _hold_lock(held)
+    try:
+        with pytest.raises(UserError, match=r"--logdir=.*held is in use by another live run "
+                                            r"\(elsewhere 42\); wait for it to end"):
+            check_before_start(make_config(logdir=str(held)))
+    finally:
+        holder.kill()
+        holder.wait()
+    check_before_start(make_config(logdir=str(held)))  # the holder is gone: free again
+    assert sorted(os.listdir(held)) == [LOCK]  # nothing created, the lock not taken
+    (tmp_path / "file").write_text("not a folder")
+    for logdir in (tmp_path / "file", tmp_path / "file" / "run" / "deeper"):
+        with pytest.raises(UserError, match=r"cannot write there \(Not a directory\); pass a "
+                                            "folder you can write to"):
+            check_before_start(make_config(logdir=str(logdir)))
+    new = tmp_path / "new" / "run"
+    check_before_start(make_config(logdir=str(new)))  # a folder still to be made is fine
+    assert not (tmp_path / "new").exists()
+    if os.geteuid() != 0:  # root may write anywhere
+        locked_out = tmp_path / "ro"
+        locked_out.mkdir(mode=0o500)
+        with pytest.raises(UserError, match=r"cannot write there \(Permission denied\)"):
+            check_before_start(make_config(logdir=str(locked_out / "run")))

@@ -116,11 +116,56 @@ def refusal_check(path: str, logdir: str, config) -> Optional[Dict]:
 
 
 def check_before_start(config) -> None:
-    """`refusal_check` on the launcher's run folder before TensorFlow starts (one device or
-    mirrored; a multi-worker task's folder depends on its place in the cluster, so its
-    check waits for `RunDir.for_config`)."""
+    """The launcher's run folder refused before TensorFlow starts, in a second: one it cannot
+    write into, one a live run holds, or one `refusal_check` refuses (one device or mirrored;
+    a multi-worker task's folder depends on its place in the cluster, so its checks wait
+    for `RunDir.for_config`). Read-only: nothing is created."""
     if config.logdir and config.strategy != "multi_worker":
+        _check_writable(config.logdir, "--logdir")
+        _check_unlocked(config.logdir, "--logdir")
         refusal_check(config.logdir, config.logdir, config)
+
+
+def _cannot_write(what: str, path: str, reason: str) -> UserError:
+    return UserError(f"{what}={path}: cannot write there ({reason}); pass a folder you can "
+                     "write to and that has free space")
+
+
+def _in_use(what: str, path: str, holder: str) -> UserError:
+    holder = holder or "unknown process"
+    return UserError(f"{what}={path} is in use by another live run ({holder}); wait for it to "
+                     f"end or pass another {what}")
+
+
+def _check_writable(path: str, what: str) -> None:
+    """Refuse `path` if it, or the nearest part of it that exists, is not a folder this
+    process can write into; creates nothing (the folder is made once the run starts)."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise _cannot_write(what, path, "Not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise _cannot_write(what, path, "Permission denied")
+
+
+def _check_unlocked(path: str, what: str) -> None:
+    """Refuse `path` if a live run holds its lock (tried and let go at once; creates nothing).
+    `RunDir._lock` takes the lock for good once the run starts."""
+    lock = os.path.realpath(os.path.join(path, LOCK))
+    if lock in _HELD or not os.path.isfile(lock):
+        return
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return  # unreadable: RunDir's own attempt says what is wrong
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except OSError:
+        raise _in_use(what, path, _read(lock)) from None
+    finally:
+        os.close(fd)
 
 
 class RunDir:
@@ -135,8 +180,7 @@ class RunDir:
                 f.write("ok")
             os.remove(probe)
         except OSError as e:
-            raise UserError(f"{what}={path}: cannot write there ({e.strerror or e}); pass a "
-                            "folder you can write to and that has free space") from None
+            raise _cannot_write(what, path, e.strerror or str(e)) from None
         self._lock()
 
     @classmethod
@@ -180,9 +224,7 @@ class RunDir:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise UserError(f"{self.what}={self.path} is in use by another live run "
-                            f"({_read(path) or 'unknown process'}); wait for it to end or pass "
-                            f"another {self.what}") from None
+            raise _in_use(self.what, self.path, _read(path)) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{socket.gethostname()} {os.getpid()}".encode())
         _HELD[path] = [fd, 1]
