@@ -111,6 +111,7 @@ def test_conv_decoder_flops_per_draw(throughput):
     assert throughput.conv_decoder_flops((28, 28, 1), 32, 400) == 2 * macs == 5_946_368
 
 
+@pytest.mark.slow  # runs the benchmark script end to end
 def test_miwae_transform_quick_writes_a_temporary_table_and_never_the_results(tmp_path):
     # The default conv MIWAE fitted for one epoch on 100 mnist_5k images, 5 imputed.
     script = os.path.join(ROOT, "benchmarks", "miwae_transform.py")
@@ -175,6 +176,7 @@ def test_latent_draws_spread_a_rows_draws_as_each_scheme_says():
         draws.scheme_eps("sobol", 8, 3, 5, rng)
 
 
+@pytest.mark.slow  # runs the benchmark script end to end
 def test_miwae_draws_quick_writes_a_temporary_table_and_never_the_results(tmp_path):
     # The default conv MIWAE fitted for one epoch on 100 mnist_5k images, 5 imputed.
     script = os.path.join(ROOT, "benchmarks", "miwae_draws.py")

@@ -43,6 +43,7 @@ def test_loss_improves_over_50_steps_on_fixed_data(tiny_data):
     assert losses[-1] < 0.8 * losses[0], (losses[0], losses[-1])
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 def test_same_seed_same_losses_and_every_row_once_per_epoch(tiny_data):
     def run():
         _, engine = _engine(tiny_data.train, seed=5, steps_per_call=4)
@@ -127,6 +128,7 @@ def test_a_non_finite_loss_stops_with_the_step_named():
         engine.fit(2)
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(tiny_data, tmp_path):
     def fresh(run):
         _, engine = _engine(tiny_data.train, seed=3, steps_per_call=3, run=run)

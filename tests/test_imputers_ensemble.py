@@ -100,6 +100,7 @@ def test_bad_use_gets_one_line(holed):
         SeedEnsemble(one, n_seeds=1).fit(x).transform(x[:, :3])
 
 
+@pytest.mark.slow  # the launcher's impute run, three MIWAE fits
 def test_launcher_imputer_seeds_averages_members_in_the_run_folder(tmp_path, tiny_data):
     from vae_tf.config import make_config
     from vae_tf.impute_run import run_impute
@@ -168,6 +169,7 @@ def test_rating_vae_is_averaged_by_seed_ensemble_like_every_trained_imputer(tmp_
     assert isinstance(single, RatingVAE) and isinstance(one, MIWAEImputer)  # one model each
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 def test_the_thesis_imputer_averages_too(holed):
     from vae_tf.imputers import VAEImputer
     x, mask = holed

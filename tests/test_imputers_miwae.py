@@ -247,6 +247,7 @@ def test_masked_log_weights_are_the_bound_s_when_holes_hold_zeros():
     np.testing.assert_allclose(fast.numpy(), reference.numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 def test_warm_start_continues_from_the_previous_fit(fitted, tiny_data):
     _, holed, _ = fitted
     settings = dict(latent_dim=4, hidden_dim=64, batch_size=50, learning_rate=3e-3,
@@ -265,6 +266,7 @@ def test_warm_start_continues_from_the_previous_fit(fitted, tiny_data):
         np.testing.assert_array_equal(v.numpy(), old)
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 def test_a_checkpoint_wins_over_warm_start(tmp_path, tiny_data):
     # Refitting with warm_start and a logdir resumes the checkpoint: 1 epoch then "2 epochs"
     # is 2 epochs in all (not 1 + 2), the same weights as one uninterrupted 2-epoch fit.
@@ -294,6 +296,7 @@ def test_warm_start_refuses_data_of_another_width(fitted):
         MIWAEImputer(batch_size=2, warm_start="yes").fit(np.zeros((4, 3)))
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 def test_warm_start_from_begins_a_new_imputer_at_a_pretrained_ones_weights(fitted):
     pretrained, holed, _ = fitted  # 40 epochs
     before = [v.numpy() for v in pretrained.model_.trainable_variables]
@@ -426,6 +429,7 @@ def test_launcher_path_gives_the_dataset_image_to_a_conv_miwae(tmp_path, tiny_da
     assert 0 < metrics["rmse_missing"] < 0.5
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 def test_xla_compiles_the_mlp_on_images_but_not_a_table(tiny_data, monkeypatch):
     """A table's 1,000-step fit is faster without XLA (benchmarks/results/xla_mappings.md),
     whose code TensorFlow never frees; the MLP on [0, 1] images keeps it."""

@@ -41,6 +41,7 @@ def test_clone_params_and_repr(name):
         imputer.set_params(epoch=2)
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 @pytest.mark.parametrize("name", sorted(FAST))
 def test_fit_transform_pipeline_and_grid_search(name):
     x, holed, y = _images()

@@ -148,6 +148,7 @@ def test_the_loop_is_the_thesis_algorithm(tiny_data):
     assert np.array_equal(ours[mask], holed[mask])
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 def test_same_seed_same_output_and_verbose_prints_epochs(tiny_data, capsys):
     holed, _ = _holed(tiny_data.train, seed=0)
     a = _imputer(epochs=3).fit_transform(holed)
@@ -216,6 +217,7 @@ def test_divergence_is_reported_with_the_fix(tiny_data, tmp_path):
         _imputer(epochs=5, learning_rate=1e30, logdir=str(tmp_path)).fit_transform(holed)
 
 
+@pytest.mark.slow  # over 10 s here: several fits and their tracing
 def test_a_logdir_resumes_the_same_fit_and_refuses_another(tiny_data, tmp_path):
     holed, _ = _holed(tiny_data.train[:100], seed=0)
     straight = _imputer(epochs=4, batch_size=30).fit_transform(holed)  # 4 batches, one padded
