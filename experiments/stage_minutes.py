@@ -69,7 +69,7 @@ def full_minutes(name: str, estimate: float, config, out_dir: str) -> Minutes:
     work = work_seconds(text)
     if work is not None and work > wall:
         return Minutes(estimate, ESTIMATE, f"its {wall} s rewrote the table from earlier "
-                       f"work (it reports {work:.0f} s of it)")
+                       f"work: it reports {work:.0f} s of it")
     changed = config_change(out_dir, name, config)
     if changed == NOT_RECORDED:
         return Minutes(estimate, ESTIMATE, f"its {wall} s of {date}: no fingerprint to check "

@@ -204,8 +204,8 @@ def test_list_refuses_the_wall_time_of_a_rewrite_from_earlier_work(tmp_path, row
     config = run_all.current_config(planned)("latent_2d")
     _fake_results(str(tmp_path), "latent_2d", 40, config, [row])
     m = run_all.expected(planned, str(tmp_path))["latent_2d"]
-    assert m.source == "estimate" and m.why == (f"its 40 s rewrote the table from earlier work "
-                                                f"(it reports {work:.0f} s of it)")
+    assert m.source == "estimate" and m.why == (f"its 40 s rewrote the table from earlier work: "
+                                                f"it reports {work:.0f} s of it")
     _fake_results(str(tmp_path), "latent_2d", 10900, config, [row])  # a run that did it
     assert run_all.expected(planned, str(tmp_path))["latent_2d"].full == 182
 
