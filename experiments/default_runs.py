@@ -48,7 +48,7 @@ class Config(scaffold.Config):
 
 def get_config(quick: bool) -> Config:
     images = tuple(n for n, e in ENTRIES.items() if not e.ratings)
-    return Config(table="default_runs", stage=scaffold.Stage("beyond", False, (15, 1)),
+    return Config(table="default_runs", stage=scaffold.Stage("beyond", False, (29, 1)),
                   datasets=(scaffold.QUICK_DATASET,) if quick else images,
                   epochs=2 if quick else None)
 

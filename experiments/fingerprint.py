@@ -12,8 +12,9 @@ writes `<out_dir>/<name>.fingerprint.json` beside it, holding
 - inputs: further repository files given to `record` (thesis_numbers.json), by sha256.
 
 `status` compares each results file with what its fingerprint names, now; `status_lines`
-gives the printed lines; `plan` (fingerprint_plan.py) picks the stale stages that fit a
-budget in minutes.
+gives the printed lines; `config_change` says whether a fingerprint records a given
+config (run_all trusts a results file's wall time only then); `plan` (fingerprint_plan.py)
+picks the stale stages that fit a budget in minutes.
 """
 
 import json
@@ -149,12 +150,31 @@ def _check(name, out_dir, current_config, root, repo, hashes) -> Tuple[str, str]
     new = current_config(name) if current_config is not None else None
     if new is None:
         notes.append("config not checked")
-    elif hashes.text(canonical(new)) != old.get("config_sha256"):
-        stale.append(first_difference(old.get("config"), json.loads(canonical(new)))
-                     or "config changed")
+    else:
+        stale += _config_changed(old, new, hashes)
     data_stale, data_notes = _data(old.get("data", {}), root, hashes)
     state = STALE if stale or data_stale else CURRENT
     return state, "; ".join(stale + data_stale + notes + data_notes)
+
+
+def config_change(out_dir: str, name: str, config) -> Optional[str]:
+    """None when `<name>`'s fingerprint records `config` (as `status` compares it), else why
+    not: no fingerprint, an unreadable one, or the first difference."""
+    try:
+        with open(fingerprint_path(out_dir, name)) as f:
+            old = json.load(f)
+        return next(iter(_config_changed(old, config, Hashes())), None)
+    except FileNotFoundError:
+        return NOT_RECORDED
+    except (OSError, ValueError, TypeError, AttributeError) as e:
+        return f"fingerprint unreadable ({type(e).__name__}: {e})"
+
+
+def _config_changed(old: Mapping, new, hashes: Hashes) -> List[str]:
+    """[] when the fingerprint `old` records the config `new`, else the first difference."""
+    if hashes.text(canonical(new)) == old.get("config_sha256"):
+        return []
+    return [first_difference(old.get("config"), json.loads(canonical(new))) or "config changed"]
 
 
 def _in_repo(rel: str, repo: str) -> str:

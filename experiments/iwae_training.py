@@ -53,7 +53,7 @@ class Config(scaffold.Config):
 
 
 def get_config(quick: bool) -> Config:
-    return Config(table="iwae_training", stage=scaffold.Stage("beyond", False, (100, 1)),
+    return Config(table="iwae_training", stage=scaffold.Stage("beyond", False, (110, 1)),
                   samples=(1, 5) if quick else (5,), epochs=2 if quick else 1600,
                   hidden_layers=2, hidden_dim=200, latent_dim=50, batch_size=100,
                   learning_rate=1e-3, final_learning_rate=1e-4,

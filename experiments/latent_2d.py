@@ -34,7 +34,7 @@ class Config(scaffold.Config):
 
 
 def get_config(quick: bool) -> Config:
-    return Config(table="latent_2d", stage=scaffold.Stage("beyond", False, (5, 1)),
+    return Config(table="latent_2d", stage=scaffold.Stage("beyond", False, (6, 1)),
                   epochs=2 if quick else 50)
 
 

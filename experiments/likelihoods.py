@@ -38,6 +38,8 @@ class Config(scaffold.Config):
 
 
 def get_config(quick: bool) -> Config:
+    # 20 min at least: the 12 runs' training alone took 1,190 s (likelihoods.md's notes); its
+    # 40 s wall time is a rewrite from the finished run folders.
     return Config(table="likelihoods", stage=scaffold.Stage("beyond", False, (20, 1)),
                   datasets=("mnist",) if quick else ("mnist", "omniglot_en", "orl_faces"),
                   epochs=2 if quick else 30, face_epochs=2 if quick else 300,

@@ -67,7 +67,8 @@ def get_config(quick: bool) -> Config:
                   max_epochs=4 if quick else 300, eval_every=2 if quick else 50,
                   conv_max_epochs=2 if quick else 100, conv_eval_every=1 if quick else 10,
                   budget_minutes=20.0, impute_samples=100 if quick else 1000,
-                  variants={"random": dict(table="miwae_defaults_random", missing=("random",))})
+                  variants={"random": dict(table="miwae_defaults_random", missing=("random",),
+                                           stage=scaffold.Stage("beyond", False, (59, 1)))})
 
 
 def define_flags() -> None:

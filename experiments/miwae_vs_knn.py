@@ -54,10 +54,10 @@ class Config(scaffold.Config):
 
 
 def get_config(quick: bool) -> Config:
-    conv = dict(table="miwae_vs_knn_conv", stage=scaffold.Stage("beyond", False, (100, 1)),
+    conv = dict(table="miwae_vs_knn_conv", stage=scaffold.Stage("beyond", False, (85, 1)),
                 schemes=("structured",), vae_epochs=0, miwae_arch="conv",
                 miwae_epochs=2 if quick else 30, miwae_seeds=3)
-    return Config(table="miwae_vs_knn", stage=scaffold.Stage("beyond", False, (55, 2)),
+    return Config(table="miwae_vs_knn", stage=scaffold.Stage("beyond", False, (57, 2)),
                   schemes=("structured", "random"), ks=(1, 3, 10, 30, 100),
                   vae_epochs=2 if quick else 30, miwae_epochs=2 if quick else 100,
                   miwae_hidden_layers=None, miwae_hidden_dim=None, miwae_latent_dim=None,

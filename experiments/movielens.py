@@ -44,7 +44,7 @@ class Config(scaffold.Config):
 
 
 def get_config(quick: bool) -> Config:
-    return Config(table="movielens", stage=scaffold.Stage("thesis", True, (10, 1)), k=10,
+    return Config(table="movielens", stage=scaffold.Stage("thesis", True, (7, 1)), k=10,
                   epochs=3 if quick else 100, rating_epochs=3 if quick else 60,
                   rating_seeds=1 if quick else 3, folds=() if quick else (1, 2, 3, 4, 5))
 

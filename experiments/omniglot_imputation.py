@@ -40,7 +40,7 @@ class Config(scaffold.Config):
 
 
 def get_config(quick: bool) -> Config:
-    return Config(table="omniglot_imputation", stage=scaffold.Stage("thesis", True, (10, 1)),
+    return Config(table="omniglot_imputation", stage=scaffold.Stage("thesis", True, (2, 1)),
                   epochs=5 if quick else 200, figure_epochs=5 if quick else 100)
 
 

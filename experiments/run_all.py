@@ -12,9 +12,15 @@ The stages come from the scripts' configs (`get_config` beside each script's pro
 stage per script and one per named variant (miwae_vs_knn_conv is miwae_vs_knn.py
 --variant=conv), named after the table it writes, with its tier ("thesis": it reproduces a
 slide's table or figure; "beyond": the rest) and expected minutes. They run the thesis
-tier first, each tier in order of expected minutes; every stage runs with its committed
+tier first, each tier in order of its config's minutes; every stage runs with its committed
 budget and seed and writes its table (command, seed, budget, wall time, commit, cores) and
-figures to experiments/results/. `--quick` gives every stage its --quick flag and one
+figures to experiments/results/.
+
+A stage's expected full-run minutes are the wall time its results file records, when the
+file's fingerprint holds the stage's config now and the run did the work it reports (not a
+rewrite from finished run folders: stage_minutes.py); else its config's estimate. `--list`
+says which, with each tier's total against its target (thesis 90 min, all 480), and
+`--budget` plans with the same figures. `--quick` gives every stage its --quick flag and one
 scratch folder (hundreds of MB of run folders), removed at the end unless `--keep` is
 given, when its path is printed: it never writes into experiments/results/. Without a
 data root, --quick runs the stages that work on the bundled mnist_5k sample and names the
@@ -26,7 +32,7 @@ experiments/fingerprint.py: the script, its config, the code of every repository
 imported, the data files it read). `--status` compares every stage's table with what its
 fingerprint names and prints `current` or `stale` with the reason (exit 1 if any is
 stale); `--stale` runs only the stale stages, and `--budget=MIN` only those that fit MIN
-minutes by their expected times, so a regeneration at one commit can span sittings.
+minutes by their expected minutes, so a regeneration at one commit can span sittings.
 """
 
 import dataclasses
@@ -38,14 +44,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 if not __package__:  # python experiments/run_all.py: import the package, not its files
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
-from experiments import scaffold  # noqa: E402
+from experiments import scaffold, stage_minutes  # noqa: E402
 
 flags.DEFINE_bool("quick", False, "Every stage's --quick, into a scratch folder.")
 flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
@@ -53,8 +59,9 @@ flags.DEFINE_string("data_root", os.environ.get("VAE_TF_DATA_DIR"),
 flags.DEFINE_list("only", [], "Run only these stages (the tables' names, as --list shows).")
 flags.DEFINE_bool("keep", False, "With --quick: keep the scratch folder (its path is printed) "
                   "instead of removing it at the end.")
-flags.DEFINE_bool("list", False, "Print the stages with their tier and expected minutes, and "
-                  "each tier's total; run nothing.")
+flags.DEFINE_bool("list", False, "Print the stages with their tier and expected minutes (each "
+                  "measured or estimated), each tier's total and its distance from the "
+                  "target; run nothing.")
 flags.DEFINE_bool("status", False, "Print each stage's table as current or stale (with the "
                   "reason) and exit 1 if any is stale; run nothing.")
 flags.DEFINE_bool("stale", False, "Run only the stages whose tables are stale (--status).")
@@ -63,6 +70,7 @@ flags.DEFINE_float("budget", None, "With --stale: run only the stale stages whos
 FLAGS = flags.FLAGS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TARGETS = {"thesis": 90, "all": 480}  # full-run minutes a tier should fit (the release issue)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,19 +110,38 @@ def stages() -> List[Planned]:
                                       p.name))
 
 
-def listing(planned: List[Planned]) -> str:
-    """The stages as --list prints them, then each tier's total and the sum."""
-    lines = [f"{'stage':28} {'tier':7} {'full min':>8} {'quick min':>9}  command"]
+def expected(planned: List[Planned], out_dir: Optional[str] = None
+             ) -> Dict[str, stage_minutes.Minutes]:
+    """name -> its full-run minutes: measured by its results file in out_dir (default
+    experiments/results) where that still holds, else its config's estimate."""
+    from experiments import common
+    config_of = current_config(planned)
+    return {p.name: stage_minutes.full_minutes(p.name, p.stage.minutes[0], config_of(p.name),
+                                               out_dir or common.RESULTS) for p in planned}
+
+
+def listing(planned: List[Planned], minutes: Dict[str, stage_minutes.Minutes]) -> str:
+    """The stages as --list prints them (full minutes from `minutes`, with their source),
+    then each tier's total and the sum, then how far each is from its target."""
+    lines = [f"{'stage':28} {'tier':7} {'full min':>8} {'quick min':>9}  "
+             f"{'source':37} command"]
     for p in planned:
-        full, quick = p.stage.minutes
+        m = minutes[p.name]
+        why = f"  ({m.why})" if m.why else ""
         data = "  (--quick needs the data root)" if p.stage.quick_needs_data else ""
-        lines.append(f"{p.name:28} {p.stage.tier:7} {full:8g} {quick:9g}  "
-                     f"{' '.join(p.command)}{data}")
-    for tier in (*scaffold.TIERS, None):
-        chosen = [p for p in planned if tier is None or p.stage.tier == tier]
-        full, quick = (sum(p.stage.minutes[i] for p in chosen) for i in (0, 1))
-        lines.append(f"{tier or 'all'}: {len(chosen)} stages, {full:g} min full, "
+        lines.append(f"{p.name:28} {p.stage.tier:7} {m.full:8g} {p.stage.minutes[1]:9g}  "
+                     f"{m.source:37} {' '.join(p.command)}{data}{why}")
+    totals = {}
+    for tier in (*scaffold.TIERS, "all"):
+        chosen = [p for p in planned if tier in ("all", p.stage.tier)]
+        full = totals[tier] = sum(minutes[p.name].full for p in chosen)
+        quick = sum(p.stage.minutes[1] for p in chosen)
+        measured = sum(minutes[p.name].measured for p in chosen)
+        lines.append(f"{tier}: {len(chosen)} stages, {full:g} min full ({measured} measured), "
                      f"{quick:g} min quick")
+    lines.append("targets: " + "; ".join(
+        f"{tier} {totals[tier]:g} of {target:g} min, {abs(totals[tier] - target):g} min "
+        f"{'over' if totals[tier] > target else 'to spare'}" for tier, target in TARGETS.items()))
     return "\n".join(lines)
 
 
@@ -140,9 +167,11 @@ def stage_status(planned: List[Planned]):
 
 def main(_):
     planned = stages()
+    expect = expected(planned)
     if FLAGS.list:
-        print(listing(planned))
+        print(listing(planned, expect))
         return
+    minutes = {name: m.full for name, m in expect.items()}
     if FLAGS.budget is not None and not FLAGS.stale:
         sys.exit("run_all: --budget applies to --stale (it picks the stale stages that fit); "
                  "add --stale")
@@ -157,8 +186,7 @@ def main(_):
         if FLAGS.status:
             sys.exit(code)
         stale = [name for name, state, _ in states if state == fingerprint.STALE]
-        chosen = fingerprint.plan(stale, {p.name: p.stage.minutes[0] for p in planned},
-                                  FLAGS.budget)
+        chosen = fingerprint.plan(stale, minutes, FLAGS.budget)
         print("\n".join(chosen.lines()), flush=True)
         planned = [p for p in planned if p.name in chosen.run]
     unknown = sorted(set(FLAGS.only) - {p.name for p in planned})
@@ -173,7 +201,7 @@ def main(_):
                  "full run writes experiments/results/); drop it or add --quick")
     scratch = tempfile.mkdtemp(prefix="vae_tf_run_all_") if FLAGS.quick else None
     try:
-        failed, skipped = run_stages(planned, scratch)
+        failed, skipped = run_stages(planned, scratch, minutes)
     finally:
         if scratch and FLAGS.keep:
             print(f"quick results kept in {scratch} (experiments/results/ untouched)")
@@ -187,8 +215,9 @@ def main(_):
         sys.exit(f"run_all: failed: {', '.join(failed)}")
 
 
-def run_stages(planned: List[Planned], scratch):
-    """Run the chosen stages in turn; (the failed, the skipped) names."""
+def run_stages(planned: List[Planned], scratch, minutes: Dict[str, float]):
+    """Run the chosen stages in turn; (the failed, the skipped) names. minutes: each stage's
+    expected full-run minutes (`expected`)."""
     chosen = [p for p in planned if not FLAGS.only or p.name in FLAGS.only]
     failed, skipped = [], []
     for i, p in enumerate(chosen, 1):
@@ -200,9 +229,8 @@ def run_stages(planned: List[Planned], scratch):
         args = [sys.executable, os.path.join(HERE, script), *flags_of]
         args += [f"--data_root={FLAGS.data_root}"] if FLAGS.data_root else []
         args += ["--quick", f"--out_dir={scratch}"] if FLAGS.quick else []
-        full, quick = p.stage.minutes
-        print(f"[{i}/{len(chosen)}] {p.name}: about {quick if FLAGS.quick else full:g} min",
-              flush=True)
+        about = p.stage.minutes[1] if FLAGS.quick else minutes[p.name]
+        print(f"[{i}/{len(chosen)}] {p.name}: about {about:g} min", flush=True)
         t0 = time.perf_counter()
         code = subprocess.call(args)
         print(f"[{i}/{len(chosen)}] {p.name}: exit {code} after "

@@ -41,7 +41,10 @@ class Stage:
 
     tier: str  # "thesis": reproduces a slide's table or figure; "beyond": everything else
     quick_needs_data: bool  # --quick needs the data root too (no bundled stand-in)
-    minutes: Tuple[float, float]  # expected wall time on 2 cores: (full run, --quick)
+    # expected wall time on 2 cores: (full run, --quick). The full run's: the latest measured
+    # wall time in whole minutes, rounded up; run_all's --list and --budget take the results
+    # file's own when it still applies (stage_minutes.py).
+    minutes: Tuple[float, float]
 
     def __post_init__(self):
         if self.tier not in TIERS:

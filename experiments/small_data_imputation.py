@@ -79,10 +79,11 @@ class Config(scaffold.Config):
 
 def get_config(quick: bool) -> Config:
     conv = dict(table="small_data_imputation_conv", datasets=("omniglot_en", "omniglot_gr"),
+                stage=scaffold.Stage("beyond", True, (44, 1)),
                 omniglot_configs=("cx400x32x5",), miwae_seeds=3, pretrain_epochs=0,
                 vae_epochs=0, **({} if quick else {"omniglot_epochs": (5, 10, 15, 20, 30)}))
     tiny = ("1x64x8x2",)  # --quick: a tiny MLP
-    return Config(table="small_data_imputation", stage=scaffold.Stage("beyond", True, (60, 1)),
+    return Config(table="small_data_imputation", stage=scaffold.Stage("beyond", True, (61, 1)),
                   datasets=DATASETS, schemes=("structured",), share=0.25 if quick else 1.0,
                   ks=(1, 10) if quick else (1, 2, 3, 5, 10, 20, 30, 50, 100),
                   augment=("omniglot_en", "omniglot_gr", "orl_faces"),

@@ -52,7 +52,7 @@ def get_config(quick: bool) -> Config:
                    "omniglot_gr": (100, 200, 300, 500, 1000),
                    "orl_faces": (100, 300, 500, 1000), "yale_faces": (30, 100, 200, 300, 400)}
         limits = {"omniglot_en": 120, "omniglot_gr": 120, "orl_faces": 300, "yale_faces": 900}
-    return Config(table="training_budget", stage=scaffold.Stage("beyond", False, (35, 1)),
+    return Config(table="training_budget", stage=scaffold.Stage("beyond", False, (65, 1)),
                   datasets=tuple(budgets), budgets=budgets, limit_seconds=limits)
 
 

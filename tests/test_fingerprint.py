@@ -135,6 +135,19 @@ def test_a_config_change_names_the_key_and_both_values(repo):
     assert unknown == [("table", "current", "config not checked")]
 
 
+def test_config_change_compares_the_config_alone(repo):
+    repo.record()
+    repo.write("vae_tf/fake_lib.py", MODULE.replace("SCALE = 2", "SCALE = 3"))  # code: stale
+    assert fingerprint.config_change(repo.out, "table", repo.config) is None
+    assert fingerprint.config_change(repo.out, "table", dict(CONFIG, seed=1)) == \
+        "config seed: 0 -> 1"
+    assert fingerprint.config_change(repo.out, "other", repo.config) == fingerprint.NOT_RECORDED
+    with open(fingerprint.fingerprint_path(repo.out, "table"), "w") as f:
+        f.write("[]")
+    assert fingerprint.config_change(repo.out, "table", repo.config).startswith(
+        "fingerprint unreadable")
+
+
 @pytest.mark.parametrize("damage, how", [
     (lambda path: open(path, "r+b").write(b"\xff"), "changed"),  # same size, other bytes
     (lambda path: open(path, "ab").write(b"\x00"), "changed"),

@@ -1,17 +1,22 @@
 """experiments/run_all.py: its stages are the scripts' configs (a script and each variant),
---list gives their tiers and minutes; every committed table is a stage; --quick's scratch
-folder goes at the end unless --keep; the scripts load no TensorFlow until they run."""
+--list gives their tiers and minutes (measured by a results file of the same config, else
+estimated); every committed table is a stage; --quick's scratch folder goes at the end
+unless --keep; the scripts load no TensorFlow until they run."""
 
 import dataclasses
 import glob
 import importlib
+import json
 import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from experiments import run_all, scaffold  # noqa: E402
+from experiments import run_all, scaffold, stage_minutes  # noqa: E402
+from experiments.fingerprint_hashes import Hashes, canonical  # noqa: E402
 
 SCRIPTS = run_all.scripts()
 
@@ -104,26 +109,123 @@ def test_list_prints_every_stage_with_its_tier_and_minutes_and_the_tier_totals(t
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.strip().splitlines()
     planned = run_all.stages()
+    minutes = run_all.expected(planned)  # from the committed results files
     rows = lines[1:1 + len(planned)]
     for p, line in zip(planned, rows):
-        words = line.split()
-        assert words[:4] == [p.name, p.stage.tier, f"{p.stage.minutes[0]:g}",
-                             f"{p.stage.minutes[1]:g}"], line
+        words, m = line.split(), minutes[p.name]
+        assert words[:5] == [p.name, p.stage.tier, f"{m.full:g}", f"{p.stage.minutes[1]:g}",
+                             m.source.split()[0]], line
         assert f"{p.script}.py" in line and (p.variant is None or f"--variant={p.variant}" in line)
+        assert m.measured or f"({m.why})" in line  # an estimate says why
+    totals = {}
     for tier, line in zip((*scaffold.TIERS, "all"), lines[1 + len(planned):]):
         chosen = [p for p in planned if tier in ("all", p.stage.tier)]
-        full = sum(p.stage.minutes[0] for p in chosen)
+        full = totals[tier] = sum(minutes[p.name].full for p in chosen)
         quick = sum(p.stage.minutes[1] for p in chosen)
-        assert line == f"{tier}: {len(chosen)} stages, {full:g} min full, {quick:g} min quick"
-    assert len(lines) == 1 + len(planned) + 3 and not os.listdir(tmp_path)
+        measured = sum(minutes[p.name].measured for p in chosen)
+        assert line == (f"{tier}: {len(chosen)} stages, {full:g} min full ({measured} measured), "
+                        f"{quick:g} min quick")
+    assert lines[-1] == "targets: " + "; ".join(
+        f"{tier} {totals[tier]:g} of {target} min, {abs(totals[tier] - target):g} min "
+        f"{'over' if totals[tier] > target else 'to spare'}"
+        for tier, target in (("thesis", 90), ("all", 480)))
+    assert len(lines) == 1 + len(planned) + 4 and not os.listdir(tmp_path)
+
+
+def _fake_results(out_dir, name, wall, config=None, rows=()):
+    """`<out_dir>/<name>.md` with a header recording `wall` seconds and a table of `rows`;
+    given `config`, a fingerprint beside it recording that config (all status compares)."""
+    os.makedirs(out_dir, exist_ok=True)
+    lines = ["# A table", "", "Command: `python experiments/x.py`  ", "Budget: some  ",
+             "Seed: 0  ", f"Written: 2026-12-01 10:00, commit abc1234, 2 cores; wall time {wall} s",
+             "", "| experiment | metric | thesis | ours | ours - thesis | note |",
+             "|---|---|---|---|---|---|", *rows]
+    with open(os.path.join(out_dir, f"{name}.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    if config is not None:
+        with open(os.path.join(out_dir, f"{name}.fingerprint.json"), "w") as f:
+            json.dump({"config": json.loads(canonical(config)),
+                       "config_sha256": Hashes.text(canonical(config))}, f)
+
+
+def _row(listing, name):
+    return next(line for line in listing.splitlines() if line.split()[0] == name)
+
+
+def test_list_takes_the_wall_time_of_a_results_file_written_with_the_config_now(tmp_path):
+    planned = run_all.stages()
+    config = run_all.current_config(planned)("latent_2d")
+    _fake_results(str(tmp_path), "latent_2d", 1250, config)  # 20.8 min: 21 in whole minutes
+    minutes = run_all.expected(planned, str(tmp_path))
+    assert minutes["latent_2d"] == stage_minutes.Minutes(21, "measured 2026-12-01 (commit "
+                                                               "abc1234)")
+    listing = run_all.listing(planned, minutes)
+    assert _row(listing, "latent_2d").split()[:9] == [
+        "latent_2d", "beyond", "21", "1", "measured", "2026-12-01", "(commit", "abc1234)",
+        "latent_2d.py"]
+    estimate = next(p for p in planned if p.name == "latent_2d").stage.minutes[0]
+    assert estimate != 21  # the config's estimate is not what the list shows
+    others = [minutes[p.name] for p in planned if p.name != "latent_2d"]
+    assert all(m.source == "estimate" and m.why == "no results file" for m in others)
+    beyond = sum(minutes[p.name].full for p in planned if p.stage.tier == "beyond")
+    assert f"beyond: {sum(p.stage.tier == 'beyond' for p in planned)} stages, {beyond:g} min " \
+           "full (1 measured)" in listing
+
+
+@pytest.mark.parametrize("fingerprint, why", [
+    ("changed", "its 1250 s was for another config: config epochs: 51 -> 50"),
+    (None, "its 1250 s of 2026-12-01: no fingerprint to check its config"),
+    ("no file", "no results file")])
+def test_list_falls_back_to_the_estimate_when_the_config_changed_or_is_unknown(
+        tmp_path, fingerprint, why):
+    planned = run_all.stages()
+    config = run_all.current_config(planned)("latent_2d")
+    assert config["epochs"] == 50
+    if fingerprint != "no file":
+        _fake_results(str(tmp_path), "latent_2d", 1250,
+                      dict(config, epochs=51) if fingerprint == "changed" else None)
+    minutes = run_all.expected(planned, str(tmp_path))
+    estimate = next(p for p in planned if p.name == "latent_2d").stage.minutes[0]
+    assert minutes["latent_2d"] == stage_minutes.Minutes(estimate, "estimate", why)
+    row = _row(run_all.listing(planned, minutes), "latent_2d")
+    assert row.split()[2:5] == [f"{estimate:g}", "1", "estimate"] and row.endswith(f"({why})")
+
+
+@pytest.mark.parametrize("row, work", [
+    ("| mnist (default preset) | training seconds | - | 352.3 | - |  |", 352.3),
+    ("| mnist, Bernoulli | test RMSE | - | 0.0893 | - | 30 epochs, 167 s |", 167),
+    ("| yale_faces, 200 epochs | wall (s) | - | 1222.7 | - | 2,600 steps; 899 s of training |",
+     899),
+    ("| a | b | - | 1 | - | 60 cells; their compute time summed: 10,802 s |", 10802)])
+def test_list_refuses_the_wall_time_of_a_rewrite_from_earlier_work(tmp_path, row, work):
+    # Finished run folders or cached cells let a rerun rewrite its table in seconds: the
+    # file's own figure of work done then exceeds its wall time.
+    planned = run_all.stages()
+    config = run_all.current_config(planned)("latent_2d")
+    _fake_results(str(tmp_path), "latent_2d", 40, config, [row])
+    m = run_all.expected(planned, str(tmp_path))["latent_2d"]
+    assert m.source == "estimate" and m.why == (f"its 40 s rewrote the table from earlier work: "
+                                                f"it reports {work:.0f} s of it")
+    _fake_results(str(tmp_path), "latent_2d", 10900, config, [row])  # a run that did it
+    assert run_all.expected(planned, str(tmp_path))["latent_2d"].full == 182
+
+
+def test_a_run_resumed_from_budget_to_budget_counts_its_largest_figure_once():
+    # face_identity's rows: one run per candidate, its training seconds at each budget
+    rows = "\n".join(f"| gaussian, {e} epochs | RMSE | - | 0.1 | - | {e * 12:,} steps, {s} s of "
+                     "training |" for e, s in ((30, 255), (100, 1712), (200, 3015)))
+    assert stage_minutes.work_seconds(rows) == 3015  # not their sum, 4982
+    assert stage_minutes.work_seconds("| a | RMSE | - | 0.1 | - | 3 s per fold |") is None
 
 
 # run_all with each stage's run replaced by a file written into its --out_dir (no TensorFlow).
 _FAKE_RUNS = """
 import os, sys
 sys.path.insert(0, sys.argv.pop(1))
-from experiments import run_all
+from experiments import common, run_all
 from absl import app
+
+common.RESULTS = os.environ.get("FAKE_RESULTS", common.RESULTS)  # a test's results folder
 
 def call(args):
     out = next((a.split("=", 1)[1] for a in args if a.startswith("--out_dir=")), None)
@@ -139,9 +241,10 @@ app.run(run_all.main, argv=["run_all.py", *sys.argv[1:]])
 """
 
 
-def _run_all(tmp_path, *args, fake=True):
+def _run_all(tmp_path, *args, fake=True, results=None):
     env = {k: v for k, v in os.environ.items() if k != "VAE_TF_DATA_DIR"}
     env["TMPDIR"] = str(tmp_path)  # where tempfile.mkdtemp makes the scratch folder
+    env.update({"FAKE_RESULTS": results} if results else {})
     script = (["-c", _FAKE_RUNS, ROOT] if fake
               else [os.path.join(ROOT, "experiments", "run_all.py")])
     return subprocess.run([sys.executable, *script, *args], capture_output=True, text=True,
@@ -214,7 +317,7 @@ def test_stale_with_a_budget_runs_only_what_fits_and_says_what_waits(tmp_path):
     assert stale or status.returncode == 0
     if not stale:
         return  # every committed table is current: nothing to plan (exit 0 checked above)
-    minutes = {p.name: p.stage.minutes[0] for p in run_all.stages()}
+    minutes = {name: m.full for name, m in run_all.expected(run_all.stages()).items()}
     budget = minutes[stale[0]]  # exactly the first stale stage fits
     result = _run_all(tmp_path, "--stale", f"--budget={budget:g}", "--quick", fake=True)
     assert result.returncode == 1 and "--quick" in result.stderr  # --quick writes no results
@@ -233,3 +336,16 @@ def test_budget_without_stale_is_one_line(tmp_path):
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip() == ("run_all: --budget applies to --stale (it picks the stale "
                                      "stages that fit); add --stale")
+
+
+def test_budget_plans_with_the_measured_minutes(tmp_path):
+    results = str(tmp_path / "results")
+    planned = run_all.stages()
+    _fake_results(results, "latent_2d", 1250, run_all.current_config(planned)("latent_2d"))
+    estimate = next(p for p in planned if p.name == "latent_2d").stage.minutes[0]
+    assert estimate <= 20  # the estimate would fit the budget; the measured 21 min do not
+    result = _run_all(tmp_path, "--stale", "--budget=20", f"--data_root={tmp_path}",
+                      results=results)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "longer than the whole budget, not run: " in result.stdout
+    assert "latent_2d (21 min)" in result.stdout and "ran latent_2d.py" not in result.stdout
