@@ -167,7 +167,7 @@ def main(run: scaffold.Run) -> None:
     rows, notes = summarise(names, patterns, rmse, seconds, covered)
     commits = sorted({c["commit"] for c in cells})
     notes.append(f"{len(cells)} cells computed at commit{'s' if len(commits) > 1 else ''} "
-                 f"{', '.join(commits)} ({len(cells) - len(done)} in this sitting); their "
+                 f"{', '.join(commits)} ({fresh} in this sitting); their "
                  f"compute time summed: {sum(c['wall_seconds'] for c in cells):.0f} s.")
     budget = (f"{len(names)} tables x {len(patterns)} patterns x {len(seeds)} seeds; "
               f"SeedEnsemble of {c.ensemble}; {m} multiple imputations per cell")
