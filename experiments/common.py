@@ -76,16 +76,10 @@ def command_line() -> str:
 
 
 def commit() -> str:
-    """The repository's commit, with "+dirty" when vae_tf/ or experiments/ have changes."""
-    import subprocess
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "vae_tf", "experiments/*.py"],
-                               cwd=REPO, capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + ("+dirty" if dirty else "")
+    """The repository's commit, with "+dirty" when vae_tf/ or experiments/ have changes (the
+    ledger's `head_commit`, so a table and its ledger rows name the same commit)."""
+    from experiments.ledger import head_commit
+    return head_commit()
 
 
 HOLD_OUT_EVERY = 10  # validation_split: every tenth training image is validation
