@@ -77,6 +77,36 @@ def test_registry_budgets_are_the_ones_training_budget_chose():
         assert ENTRIES[name].train_epochs == int(epochs), name
 
 
+def test_training_budgets_stopping_rule_skips_only_budgets_that_could_not_be_chosen():
+    # Replayed on training_budget.md's seconds (written before the rule): the full config
+    # skips Yale's 300 and 400 epochs and ORL's 1,000 (over their limits), runs OMNIGLOT's
+    # 1,000 (within them), and keeps every chosen budget.
+    import sys
+    sys.path.insert(0, ROOT)
+    from experiments import training_budget
+    c = training_budget.get_config(False)
+    with open(os.path.join(ROOT, "experiments", "results", "training_budget.md")) as f:
+        table = f.read()
+    runs = {}
+    for name, epochs, seconds in re.findall(r"^\| (\w+), (\d+) epochs \| validation -ELBO "
+                                            r"\(nats\) \|.*?, (\d+) s of training", table, re.M):
+        runs.setdefault(name, []).append((int(epochs), float(seconds)))
+    chosen = dict(re.findall(r"^\| (\w+): chosen \| train_epochs \| - \| (\d+)", table, re.M))
+    stops = {}
+    for name, points in runs.items():
+        done, spent = [], []
+        for epochs, seconds in points:
+            if training_budget.skipped(done, spent, epochs, c.limit_seconds[name], c.skip_over):
+                stops[name] = epochs
+                break
+            done.append(epochs)
+            spent.append(seconds)
+        assert int(chosen[name]) in done, name
+    assert stops == {"orl_faces": 1000, "yale_faces": 300}
+    assert training_budget.skipped([1], [70.0], 3, 60, None)  # over the limit: stops anyway
+    assert not training_budget.skipped([1], [50.0], 3, 60, None)
+
+
 def test_registry_settings_are_the_ones_face_identity_scored_best():
     with open(os.path.join(ROOT, "experiments", "results", "face_identity.md")) as f:
         table = f.read()
