@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 import time
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "experiments", "results")
@@ -31,8 +31,9 @@ def thesis(key: str) -> float:
 
 
 # The collapse diagnostics live in the library (the launcher reports them too).
-from vae_tf.collapse import (COLLAPSED_KL, SAME_RECONSTRUCTIONS, UNIT_KL,  # noqa: E402,F401
-                             collapse_flag, latent_units_in_use, reconstruction_spread)
+from vae_tf.collapse import (COLLAPSED_KL, FEW_UNITS_SHARE, SAME_RECONSTRUCTIONS,  # noqa: E402,F401
+                             UNIT_KL, collapse_flag, latent_diagnosis, latent_units_in_use,
+                             reconstruction_spread)
 
 PATH_FLAGS = ("--data_root", "--out_dir", "--log_root")  # recorded relative to the repository
 
@@ -52,6 +53,66 @@ class Row:
         if self.ours is None or self.thesis is None:
             return None
         return self.ours - self.thesis
+
+
+def diagnoses(model, x) -> Dict[str, dict]:
+    """{name: collapse.latent_diagnosis} of a trained model on held-out rows x (see there
+    for what x holds): {"": ...} for one model, a SeedEnsemble's members by their seeds."""
+    members = getattr(model, "imputers_", None)
+    if members is None:
+        return {"": latent_diagnosis(model, x)}
+    return {f"seed {m.seed}": latent_diagnosis(m, x) for m in members}
+
+
+def prefixed(prefix: str, found: Dict[str, dict]) -> Dict[str, dict]:
+    """`diagnoses` with each model's name led by `prefix` (its fold's, its seed's)."""
+    return {f"{prefix}, {name}" if name else prefix: d for name, d in found.items()}
+
+
+def _several(found) -> Dict[str, dict]:
+    """One model's diagnosis (a dict with "test_kl", as run_train's metrics) as {"": it}."""
+    return {"": found} if "test_kl" in found else dict(found)
+
+
+def mean_kl(found) -> float:
+    """The mean KL (nats) of one model's diagnosis, or over {name: diagnosis} of several."""
+    return float(sum(d["test_kl"] for d in _several(found).values()) / len(_several(found)))
+
+
+def collapse_note(found) -> str:
+    """"20 of 32 latent units in use", then the collapse flag, of one model's diagnosis;
+    of {name: diagnosis} of several (an ensemble's seeds, a model per fold): the range of
+    their units and KLs, then each flag with its model's name."""
+    several = _several(found)
+    units = sorted(d["latent_units_in_use"] for d in several.values())
+    used = f"{units[0]}" if units[0] == units[-1] else f"{units[0]}-{units[-1]}"
+    parts = [f"{used} of {next(iter(several.values()))['latent_units']} latent units in use"]
+    if len(several) > 1:
+        kls = sorted(d["test_kl"] for d in several.values())
+        parts.append(f"mean of {len(several)} models ({kls[0]:.2f}-{kls[-1]:.2f} nats)")
+    parts += [f"{name}: {d['collapse']}" if name and len(several) > 1 else d["collapse"]
+              for name, d in several.items() if d["collapse"]]
+    return "; ".join(parts)
+
+
+def kl_note(found) -> str:
+    """"KL 12.31 nats, " and the collapse_note: for a note beside a model's other figures."""
+    return f"KL {mean_kl(found):.2f} nats, {collapse_note(found)}"
+
+
+def kl_row(experiment: str, found, metric: str = "test KL (nats)") -> "Row":
+    """The row of a trained model's KL (one model's diagnosis, or the mean over {name:
+    diagnosis} of several), its latent units in use and collapse flag in the note."""
+    return Row(experiment, metric, mean_kl(found), note=collapse_note(found))
+
+
+def kl_explained(over: str = "the held-out rows each row scores") -> str:
+    """The table note that says what the KL figures are, `over` naming the rows."""
+    return (f"KL: the mean KL(q(z | x) || p(z)) in nats over {over}; latent units in use: "
+            f"those whose mean KL exceeds {UNIT_KL:g} nat; collapsed: KL under "
+            f"{COLLAPSED_KL:g} nat, at most one unit in {FEW_UNITS_SHARE} in use, or (a VAE, "
+            "the thesis's VAEImputer) reconstructions whose spread is under "
+            f"{SAME_RECONSTRUCTIONS:g} of the data's (vae_tf/collapse.py).")
 
 
 def _fmt(value: Optional[float]) -> str:

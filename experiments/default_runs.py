@@ -32,7 +32,7 @@ if not __package__:  # python experiments/default_runs.py: import the package
 from absl import flags  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row  # noqa: E402
+from experiments.common import Row, kl_row  # noqa: E402
 from vae_tf.datasets import DATA_DIR_VAR, ENTRIES  # noqa: E402
 
 FACES = ("orl_faces", "yale_faces")  # subjects as labels: identity accuracy is reported
@@ -112,9 +112,7 @@ def main(run: scaffold.Run) -> None:
                      note=f"{m['steps']:,} steps; {m['train_seconds']:.0f} s of training"),
                  Row(group, "test RMSE", m["reconstruction_rmse"],
                      note=own and f"{own} (the registry's train_settings)"),
-                 Row(group, "test KL (nats)", m["test_kl"],
-                     note=f"{m['latent_units_in_use']} of {m['latent_units']} latent units in "
-                          "use" + (f"; {m['collapse']}" if m["collapsed"] else ""))]
+                 kl_row(group, m)]
         setting = (f"the dataset's first command: default preset{f' ({own})' if own else ''}"
                    f", {m['epochs']} epochs")
         if name in FACES:

@@ -27,7 +27,7 @@ if not __package__:  # python experiments/face_identity.py: import the package, 
 from absl import flags  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import HOLD_OUT_EVERY, Row, validation_split  # noqa: E402
+from experiments.common import HOLD_OUT_EVERY, Row, kl_row, validation_split  # noqa: E402
 from vae_tf.datasets import ENTRIES  # noqa: E402
 
 # Candidate settings of the default preset (flags a user would add); "registry" adds none,
@@ -120,9 +120,7 @@ def run_candidate(run: scaffold.Run, name: str, data, shown):
                  Row(group, "validation RMSE", error,
                      note=f"{epochs * steps_per_epoch:,} steps, {m['train_seconds']:.0f} s of "
                           "training"),
-                 Row(group, "validation KL (nats)", m["test_kl"],
-                     note=f"{m['latent_units_in_use']} of {m['latent_units']} units in use"
-                          + (f"; {m['collapse']}" if m["collapsed"] else ""))]
+                 kl_row(group, m, "validation KL (nats)")]
         images.append(recon)
         labels.append(f"{name}\n{epochs} epochs")
         print(f"{group}: identity {ids['reconstructions']:.3f} (ceiling {ids['originals']:.3f})"

@@ -4,7 +4,8 @@ stochastic layer; no thesis table).
 
 Trains one MLP VAE per K of `--samples` through the library (`run_train` with
 `--train_samples=K`, `--binarize`), then estimates each model's test -log p(x) by importance
-sampling with k=5000 draws and writes experiments/results/iwae_training.md.
+sampling with k=5000 draws, and its test KL, latent units in use and collapse flag
+(vae_tf/collapse.py), and writes experiments/results/iwae_training.md.
 
     python experiments/iwae_training.py --quick        # a minute, offline, a scratch folder
     VAE_TF_DATA_DIR=/work/shared/data python experiments/iwae_training.py
@@ -32,7 +33,7 @@ if not __package__:  # python experiments/iwae_training.py: import the package, 
 from absl import flags  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row  # noqa: E402
+from experiments.common import Row, kl_explained, kl_row  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -162,7 +163,7 @@ def main(run: scaffold.Run) -> None:
         note = (f"{wall / 60:.1f} min wall ({metrics['train_seconds'] / 60:.1f} training, "
                 f"{metrics['train_images_per_second']:,.0f} img/s)")
         rows += [Row(label, f"test NLL, k={nll_samples} (nats)", nll, REFERENCE.get(k), note),
-                 Row(label, "test -ELBO (nats)", elbo)]
+                 Row(label, "test -ELBO (nats)", elbo), kl_row(label, metrics)]
         summary.append(f"| {objective} | {k} | {epochs} | {wall / 60:.1f} min | {elbo:.2f} | "
                        f"{nll:.2f} | {REFERENCE.get(k, '-')} |")
         print(f"K={k}: test NLL {nll:.2f}, -ELBO {elbo:.2f}, {wall / 60:.1f} min", flush=True)
@@ -183,6 +184,7 @@ def main(run: scaffold.Run) -> None:
         f"NLL: -log p(x) estimated with {nll_samples} importance draws from q(z|x) per test "
         "image (the IWAE bound at k draws, which approaches log p(x) from below), averaged "
         "over the test set; -ELBO: one posterior draw per test image.",
+        kl_explained("the (binarized) test images"),
     ]
     layers = "-".join([str(data.dim)] + [str(c.hidden_dim)] * c.hidden_layers
                       + [str(c.latent_dim)])

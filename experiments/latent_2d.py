@@ -23,7 +23,7 @@ if not __package__:  # python experiments/latent_2d.py: import the package, not 
 from absl import flags, logging  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row  # noqa: E402
+from experiments.common import Row, kl_row  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -58,7 +58,7 @@ def main(run: scaffold.Run) -> None:
     metrics = run_train(config, data=data, verbose=0)
     label = f"{source}, default preset, latent 2"
     rows = [Row(label, "test -ELBO (nats)", metrics["test_loss"]),
-            Row(label, "test KL (nats)", metrics["test_kl"]),
+            kl_row(label, metrics),
             Row(label, "test RMSE", metrics["reconstruction_rmse"]),
             Row(label, "test MAE", metrics["reconstruction_mae"]),
             Row(label, "training seconds", metrics["train_seconds"])]

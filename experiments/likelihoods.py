@@ -3,7 +3,8 @@
 Trains the same MLP VAE with each likelihood of `--likelihood` (Bernoulli, the thesis's;
 continuous Bernoulli; Gaussian with a learned per-pixel sigma; Gaussian with sigma fixed
 at 0.1) and compares what the likelihoods have in common: the test reconstruction error
-of the decoded mean at the posterior mean, and how the samples look. The -ELBO of one
+of the decoded mean at the posterior mean, and how the samples look (and whether the
+posterior collapsed: the test KL and latent units in use). The -ELBO of one
 likelihood is not comparable with another's (a mass on {0, 1} against densities on
 [0, 1] or the real line), so it is reported but not ranked.
 
@@ -22,7 +23,7 @@ if not __package__:  # python experiments/likelihoods.py: import the package, no
 from absl import flags, logging  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row  # noqa: E402
+from experiments.common import Row, kl_explained, kl_row  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -94,6 +95,7 @@ def run_dataset(run: scaffold.Run, name: str, rows, panels, notes, reads) -> Non
                         note=note))
         rows.append(Row(f"{name}, {label}", "test MAE", metrics["reconstruction_mae"]))
         rows.append(Row(f"{name}, {label}", "test -ELBO (own likelihood)", metrics["test_loss"]))
+        rows.append(kl_row(f"{name}, {label}", metrics))
         panels.append((name, label, logdir, data.image_shape))
         scored.append((label, metrics["reconstruction_rmse"]))
     read = headline(split, "test RMSE", scored, f"default preset, {epochs} epochs")
@@ -137,6 +139,7 @@ def main(run: scaffold.Run) -> None:
         "samples figure shows what each likelihood draws from the prior.",
         "The -ELBO rows are in nats under each run's own likelihood: a Bernoulli mass and a "
         "density are not comparable, and densities on grey levels can be negative.",
+        kl_explained("the test images"),
     ]
     print(run.write_table("Likelihoods for grey-level images", "nothing in the thesis (which "
                           "likelihood helps on which data set)", rows, budget, figures, notes,

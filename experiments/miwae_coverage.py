@@ -7,6 +7,8 @@ the single imputation E[x_mis | x_obs] (importance sampling, L draws) for RMSE /
 m multiple imputations by sampling importance resampling with Bernoulli draws
 (`multiple_imputation(draw="sample")`), whose per-entry central 90 % intervals should
 hold the truth 90 % of the time if the model's predictive p(x_mis | x_obs) is right.
+Beside them, the model's test KL of q(z | x_obs), its latent units in use and the collapse
+flag (vae_tf/collapse.py).
 
 The images are binarized once (seeded Bernoulli draws from the grey levels, train and
 test alike), so the truth is 0/1 and the Bernoulli likelihood is the data's actual
@@ -31,7 +33,7 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row  # noqa: E402
+from experiments.common import Row, diagnoses, kl_explained, kl_row  # noqa: E402
 from experiments.holes import TEST, TRAIN, holes  # noqa: E402
 
 SCHEMES = ("structured", "random")
@@ -133,7 +135,8 @@ def evaluate(run: scaffold.Run, scheme, train, test, figures):
             Row(label, "mean width of the 90 % interval", width / count,
                 note="= share of holes with interval [0, 1]"),
             Row(label, "median effective sample size of L", float(np.median(ess)),
-                note=f"of {len(ess)} holed test images")]
+                note=f"of {len(ess)} holed test images"),
+            kl_row(label, diagnoses(imputer, test_holed))]
     shares = pit_hist / pit_hist.sum() * 20
     notes = [f"{scheme}: trained {trained:.0f} s, final training bound "
              f"{-imputer.history_[-1]['train/loss']:.2f} nats (observed entries); "
@@ -194,7 +197,8 @@ def main(run: scaffold.Run) -> None:
         "half, random = half the pixels of four fifths of the images; one fifth stays whole "
         "(experiments/mnist_imputation.py's seeds). Only missing entries count.",
         f"Figures: the first {FIGURE_DIGITS} test images with holes (not selected), the first "
-        f"{FIGURE_DRAWS} of their m imputations; the first scheme's is imputations.png."]
+        f"{FIGURE_DRAWS} of their m imputations; the first scheme's is imputations.png.",
+        kl_explained("the holed test images, q(z | x_obs) given their observed pixels")]
     desc = ("quick: mnist_5k" if run.quick else "MNIST") + (
         f", {c.n_train:,} holed training images, {c.n_test:,} holed test images; MIWAE "
         f"MLP 1x400, latent 32, K=5, Adam 1e-3, batch 100, {c.epochs} epochs per scheme; "

@@ -4,8 +4,9 @@ Nothing in the thesis. Candidate MIWAE settings (the MLP's width and depth or co
 convolutions, latent size, importance samples K of the training bound) are each trained
 on the first N holed MNIST training images; every `--eval_every` epochs (the MLP's; the
 convolutions, several times slower an epoch, every `--conv_eval_every`) the fit stops,
-the imputer fills 1,000 holed validation images (never the test set) and training
-resumes from its checkpoint.
+the imputer fills 1,000 holed validation images (never the test set), its KL and latent
+units in use on them are recorded (vae_tf/collapse.py), and training resumes from its
+checkpoint.
 A (setting, epochs) pair is admissible when its fit took at most `--budget_minutes`;
 the admissible pair with the lowest validation RMSE on missing entries (the mean over
 the schemes) becomes MIWAEImputer's default, and the table says which.
@@ -29,7 +30,7 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row  # noqa: E402
+from experiments.common import Row, kl_explained, kl_row  # noqa: E402
 from experiments.holes import TRAIN, VALID, holes  # noqa: E402
 
 SCHEMES = ("structured", "random")
@@ -121,8 +122,10 @@ def label(candidate) -> str:
 
 def curve(run: scaffold.Run, candidate, train_holed, valid, valid_holed, valid_mask, logdir,
           max_epochs, every, budget_s):
-    """[(epochs, cumulative fit seconds, validation RMSE missing)] of one setting, up to
-    max_epochs or the first point over the budget."""
+    """[(epochs, cumulative fit seconds, validation RMSE missing, collapse.latent_diagnosis
+    on the validation images)] of one setting, up to max_epochs or the first point over the
+    budget."""
+    from vae_tf.collapse import latent_diagnosis
     from vae_tf.imputers.miwae import MIWAEImputer
     from vae_tf.metrics import rmse
     arch, layers, hidden, latent, k = candidate
@@ -138,7 +141,7 @@ def curve(run: scaffold.Run, candidate, train_holed, valid, valid_holed, valid_m
         imputer.set_params(epochs=epochs).fit(train_holed)  # resumes from the checkpoint
         fit_seconds += time.perf_counter() - t0
         error = rmse(valid, imputer.transform(valid_holed), ~valid_mask)
-        out.append((epochs, fit_seconds, error))
+        out.append((epochs, fit_seconds, error, latent_diagnosis(imputer, valid_holed)))
         say(f"{label(candidate)}: {epochs} epochs, {fit_seconds:.0f} s, validation RMSE "
             f"{error:.4f}")
     return out
@@ -178,14 +181,18 @@ def main(run: scaffold.Run) -> None:
             seconds = max(p[1] for p in points)
             error = float(np.mean([p[2] for p in points]))
             fits = seconds <= budget_s
-            rows.append(Row(f"{label(candidate)}, {epochs} epochs", "validation RMSE missing "
-                            f"(mean of {'+'.join(c.missing)})", error,
-                            note=", ".join(f"{s} {p[2]:.4f}" for s, p in zip(c.missing, points))
-                            + f"; fit {seconds:.0f} s" + ("" if fits else " (over budget)")))
+            group = f"{label(candidate)}, {epochs} epochs"
+            rows += [Row(group, f"validation RMSE missing (mean of {'+'.join(c.missing)})", error,
+                         note=", ".join(f"{s} {p[2]:.4f}" for s, p in zip(c.missing, points))
+                         + f"; fit {seconds:.0f} s" + ("" if fits else " (over budget)")),
+                     kl_row(group, {s: p[3] for s, p in zip(c.missing, points)},
+                            "validation KL (nats)")]
             if fits and (best is None or error < best[0]):
                 best = (error, candidate, epochs, seconds)
     notes = [f"Admissible: a fit of at most {c.budget_minutes:g} min on {len(train):,} "
-             "images (the slower scheme's cumulative fit time, evaluations excluded)."]
+             "images (the slower scheme's cumulative fit time, evaluations excluded).",
+             kl_explained("the holed validation images, q(z | x_obs) given their observed "
+                          "pixels (with several schemes, the mean of their models)")]
     wide = ("mlp", 2, 600, 64, 5)
     figures = CUT_FIGURES.get(c.missing[0]) if len(c.missing) == 1 else None
     if not run.quick and wide not in c.candidates and figures and \

@@ -14,7 +14,8 @@ choice is made on the test images (`--miwae_arch=conv`: conv.py's convolutions i
 named in the rows; `--variant=conv` writes the committed conv run beside the default's;
 `--miwae_seeds=N`: vae_tf.SeedEnsemble of N models, seeds seed..seed+N-1, whose fills are
 averaged).
-Column means of the training set as a floor.
+Column means of the training set as a floor. Beside each VAE's errors: its KL, latent
+units in use and collapse flag (vae_tf/collapse.py) on the images it scores.
 The target: MIWAE's test RMSE at most 0.95x the K-NN's, on both schemes, and a lower MAE.
 
     python experiments/miwae_vs_knn.py --quick
@@ -34,7 +35,7 @@ import numpy as np  # noqa: E402
 from absl import flags, logging  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row  # noqa: E402
+from experiments.common import Row, diagnoses, kl_explained, kl_row  # noqa: E402
 from experiments.holes import sound_split  # noqa: E402
 
 
@@ -134,8 +135,10 @@ def compare(run: scaffold.Run, data, scheme, rows, notes, scored):
         t0 = time.perf_counter()
         vae = VAEImputer(latent_dim=64, epochs=c.vae_epochs, batch_size=250,
                          seed=c.seed).fit(train_holed)
-        add(f"VAE (thesis algorithm, {vae.epochs} epochs)", vae.transform(test_holed),
-            time.perf_counter() - t0, "thesis VAE")
+        vae_method = f"VAE (thesis algorithm, {vae.epochs} epochs)"
+        vae_out = vae.transform(test_holed)
+        add(vae_method, vae_out, time.perf_counter() - t0, "thesis VAE")
+        rows.append(kl_row(f"{label}, {vae_method}", diagnoses(vae, vae_out)))
     t0 = time.perf_counter()
     miwae = MIWAEImputer(**miwae_settings(c), epochs=c.miwae_epochs,
                          impute_samples=c.impute_samples, seed=c.seed,
@@ -155,12 +158,15 @@ def compare(run: scaffold.Run, data, scheme, rows, notes, scored):
               + (f", mean of {c.miwae_seeds} seeds)" if c.miwae_seeds > 1 else ")"))
     add(method, miwae_out, time.perf_counter() - t0, "MIWAE")
     scored.insert(0, scored.pop())  # MIWAE's, the headline, first
+    rows.append(kl_row(f"{label}, {method}", diagnoses(ensemble, test_holed)))
     ratio = rmse(data.test, miwae_out, ~test_mask) / rmse(data.test, knn_out, ~test_mask)
     rows.append(Row(f"{label}, MIWAE / {best}-NN", "RMSE missing ratio", ratio,
                     note="target <= 0.95: " + ("met" if ratio <= 0.95 else "missed")))
     valid_rmse = rmse(valid, valid_out, ~valid_mask)
-    rows.append(Row(f"{label}, {method}", "validation RMSE missing", valid_rmse,
-                    note=f"{best}-NN: {errors[best]:.4f}"))
+    rows += [Row(f"{label}, {method}", "validation RMSE missing", valid_rmse,
+                 note=f"{best}-NN: {errors[best]:.4f}"),
+             kl_row(f"{label}, {method}", diagnoses(ensemble, valid_holed),
+                    "validation KL (nats)")]
     notes.append(f"{scheme}: MIWAE trained {fitted:.0f} s; validation RMSE missing and final "
                  f"training bound (observed entries) of each model: " + "; ".join(single))
     return figure(run, scheme, data, test_holed,
@@ -225,6 +231,9 @@ def main(run: scaffold.Run) -> None:
                  "right half; one fifth stays whole.")
     if not (run.quick or c.vae_epochs) and c.table == "miwae_vs_knn":
         notes.append(CUT)
+    thesis_vae = "the thesis VAE's of its imputations, " if c.vae_epochs else ""
+    notes.append(kl_explained(f"the images each row scores: {thesis_vae}MIWAE's q(z | x_obs) "
+                              "of the holed images (a mean of seeds: the mean of their models)"))
     print(run.write_table("MNIST imputation: VAE imputers against K-NN (sound protocol)",
                           "nothing in the thesis (the best VAE imputer against the best K-NN)",
                           rows, budget, figures, notes, test_reads=[r for r in reads if r]))

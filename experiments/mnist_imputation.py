@@ -10,6 +10,8 @@
    algorithm) trains on the 55,000 training images with holes and imputes the test set
    with `transform`; MIWAE (trained on the observed entries only) imputes by importance
    sampling and by pseudo-Gibbs; the column means of the training set as a baseline.
+Each VAE's rows carry its KL, latent units in use and collapse flag (vae_tf/collapse.py)
+on the images they score.
 
 Figures (the slides' "Missing Values Completion Algorithms on the MNIST Dataset"), one per
 scheme in `<out_dir>/mnist_imputation/`: ten of the thesis protocol's test digits (one of
@@ -32,7 +34,7 @@ import numpy as np  # noqa: E402
 from absl import flags, logging  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row, thesis  # noqa: E402
+from experiments.common import Row, diagnoses, kl_explained, kl_row, thesis  # noqa: E402
 from experiments.holes import holes, sound_split  # noqa: E402
 
 
@@ -119,7 +121,8 @@ def thesis_protocol(run: scaffold.Run, data, scheme, rows, scored):
     label = f"thesis protocol, {scheme}, VAE (thesis algorithm)"
     rows += [Row(label, "RMSE (all entries)", rmse(train, filled), anchor[0]),
              Row(label, "MAE (all entries)", mae(train, filled), anchor[1]),
-             Row(label, "seconds", seconds, anchor[2])]
+             Row(label, "seconds", seconds, anchor[2]),
+             kl_row(label, diagnoses(vae, filled), "KL (nats, its training images)")]
     # The figure shows the same test digits in every row, so the VAE imputes them too.
     fills["VAE fill\n(thesis algorithm)"] = vae.transform(q_holed)
     title = (f"MNIST, {scheme} missing values: K-NN over {len(ref_holed):,} holed training "
@@ -175,6 +178,7 @@ def sound_protocol(run: scaffold.Run, data, scheme, rows, scored):
              Row(f"{label}, VAE (thesis algorithm, batch 250)", "MAE missing",
                  mae(data.test, out, ~test_mask))]
     scored.append(("thesis VAE", rows[-2].ours))
+    rows.append(kl_row(f"{label}, VAE (thesis algorithm, batch 250)", diagnoses(vae, out)))
     from vae_tf.imputers.miwae import MIWAEImputer
     t0 = time.perf_counter()
     # Pinned to the model of the committed table (MIWAEImputer's one-hidden-layer MLP, the
@@ -182,6 +186,7 @@ def sound_protocol(run: scaffold.Run, data, scheme, rows, scored):
     # MLP and its conv variant.
     miwae = MIWAEImputer(hidden_layers=1, epochs=c.miwae_epochs, impute_samples=100,
                          seed=c.seed).fit(train_holed)
+    found = None  # MIWAE's diagnoses: one q(z | x_obs) for both imputations
     for method in ("importance", "pseudo_gibbs"):
         out = miwae.set_params(method=method).transform(test_holed)
         kind = "importance-weighted" if method == "importance" else "pseudo-Gibbs"
@@ -190,6 +195,8 @@ def sound_protocol(run: scaffold.Run, data, scheme, rows, scored):
                      note=f"{time.perf_counter() - t0:.0f} s"),
                  Row(name, "MAE missing", mae(data.test, out, ~test_mask))]
         scored.insert(0 if method == "importance" else 1, (f"MIWAE ({kind})", rows[-2].ours))
+        found = found or diagnoses(miwae, test_holed)
+        rows.append(kl_row(name, found))
     return errors
 
 
@@ -224,7 +231,10 @@ def main(run: scaffold.Run) -> None:
               "errors on held-out images are the ones to compare.",
               "Figures: one test digit of each class among the thesis protocol's queries; the "
               "VAE row is the thesis-protocol VAE (trained on its holed training images) "
-              "imputing those digits with `transform`, so every row shows the same digits."]
+              "imputing those digits with `transform`, so every row shows the same digits.",
+              kl_explained("the images each row scores: the thesis protocol VAE's fill of "
+                           "its training images, the sound protocol VAE's imputations of the "
+                           "test images, MIWAE's q(z | x_obs) of the holed test images")]
     print(run.write_table("MNIST missing-value imputation (K-NN and VAE)", "the thesis's MNIST "
                           "imputation table (1-NN, 100-NN, VAE) and figures", rows, budget,
                           figures, notes, test_reads=reads))

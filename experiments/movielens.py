@@ -11,7 +11,9 @@
    (vae_tf/imputers/ratings.py), whose defaults were chosen on validation ratings
    carved out of u1.base and u2.base (experiments/movielens_tune.py; those files hold
    the other folds' test ratings, so the choice is not independent of them). Each
-   fold's seconds per predictor (fit and predict) are in the notes of its 5-fold rows.
+   fold's seconds per predictor (fit and predict) are in the notes of its 5-fold rows;
+   the two VAEs' rows carry their KL, latent units in use and collapse flag
+   (vae_tf/collapse.py).
 
     python experiments/movielens.py --quick
     python experiments/movielens.py --data_root=../shared/data
@@ -29,7 +31,8 @@ import numpy as np  # noqa: E402
 from absl import flags, logging  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row, thesis  # noqa: E402
+from experiments.common import (Row, diagnoses, kl_explained, kl_row, prefixed,  # noqa: E402
+                                thesis)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -60,21 +63,25 @@ def define_flags() -> None:
 
 
 def predictors(c: Config, train: np.ndarray):
+    """(name, predicted matrix, None or a trained model and what it encodes: common.diagnoses'
+    arguments) of each predictor."""
     from vae_tf.imputers.knn import KNNImputer
     from vae_tf.imputers.vae import VAEImputer
     mean = np.nanmean(train)
-    yield "global mean", np.full(train.shape, mean)
+    yield "global mean", np.full(train.shape, mean), None
     from vae_tf.imputers.ratings import bias_baseline, rating_ensemble
-    yield "user + item biases", bias_baseline(train)
+    yield "user + item biases", bias_baseline(train), None
     # keep_empty_features=None: every item stays (two of ua.base's have no rating)
     knn = KNNImputer(c.k, marker=0.0, exclude_self=True, keep_empty_features=None).fit(train)
-    yield f"{c.k}-NN (thesis distance)", knn.transform(train)
+    yield f"{c.k}-NN (thesis distance)", knn.transform(train), None
     vae = VAEImputer(epochs=c.epochs, batch_size=100, learning_rate=1e-3, init_stddev=None,
                      seed=c.seed, keep_empty_features=None)
-    yield "VAE (thesis algorithm, scaled ratings)", 1 + 4 * vae.fit_transform((train - 1) / 4)
+    filled = vae.fit_transform((train - 1) / 4)  # the users' rows, as its VAE reads them
+    yield "VAE (thesis algorithm, scaled ratings)", 1 + 4 * filled, (vae, filled)
     rating_vae = rating_ensemble(c.rating_seeds, epochs=c.rating_epochs,
                                  seed=c.seed)  # scored on cells unrated in train
-    yield "rating VAE (item-based, rated cells only, over biases)", rating_vae.fit_transform(train)
+    yield ("rating VAE (item-based, rated cells only, over biases)",
+           rating_vae.fit_transform(train), (rating_vae, train))
 
 
 def errors(pred, test):
@@ -108,12 +115,13 @@ def main(run: scaffold.Run) -> None:
     logging.set_verbosity(logging.INFO)
     c, data_dir = run.config, run.require("movielens_100k")
     data = run.load("movielens_100k")
-    rows, ua = [], {}
-    preds = dict(predictors(c, data.train))
-    for name, pred in preds.items():
+    rows, ua, preds = [], {}, {}
+    for name, pred, trained in predictors(c, data.train):
         e = errors(pred, data.test)
         rows += [Row(f"ua.test, {name}", "RMSE", e[0]), Row(f"ua.test, {name}", "MAE", e[1])]
-        ua[name] = e[0]
+        if trained:
+            rows.append(kl_row(f"ua.test, {name}", diagnoses(*trained), "KL (nats, ua.base)"))
+        ua[name], preds[name] = e[0], pred
     setting = f"rating VAE {c.rating_epochs} epochs, mean of {c.rating_seeds} seeds"
     reads = [_read("movielens ua.test", "RMSE", ua, setting)]
     # The thesis's agreement between the K-NN and VAE matrices, on its rounding rule.
@@ -133,13 +141,15 @@ def main(run: scaffold.Run) -> None:
              Row("K-NN vs VAE matrices (thesis's comparison)", "mean predicted rating (VAE)",
                  float(rounded[1].mean()), thesis("movielens/mean_rating/vae"))]
     if c.folds:
-        per_fold, seconds = {}, {}
+        per_fold, seconds, fold_kl = {}, {}, {}
         for fold in c.folds:
             split = load_movielens_fold(data_dir, fold)
             start = time.time()
-            for name, pred in predictors(c, split.train):
+            for name, pred, trained in predictors(c, split.train):
                 seconds.setdefault(name, []).append(time.time() - start)
                 per_fold.setdefault(name, []).append(errors(pred, split.test))
+                fold_kl.setdefault(name, {}).update(
+                    prefixed(f"u{fold}", diagnoses(*trained)) if trained else {})
                 start = time.time()
         folds, listed = _span(c.folds, "-"), _span(c.folds, "..")
         for name, values in per_fold.items():
@@ -150,6 +160,9 @@ def main(run: scaffold.Run) -> None:
                      Row(f"{folds} folds, {name}", f"MAE (mean of {len(c.folds)})",
                          float(maes.mean()), note=f"{listed} {_listed(maes)}; "
                                                   f"{np.mean(seconds[name]):.0f} s per fold")]
+            if fold_kl[name]:
+                rows.append(kl_row(f"{folds} folds, {name}", fold_kl[name],
+                                   f"KL (nats, the {len(c.folds)} base files)"))
         reads.append(_read("movielens u1-u5.test", f"RMSE mean of {len(c.folds)}",
                            {n: float(np.mean([v[0] for v in values]))
                             for n, values in per_fold.items()}, f"{setting}; folds {folds}"))
@@ -163,7 +176,11 @@ def main(run: scaffold.Run) -> None:
              "Those base files hold the other folds' test ratings (u1..u5.test partition "
              "the data, so every ua.test rating lies in u1.base or in u2.base), so the "
              "choice is not independent of the test ratings; a nested per-fold choice "
-             "would be clean."]
+             "would be clean.",
+             kl_explained("what each model encodes of the training ratings (ua.base, or each "
+                          "fold's uN.base): the users' rows for the thesis's VAE (its fill of "
+                          "them), the items for the rating VAE (a mean of seeds or folds: the "
+                          "mean of their models); no held-out rating is in an encoder's input")]
     budget = ((f"ua split and {_span(c.folds, '-')} folds" if c.folds else "ua split only")
               + f"; VAE {c.epochs} epochs, batch 100, Adam 1e-3; rating VAE {c.rating_epochs} "
               f"epochs, mean of {c.rating_seeds} seeds, other settings the RatingVAE defaults")

@@ -11,7 +11,8 @@ files hold the other folds' test ratings. Here each fold uN chooses on uN.base a
    default is 3; raised after the 3-seed run had read the test files, as more members
    only lower the variance) and, separately, the bias baseline's shrinkage;
 3. the best of each is refitted on the whole of uN.base;
-4. only then is uN.test read, once, and scored (RMSE, MAE).
+4. only then is uN.test read, once, and scored (RMSE, MAE); the refitted rating VAE's KL,
+   latent units in use and collapse flag (vae_tf/collapse.py) are reported beside.
 
     python experiments/movielens_nested.py --quick    # u1, tiny grid, a temporary folder
     VAE_TF_DATA_DIR=../shared/data python experiments/movielens_nested.py
@@ -29,7 +30,8 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import REPO, Row  # noqa: E402
+from experiments.common import (REPO, Row, diagnoses, kl_explained, kl_row,  # noqa: E402
+                                prefixed)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -134,12 +136,15 @@ def load_base(data_dir: str, fold: int) -> np.ndarray:
 
 
 def run_fold(c: Config, data_dir, fold, progress):
-    """Choose, refit, then read and score uN.test once. A dict of the fold's figures."""
+    """Choose, refit, then read and score uN.test once. A dict of the fold's figures (the
+    refitted rating VAE's diagnoses on uN.base in its "kl")."""
     from vae_tf.datasets.movielens import load_movielens_fold
     from vae_tf.imputers.ratings import bias_baseline, rating_ensemble
+    last = {}  # the rating VAE fitted last
 
     def vae(setting, x):  # scored on cells x leaves unrated
-        return rating_ensemble(c.n_seeds, **setting, seed=c.seed).fit_transform(x)
+        last["model"] = rating_ensemble(c.n_seeds, **setting, seed=c.seed)
+        return last["model"].fit_transform(x)
 
     def bias(setting, x):
         return bias_baseline(x, **setting)
@@ -153,6 +158,7 @@ def run_fold(c: Config, data_dir, fold, progress):
         out[name] = {"best": best, "scores": scores, "pred": predict(best, base)}
         progress(f"u{fold} {name}: refit {label(best)} on all of u{fold}.base "
                  f"({time.time() - start:.0f} s)")
+    out["rating VAE"]["kl"] = diagnoses(last["model"], base)  # the refit, the last fitted
     split = load_movielens_fold(data_dir, fold)  # the first read of uN.test
     if not np.array_equal(split.train, base, equal_nan=True):
         raise RuntimeError(f"u{fold}.base changed while the script ran")
@@ -179,6 +185,10 @@ def table_rows(results: dict, c: Config) -> list:
                      note=f"{tag} {_listed(rmses)}; sd {rmses.std():.4f}; chosen: {chosen}"),
                  Row(experiment, f"MAE ({of})", float(maes.mean()),
                      note=f"{tag} {_listed(maes)}")]
+        found = {k: results[k][name].get("kl") for k in folds}
+        if all(found.values()):  # a trained model's: its KL beside its errors
+            every = {n: d for k in folds for n, d in prefixed(f"u{k}", found[k]).items()}
+            rows.append(kl_row(experiment, every, f"KL (nats, {of})"))
         for k in folds:
             fold = results[k][name]
             edge = on_edge(fold["best"], grid_)
@@ -186,6 +196,8 @@ def table_rows(results: dict, c: Config) -> list:
                             note=f"MAE {fold['test'][1]:.4f}; chosen {label(fold['best'])} "
                                  f"(validation RMSE {min(s for _, s in fold['scores']):.4f})"
                                  + (f"; on the grid's edge: {edge}" if edge else "")))
+            if found[k]:
+                rows.append(kl_row(f"{experiment}, u{k}", found[k], "KL (nats)"))
     for name, rmse, mae in PUBLISHED:
         rows.append(Row(f"{name}: published, not run here", f"RMSE {rmse}, MAE {mae}", None,
                         note="Surprise's benchmark table (README, surpriselib.com); default "
@@ -238,7 +250,10 @@ def main(run: scaffold.Run) -> None:
              "ratings, a range choice informed by u1.base, which holds other folds' test "
              "ratings.",
              "The published rows are Surprise's (https://surpriselib.com, Benchmarks): "
-             "default parameters, not tuned, and on random folds; reference points only."]
+             "default parameters, not tuned, and on random folds; reference points only.",
+             kl_explained("the items the refitted rating VAE encodes from uN.base (no test "
+                          "rating is in its input); a mean of seeds or folds: the mean of "
+                          "their models")]
     print(run.write_table("MovieLens 100k: nested 5-fold rating prediction", "no thesis table "
                           "(past the thesis)", table_rows(results, c), budget,
                           notes=notes + validation_notes(results, c.folds),

@@ -10,7 +10,9 @@ Figures (the slides' "Missing Values Completion Algorithms on the OMNIGLOT Engli
 Dataset"), one per alphabet in `<out_dir>/omniglot_imputation/`: ten test-drawer images
 of different characters, the same with missing-at-random values (the slides' scheme), their
 1-NN fill and the thesis VAE's fill after `--figure_epochs` epochs (the slides: epoch 100)
-of training on the merged, holed splits. Their missing-entry errors join the table.
+of training on the merged, holed splits. Their missing-entry errors join the table. Each
+VAE's rows carry its KL, latent units in use and collapse flag (vae_tf/collapse.py) on
+the images they score.
 
     python experiments/omniglot_imputation.py --quick
     python experiments/omniglot_imputation.py --data_root=../shared/data
@@ -28,7 +30,7 @@ import numpy as np  # noqa: E402
 from absl import flags, logging  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row, thesis  # noqa: E402
+from experiments.common import Row, diagnoses, kl_explained, kl_row, thesis  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -82,20 +84,25 @@ def run_alphabet(c: Config, name, data, rows):
     epochs = c.epochs
     merged, merged_holed = np.concatenate([data.train, data.test]), np.concatenate([tr, te])
     t0 = time.perf_counter()
-    filled = VAEImputer(epochs=epochs, seed=c.seed).fit_transform(merged_holed)
+    merged_model = VAEImputer(epochs=epochs, seed=c.seed)
+    filled = merged_model.fit_transform(merged_holed)
     seconds = time.perf_counter() - t0
     anchor = thesis_pair(name, "VAE")
     merged_vae = rmse(merged, filled)  # the test drawers' images among those it trained on
     rows += [Row(f"{name}, VAE (thesis algorithm, merged splits)", "RMSE (all entries)",
                  merged_vae, anchor[0], f"{seconds:.0f} s"),
              Row(f"{name}, VAE (thesis algorithm, merged splits)", "MAE (all entries)",
-                 mae(merged, filled), anchor[1])]
+                 mae(merged, filled), anchor[1]),
+             kl_row(f"{name}, VAE (thesis algorithm, merged splits)",
+                    diagnoses(merged_model, filled), "KL (nats, merged splits)")]
     vae = VAEImputer(epochs=epochs, seed=c.seed).fit(tr)
     out = vae.transform(te)
     sound = (rmse(data.test, out, ~te_mask),
              rmse(data.test, np.where(te_mask, te, np.nanmean(tr, 0)), ~te_mask))
     rows += [Row(f"{name}, VAE trained on train drawers", "RMSE missing (test drawers)",
                  sound[0]),
+             kl_row(f"{name}, VAE trained on train drawers", diagnoses(vae, out),
+                    "KL (nats, test drawers)"),
              Row(f"{name}, column means", "RMSE missing (test drawers)", sound[1])]
     return headline(image_split(name, "structured"), "RMSE all entries",
                     [("thesis VAE (merged splits)", merged_vae), ("1-NN", knn[0]),
@@ -124,14 +131,16 @@ def figure(run: scaffold.Run, name, data, rows):
     tr, te = apply_mask(data.train, tr_mask), apply_mask(data.test, te_mask)
     knn = KNNImputer(1).fit(tr).transform(te)
     epochs = c.figure_epochs
-    vae = VAEImputer(epochs=epochs, seed=c.seed).fit_transform(np.concatenate([tr, te]))
-    vae = vae[len(tr):]  # the merged fill's test-drawer rows
+    model = VAEImputer(epochs=epochs, seed=c.seed)
+    vae = model.fit_transform(np.concatenate([tr, te]))[len(tr):]  # the test drawers' fill
     label = f"{name}, random holes (figure)"
     scored = [("thesis VAE (merged splits)", rmse(data.test, vae, ~te_mask)),
               ("1-NN", rmse(data.test, knn, ~te_mask))]
     rows += [Row(f"{label}, 1-NN", "RMSE missing (test drawers)", scored[1][1]),
              Row(f"{label}, VAE epoch {epochs} (merged splits)", "RMSE missing (test drawers)",
-                 scored[0][1])]
+                 scored[0][1]),
+             kl_row(f"{label}, VAE epoch {epochs} (merged splits)", diagnoses(model, vae),
+                    "KL (nats, test drawers)")]
     read = headline(image_split(name, "random"), "RMSE missing", scored,
                     f"the slides' figure: thesis VAE {epochs} epochs on the merged holed splits")
     shown = plots.shown_examples(data.test_labels, ~te_mask.all(axis=1))  # ten characters
@@ -159,7 +168,8 @@ def main(run: scaffold.Run) -> None:
     notes += ["Ours: 28x28 by area averaging from the 105x105 originals; the thesis used "
               "Burda et al.'s 28x28 set, which is not available here.",
               "Structured holes (seeded) for the thesis's numbers; random holes, as the "
-              "slides' pictures, for the figures; drawers 1-15 train, 16-20 test."]
+              "slides' pictures, for the figures; drawers 1-15 train, 16-20 test.",
+              kl_explained("the images each row scores (the VAE's fill of them)")]
     budget = f"VAE {c.epochs} epochs (figures: {c.figure_epochs}), whole set as one batch"
     print(run.write_table("OMNIGLOT missing-value imputation", "the thesis's OMNIGLOT "
                           "imputation slides (English, Greek): table and figures", rows, budget,

@@ -24,7 +24,8 @@ the image; new borders are missing). All methods learn from the same pool:
   on validation; on OMNIGLOT (with --pretrain_epochs) so is pretraining on holed MNIST
   images first (warm start).
 The VAEs model the faces at a lower resolution (area means; a block with a hole is
-missing), and their imputations are upsampled bilinearly into the holes.
+missing), and their imputations are upsampled bilinearly into the holes. Each VAE's rows
+carry its test KL, latent units in use and collapse flag (vae_tf/collapse.py).
 
     python experiments/small_data_imputation.py --quick --data_root=../shared/data
     python experiments/small_data_imputation.py --data_root=../shared/data
@@ -44,7 +45,7 @@ import numpy as np  # noqa: E402
 from absl import flags, logging  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import Row  # noqa: E402
+from experiments.common import Row, diagnoses, kl_explained, kl_row  # noqa: E402
 from experiments import small_data_miwae  # noqa: E402
 from experiments.holes import holes  # noqa: E402
 from experiments.small_data import (FACTOR, Split, budget, check_pretraining_data,  # noqa: E402
@@ -183,9 +184,11 @@ def compare(run: scaffold.Run, split: Split, scheme: str, rows, notes):
         t0 = time.perf_counter()
         vae = VAEImputer(epochs=c.vae_epochs, seed=seed).fit(down(pool, shape, f))
         valid = on_valid(up(vae.transform(down(valid_holed, shape, f)), valid_holed, shape, f))
-        add(f"VAE (thesis algorithm, {vae.epochs} epochs)",
-            up(vae.transform(down(test_holed, shape, f)), test_holed, shape, f),
+        filled = vae.transform(down(test_holed, shape, f))  # at the model's resolution
+        method = f"VAE (thesis algorithm, {vae.epochs} epochs)"
+        add(method, up(filled, test_holed, shape, f),
             f"validation {valid:.4f}; {time.perf_counter() - t0:.0f} s", "thesis VAE")
+        rows.append(kl_row(f"{label}, {method}", diagnoses(vae, filled)))
     if f > 1:  # what the lower resolution alone costs: the true block means, upsampled
         floor = on_valid(up(down(split.valid, shape, f), valid_holed, shape, f))
         notes.append(f"{label}: the VAEs' resolution floor (validation RMSE of the true "
@@ -210,10 +213,12 @@ def compare(run: scaffold.Run, split: Split, scheme: str, rows, notes):
     low = small_data_miwae.impute(chosen, down(test_holed, shape, f))
     what = (f"{chosen.epochs} epochs" if chosen.kind == "single" else "mean of the snapshots "
             f"at {', '.join(str(e) for e in checkpoints if e <= chosen.epochs)} epochs")
-    miwae = add(f"MIWAE {chosen.name}, {what} (chosen on validation)",
-                up(low, test_holed, shape, f),
+    method = f"MIWAE {chosen.name}, {what} (chosen on validation)"
+    miwae = add(method, up(low, test_holed, shape, f),
                 f"validation {chosen.score:.4f}; {time.perf_counter() - t0:.0f} s for the grid",
                 "MIWAE")
+    rows.append(kl_row(f"{label}, {method}",
+                       small_data_miwae.latent_figures(chosen, down(test_holed, shape, f))))
     scored.insert(0, scored.pop())  # MIWAE's, the headline, first
     for other, out in (("the K-NN's", knn), ("column means'", means_out)):
         low, high = paired_interval(split.test, miwae, out, ~test_mask, seed)
@@ -252,7 +257,10 @@ def main(run: scaffold.Run) -> None:
                           "nothing in the thesis: extends the thesis's OMNIGLOT imputation "
                           "slides (English, Greek) to a sound protocol, and adds the ORL and "
                           "Yale faces", rows, budget(c, run.quick),
-                          notes=notes + protocol_notes(grid_given),
+                          notes=notes + protocol_notes(grid_given) + [kl_explained(
+                              "the holed test images at the models' resolution (the thesis "
+                              "VAE's of its imputations, MIWAE's q(z | x_obs)); a snapshot or "
+                              "seed mean: the mean of its models")],
                           test_reads=[r for r in reads if r]))
 
 

@@ -5,7 +5,8 @@ A setting (small_data.parse) is trained `seeds` times (seeds seed, seed+1, ...);
 checkpoint every model imputes the validation images, alone ("single") and as the mean of
 its imputations at the checkpoints so far (a snapshot ensemble, "mean"), and the seeds'
 imputations are averaged. The (setting, start, checkpoint, kind) with the lowest validation
-RMSE is chosen; only then are the test images imputed. A start is None (from scratch) or
+RMSE is chosen; only then are the test images imputed (and the chosen models' KL and
+latent units in use measured on them). A start is None (from scratch) or
 (holed MNIST images, epochs): pretrained on them first, then fitted from there.
 """
 
@@ -13,7 +14,7 @@ import dataclasses
 import hashlib
 import shutil
 import tempfile
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 from absl import logging
@@ -114,10 +115,23 @@ def path(config: str, train, valid_holed, score, checkpoints, seed, impute_sampl
 
 def snapshot_impute(imputer, snapshots, epochs: int, kind: str, holed) -> np.ndarray:
     """The imputation of `holed` by the model at `epochs`, or the snapshot mean up to it."""
-    chosen = [e for e in snapshots if e == epochs or (kind == "mean" and e < epochs)]
-    outs = []
-    for e in chosen:
-        for variable, value in zip(imputer.model_.trainable_variables, snapshots[e]):
-            variable.assign(value)
-        outs.append(imputer.transform(holed))
-    return np.mean(outs, axis=0)
+    return np.mean([imputer.transform(holed)
+                    for _ in _load_snapshots(imputer, snapshots, epochs, kind)], axis=0)
+
+
+def latent_figures(choice: Choice, holed) -> Dict[str, dict]:
+    """{name: collapse.latent_diagnosis on `holed`} of each model the chosen imputation
+    averages: each seed's, at each snapshot it takes."""
+    from vae_tf.collapse import latent_diagnosis
+    return {f"seed {imputer.seed}, {e} epochs": latent_diagnosis(imputer, holed)
+            for _, imputer, snapshots in choice.members
+            for e in _load_snapshots(imputer, snapshots, choice.epochs, choice.kind)}
+
+
+def _load_snapshots(imputer, snapshots, epochs: int, kind: str):
+    """Put each snapshot `epochs` and `kind` take into `imputer` in turn, yielding its epochs."""
+    for e in snapshots:
+        if e == epochs or (kind == "mean" and e < epochs):
+            for variable, value in zip(imputer.model_.trainable_variables, snapshots[e]):
+                variable.assign(value)
+            yield e

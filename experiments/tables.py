@@ -83,8 +83,10 @@ class Standardised:
         self.make = make
 
     def fit_transform(self, x: np.ndarray) -> np.ndarray:
+        """x imputed; the fitted `Rescaled` (its imputer, shift and scale) kept as `rescaled_`."""
         from vae_tf.table_run import Rescaled  # imported late: it starts TensorFlow
-        return Rescaled(self.make(), self.kind).fit(x).transform(x)
+        self.rescaled_ = Rescaled(self.make(), self.kind).fit(x)
+        return self.rescaled_.transform(x)
 
 
 class UnitScaled(Standardised):

@@ -8,7 +8,8 @@ would pass it: MIWAEImputer and SeedEnsemble(MIWAEImputer) the raw table (their 
 models scale inside); the K-NNs and IterativeImputers the table standardised by its
 observed entries (tables.Standardised; stronger than raw for distance-based methods), the
 thesis's VAEImputer the table min-max scaled to [0, 1] (tables.UnitScaled: it refuses
-anything else). The wall time of each fit + imputation is recorded.
+anything else). The wall time of each fit + imputation is recorded, and each trained
+model's KL, latent units in use and collapse flag (vae_tf/collapse.py).
 
 Also the 90 % intervals of MIWAEImputer's multiple imputations (`--imputations` draws
 each, the 5th to 95th percentile of the draws of each hidden entry): the share of hidden
@@ -41,9 +42,11 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
 from experiments import scaffold, tables  # noqa: E402
-from experiments.common import Row, commit  # noqa: E402
+from experiments.common import (Row, commit, diagnoses, kl_explained, kl_row,  # noqa: E402
+                                prefixed)
 
 MIWAE = "vae_tf MIWAEImputer (defaults)"
+VAE = "vae_tf VAEImputer (defaults)"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -89,8 +92,9 @@ def define_flags() -> None:
 
 
 def methods(c: Config, seed: int, fitted: dict):
-    """name -> a function of the holed table returning the imputed table (the fitted
-    MIWAEImputer is kept in `fitted`, for its multiple imputations)."""
+    """name -> a function of the holed table returning the imputed table (each trained
+    method's fitted model is kept in `fitted` under its name: MIWAE's multiple imputations
+    and every model's KL come from them)."""
     from sklearn.ensemble import ExtraTreesRegressor
     from sklearn.experimental import enable_iterative_imputer  # noqa: F401
     from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
@@ -98,6 +102,7 @@ def methods(c: Config, seed: int, fitted: dict):
     import vae_tf
     from experiments.tables import Standardised, UnitScaled
     miwae, vae = dict(c.miwae), {} if c.vae_epochs is None else {"epochs": c.vae_epochs}
+    ensemble = f"SeedEnsemble(MIWAEImputer, {c.ensemble})"
     out = {
         "column mean": lambda x: SimpleImputer().fit_transform(x),
         "sklearn KNNImputer(5)": Standardised(lambda: KNNImputer(n_neighbors=5)).fit_transform,
@@ -109,14 +114,13 @@ def methods(c: Config, seed: int, fitted: dict):
             max_iter=c.tree_rounds, random_state=seed)).fit_transform,
         "vae_tf KNNImputer(10)": Standardised(
             lambda: vae_tf.KNNImputer(10, marker=0.0)).fit_transform,
-        "vae_tf VAEImputer (defaults)": UnitScaled(
-            lambda: vae_tf.VAEImputer(seed=seed, **vae)
-        ).fit_transform,
+        VAE: lambda x: fitted.setdefault(VAE, UnitScaled(
+            lambda: vae_tf.VAEImputer(seed=seed, **vae))).fit_transform(x),
         MIWAE: lambda x: fitted.setdefault(
-            "miwae", vae_tf.MIWAEImputer(seed=seed, **miwae).fit(x)).transform(x),
-        f"SeedEnsemble(MIWAEImputer, {c.ensemble})": lambda x: vae_tf.SeedEnsemble(
+            MIWAE, vae_tf.MIWAEImputer(seed=seed, **miwae).fit(x)).transform(x),
+        ensemble: lambda x: fitted.setdefault(ensemble, vae_tf.SeedEnsemble(
             vae_tf.MIWAEImputer(seed=100 * seed, **miwae), n_seeds=c.ensemble
-        ).fit_transform(x),
+        ).fit(x)).transform(x),
     }
     return out if c.methods is None else {k: v for k, v in out.items() if k in c.methods}
 
@@ -141,12 +145,13 @@ def main(run: scaffold.Run) -> None:
         with open(cache) as f:
             for line in f:
                 cell = json.loads(line)
-                if cell.get("settings", SETTINGS_BEFORE) == settings(run):  # else: rerun it
+                # else: rerun it (a cell written before the models' KL was recorded too)
+                if cell.get("settings", SETTINGS_BEFORE) == settings(run) and "kl" in cell:
                     done[(cell["table"], cell["pattern"], cell["seed"])] = cell
     os.makedirs(run.out_dir, exist_ok=True)
     names, patterns, m = c.tables, c.patterns, c.imputations
     seeds = range(c.seed, c.seed + c.seeds)
-    rmse, seconds, covered, cells, fresh = {}, {}, {}, [], 0
+    rmse, seconds, covered, kl, cells, fresh = {}, {}, {}, {}, [], 0
     for name, pattern in itertools.product(names, patterns):
         x = tables.load(name)
         for seed in seeds:
@@ -159,12 +164,15 @@ def main(run: scaffold.Run) -> None:
             for method, value in cell["rmse"].items():
                 rmse.setdefault((name, pattern, method), []).append(value)
                 seconds.setdefault((name, method), []).append(cell["seconds"][method])
+            for method, found in cell["kl"].items():
+                kl.setdefault((name, pattern, method), {}).update(
+                    prefixed(f"holes seed {seed}", found))
             covered.setdefault(name, []).append(cell["coverage"])
             cells.append(cell)
             print(f"{name} {pattern} seed {seed}: " + ", ".join(
                 f"{k} {v[-1]:.3f}" for (t, p, k), v in rmse.items() if (t, p) == (name, pattern))
                 + f"; 90 % coverage {covered[name][-1]:.3f}", flush=True)
-    rows, notes = summarise(names, patterns, rmse, seconds, covered)
+    rows, notes = summarise(names, patterns, rmse, seconds, covered, kl)
     commits = sorted({c["commit"] for c in cells})
     notes.append(f"{len(cells)} cells computed at commit{'s' if len(commits) > 1 else ''} "
                  f"{', '.join(commits)} ({fresh} in this sitting); their "
@@ -202,22 +210,34 @@ def run_cell(run: scaffold.Run, x, name, pattern, seed):
     holed = tables.holed(x, hidden)
     start = time.perf_counter()
     fitted, cell = {}, {"table": name, "pattern": pattern, "seed": seed, "rmse": {},
-                        "seconds": {}}
+                        "seconds": {}, "kl": {}}
     for method, impute in methods(run.config, seed, fitted).items():
         t0 = time.perf_counter()
         out = impute(holed)
         cell["seconds"][method] = time.perf_counter() - t0
         cell["rmse"][method] = tables.scaled_rmse(x, out, hidden)
         assert np.array_equal(out[~hidden], x[~hidden]), method  # observed kept
-    cell["coverage"] = coverage(fitted["miwae"], x, holed, hidden, seed, run.config.imputations)
+        if method in fitted:
+            cell["kl"][method] = latent_figures(fitted[method], holed, out)
+    cell["coverage"] = coverage(fitted[MIWAE], x, holed, hidden, seed, run.config.imputations)
     cell["commit"], cell["wall_seconds"] = commit(), time.perf_counter() - start
     cell["settings"] = settings(run)
     return cell
 
 
-def summarise(names, patterns, rmse, seconds, covered):
-    """Rows: each cell's mean RMSE per method; mean ranks; ratio to the column mean;
-    median times; coverage. Notes: whether each target is met."""
+def latent_figures(model, holed, out) -> dict:
+    """common.diagnoses of a trained method's model on the table's rows as it reads them:
+    the holed table (MIWAE), or its imputation `out` in [0, 1] (the thesis's VAE, behind
+    its min-max scaling: tables.UnitScaled)."""
+    if isinstance(model, tables.Standardised):
+        scaled = model.rescaled_
+        return diagnoses(scaled.imputer, (out - scaled.shift) / scaled.scale)
+    return diagnoses(model, holed)
+
+
+def summarise(names, patterns, rmse, seconds, covered, kl):
+    """Rows: each cell's mean RMSE per method (a trained one's KL beside); mean ranks;
+    ratio to the column mean; median times; coverage. Notes: whether each target is met."""
     methods_ = sorted({k for (_, _, k) in rmse}, key=lambda k: list(rmse).index(
         next(c for c in rmse if c[2] == k)))
     rows, ranks = [], {k: [] for k in methods_}
@@ -230,6 +250,8 @@ def summarise(names, patterns, rmse, seconds, covered):
             sd = float(np.std(rmse[(name, pattern, k)]))
             rows.append(Row(f"{name} {pattern}", f"{k}: RMSE (sd units)", means[k],
                             note=f"rank {order.index(k) + 1}; seed sd {sd:.3f}"))
+            if (name, pattern, k) in kl:
+                rows.append(kl_row(f"{name} {pattern}", kl[name, pattern, k], f"{k}: KL (nats)"))
         ratio = means[MIWAE] / means["column mean"]
         worst_ratio = max(worst_ratio, ratio)
         rows.append(Row(f"{name} {pattern}", "MIWAE / column mean", ratio))
@@ -263,6 +285,9 @@ def summarise(names, patterns, rmse, seconds, covered):
         "Baselines: scikit-learn's KNNImputer and IterativeImputer see the table "
         "standardised by its observed entries (ExtraTrees: 50 trees, 10 rounds); the "
         "thesis's VAEImputer sees it min-max scaled to [0, 1]; MIWAE the raw table.",
+        kl_explained("the rows of the holed table as each model reads them (MIWAE: q(z | "
+                     "x_obs); the thesis's VAE: its imputation in [0, 1]), the mean over the "
+                     "seeds (and an ensemble's members)"),
     ]
     return rows, notes
 

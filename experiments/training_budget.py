@@ -31,7 +31,7 @@ if not __package__:  # python experiments/training_budget.py: import the package
 from absl import flags  # noqa: E402
 
 from experiments import scaffold  # noqa: E402
-from experiments.common import HOLD_OUT_EVERY, Row, validation_split  # noqa: E402
+from experiments.common import HOLD_OUT_EVERY, Row, kl_row, validation_split  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -140,9 +140,7 @@ def run_dataset(run: scaffold.Run, name: str, budgets, limit: float):
                 + ("" if seconds <= limit else f", over the {limit:.0f} s limit"))
         group = f"{name}, {epochs} epochs"
         out += [Row(group, "validation -ELBO (nats)", m["test_loss"], note=note),
-                Row(group, "validation KL (nats)", m["test_kl"],
-                    note=f"{m['latent_units_in_use']} of {m['latent_units']} units in use"
-                         + (f"; {m['collapse']}" if m["collapsed"] else "")),
+                kl_row(group, m, "validation KL (nats)"),
                 Row(group, "validation RMSE", m["reconstruction_rmse"])]
     fitting = ({e: s for e, s in scores.items() if s[1] <= limit}
                or {budgets[0]: scores[budgets[0]]})

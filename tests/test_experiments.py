@@ -90,6 +90,17 @@ def _row(table, experiment, metric):
     raise AssertionError(f"no row {experiment!r} / {metric!r}")
 
 
+KL_NOTE = re.compile(r"\d+(-\d+)? of \d+ latent units in use")
+
+
+def _kl(table, experiment, metric="test KL (nats)"):
+    """A trained model's KL row: nats, and its latent units in use (then any collapse flag,
+    common.collapse_note) in the note."""
+    cells = _row(table, experiment, metric)
+    assert float(cells[3]) >= 0 and KL_NOTE.match(cells[5]), cells
+    return cells
+
+
 def _saved_model_rmse(run_dir, n_test):
     """The RMSE of the model a run saved (model.keras) on the first n_test mnist_5k test
     images, recomputed here: the table must report the model the run trained."""
@@ -100,6 +111,14 @@ def _saved_model_rmse(run_dir, n_test):
     from vae_tf.models import load_model
     x = datasets.load("mnist_5k").test[:n_test]
     return float(np.sqrt(np.mean((x - np.asarray(reconstruct(load_model(str(run_dir)), x))) ** 2)))
+
+
+def _saved_model_kl(run_dir, n_test):
+    """The mean KL of the model a run saved on the first n_test mnist_5k test images."""
+    from vae_tf import collapse, datasets
+    from vae_tf.models import load_model
+    x = datasets.load("mnist_5k").test[:n_test]
+    return collapse.latent_diagnosis(load_model(str(run_dir)), x)["test_kl"]
 
 
 def test_vae_reconstruction_quick(tmp_path):
@@ -149,6 +168,12 @@ def test_mnist_imputation_quick(tmp_path):
         for method in ("10-NN (K tuned on validation)", "MIWAE (importance-weighted)"):
             assert float(_row(table, f"sound protocol, {scheme}, {method}", "RMSE missing")[3]) \
                 < means, method
+        _kl(table, f"thesis protocol, {scheme}, VAE (thesis algorithm)",
+            "KL (nats, its training images)")
+        _kl(table, f"sound protocol, {scheme}, VAE (thesis algorithm, batch 250)")
+        miwae = [_kl(table, f"sound protocol, {scheme}, MIWAE ({kind})")
+                 for kind in ("importance-weighted", "pseudo-Gibbs")]
+        assert miwae[0][3:] == miwae[1][3:]  # one model, one q(z | x_obs)
     for scheme in ("structured", "random"):  # the slides' completion figures
         assert f"(mnist_imputation/{scheme}.png)" in table
         _figure(tmp_path / "mnist_imputation" / f"{scheme}.png", rows=5)
@@ -168,6 +193,10 @@ def test_omniglot_imputation_quick_on_real_files(tmp_path):
     assert _row(table, "omniglot_en, 1-NN", "RMSE (all entries)")[2] == "0.0890"
     assert _row(table, "omniglot_gr, VAE (thesis algorithm, merged splits)", "RMSE (all entries)")[2] == "0.1627"
     for name in ("omniglot_en", "omniglot_gr"):  # the slides' completion figures
+        _kl(table, f"{name}, VAE (thesis algorithm, merged splits)", "KL (nats, merged splits)")
+        _kl(table, f"{name}, VAE trained on train drawers", "KL (nats, test drawers)")
+        _kl(table, f"{name}, random holes (figure), VAE epoch 5 (merged splits)",
+            "KL (nats, test drawers)")
         assert f"(omniglot_imputation/{name}.png)" in table
         _figure(tmp_path / "omniglot_imputation" / f"{name}.png", rows=4)
     # The 1-NN rows recomputed here from the files, with the script's hole seeds (structured
@@ -235,6 +264,8 @@ def test_small_data_imputation_quick_on_real_files(tmp_path):
                  if line.startswith(f"| {label}, MIWAE 1x64, latent 8, K=2, ")
                  and "| RMSE missing |" in line]
         assert len(knn) == 1 and len(miwae) == 1 and "(chosen on validation)" in miwae[0]
+        _kl(table, miwae[0].split(" | ")[0].lstrip("| "))  # the chosen models' test KL
+        _kl(table, f"{label}, VAE (thesis algorithm, 2 epochs)")
         assert f"{label}: K-NN validation RMSE per K: K=1: " in table
         assert (f"{label}: MIWAE 1x64, latent 8, K=2 validation RMSE per epochs (snapshot mean): "
                 "1: ") in table
@@ -256,6 +287,7 @@ def test_small_data_conv_seed_ensemble_quick_on_real_files(tmp_path):
     rows = [line for line in table.splitlines()
             if line.startswith(f"| {label}, {name}, ") and "| RMSE missing |" in line]
     assert len(rows) == 1 and "(chosen on validation)" in rows[0]
+    assert "; mean of " in _kl(table, rows[0].split(" | ")[0].lstrip("| "))[5]  # the seeds'
     assert "each MIWAE setting the mean of 2 seeds" in table
     ensemble = re.search(re.escape(f"{label}: {name} validation RMSE per epochs (snapshot mean): ")
                          + r"1: [0-9.]+ \([0-9.]+\), 2: [0-9.]+ \(([0-9.]+)\)", table)
@@ -288,6 +320,11 @@ def test_movielens_quick_on_real_files(tmp_path):
     bias = float(_row(table, "ua.test, user + item biases", "RMSE")[3])
     mean = float(_row(table, "ua.test, global mean", "RMSE")[3])
     assert bias < mean  # the biases beat the global mean on held-out ratings
+    # the two VAEs' KL over what they encode of ua.base: the users' rows, the items
+    assert " of 64 latent units" in _kl(table, "ua.test, VAE (thesis algorithm, scaled "
+                                               "ratings)", "KL (nats, ua.base)")[5]
+    assert " of 32 latent units" in _kl(table, "ua.test, rating VAE (item-based, rated cells "
+                                               "only, over biases)", "KL (nats, ua.base)")[5]
 
 
 def test_likelihoods_quick(tmp_path):
@@ -300,6 +337,10 @@ def test_likelihoods_quick(tmp_path):
         scores[label] = _row(table, f"mnist, {label}", "test RMSE")[3]
         saved = _saved_model_rmse(tmp_path / "logs" / f"likelihoods-mnist-{run_name}", 500)
         assert scores[label] == f"{saved:.4f}", label
+        kl = float(_kl(table, f"mnist, {label}")[3])  # the saved model's KL too (XLA's
+        # float32 sums in training's evaluation, a float64 recomputation here)
+        assert kl == pytest.approx(_saved_model_kl(
+            tmp_path / "logs" / f"likelihoods-mnist-{run_name}", 500), rel=1e-3, abs=2e-3), label
     assert len(set(scores.values())) == 4  # four likelihoods, four different models
     # One figure per data set: a labelled row of ten prior draws per likelihood.
     assert "(likelihoods/samples_mnist.png)" in table
@@ -328,6 +369,10 @@ def test_miwae_vs_knn_quick(tmp_path):
         miwae = float(_row(table, f"{scheme} holes, MIWAE (importance-weighted, L=100, mean "
                            "of 2 seeds)", "RMSE missing")[3])
         assert miwae < means and knn < means  # both learn something in the quick budget
+        label = f"{scheme} holes, MIWAE (importance-weighted, L=100, mean of 2 seeds)"
+        for metric in ("test KL (nats)", "validation KL (nats)"):
+            assert "; mean of 2 models (" in _kl(table, label, metric)[5]
+        _kl(table, f"{scheme} holes, VAE (thesis algorithm, 2 epochs)")
         ratio = _row(table, f"{scheme} holes, MIWAE / {k_label}", "RMSE missing ratio")
         assert abs(float(ratio[3]) - miwae / knn) < 1e-3  # the ratio of the rows above
         assert ratio[5] == ("target <= 0.95: " + ("met" if float(ratio[3]) <= 0.95 else "missed"))
@@ -404,6 +449,7 @@ def test_miwae_defaults_quick(tmp_path):
                          "validation RMSE missing (mean of structured)")
             errors[label, epochs] = float(cells[3])
             assert "fit " in cells[5]
+            _kl(table, f"{label}, {epochs} epochs", "validation KL (nats)")
     best = min(errors, key=errors.get)  # far inside the 20-minute budget: all admissible
     assert f"Chosen (lowest validation RMSE within the budget): {best[0]}, {best[1]} epochs" in table
 
@@ -414,7 +460,7 @@ def test_latent_2d_quick(tmp_path):
                 reads=["mnist_5k test"])
     rmse = _row(table, "mnist_5k, default preset, latent 2", "test RMSE")[3]
     assert rmse == f"{_saved_model_rmse(tmp_path / 'logs' / 'latent_2d-mnist_5k', 1000):.4f}"
-    assert float(_row(table, "mnist_5k, default preset, latent 2", "test KL (nats)")[3]) > 1
+    assert float(_kl(table, "mnist_5k, default preset, latent 2")[3]) > 1  # its units beside
     import matplotlib.image
     for fig in ("latent", "manifold"):  # the scatter of encodings and the decoded grid
         assert f"(latent_2d/{fig}.png)" in table
@@ -448,10 +494,13 @@ def test_tabular_imputation_quick_keeps_its_cells_and_resumes_them(tmp_path):
         mean = float(_row(table, f"{name} mcar20", "column mean: RMSE (sd units)")[3])
         assert 0.8 < mean < 1.3  # the column mean is about one standard deviation off
         assert 0.0 < float(_row(table, name, "MIWAE 90 % interval coverage")[3]) <= 1.0
+        _kl(table, f"{name} mcar20", "vae_tf MIWAEImputer (defaults): KL (nats)")
     assert "Target, best mean rank:" in table and "2 cells computed at commit" in table
     cells = (tmp_path / "tabular_imputation_cells.jsonl").read_text().splitlines()
     assert len(cells) == 2
     # resumed: no cell computed again, so no new read; the table still notes the past ones
     again = run("tabular_imputation.py", tmp_path, reads=reads)
     assert "(0 in this sitting)" in again
+    assert _row(again, "wine mcar20", "vae_tf MIWAEImputer (defaults): KL (nats)") == \
+        _row(table, "wine mcar20", "vae_tf MIWAEImputer (defaults): KL (nats)")  # from the cell
     assert len((tmp_path / "tabular_imputation_cells.jsonl").read_text().splitlines()) == 2

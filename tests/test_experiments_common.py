@@ -60,6 +60,51 @@ def test_collapse_flag_catches_a_silent_kl_and_a_decoder_that_ignores_z():
     assert flag == "collapsed (reconstructions nearly identical: spread 0.04 of the data's < 0.25)"
 
 
+def _found(kl, units, flag=""):
+    """A model's diagnosis as collapse.latent_diagnosis gives it (32 latent units)."""
+    return {"test_kl": kl, "latent_units_in_use": units, "latent_units": 32,
+            "reconstruction_spread": None, "collapsed": bool(flag), "collapse": flag}
+
+
+def test_a_kl_row_carries_the_units_in_use_and_each_collapse_flag():
+    one, flag = _found(12.3456, 20), "collapsed (test KL 0.50 < 1 nat)"
+    row = common.kl_row("MIWAE", one)
+    assert (row.experiment, row.metric, row.ours) == ("MIWAE", "test KL (nats)", 12.3456)
+    assert row.note == "20 of 32 latent units in use"
+    assert common.collapse_note(_found(0.5, 0, flag)) == f"0 of 32 latent units in use; {flag}"
+    assert common.kl_note(one) == "KL 12.35 nats, 20 of 32 latent units in use"
+    assert common.kl_note({"seed 3": one}) == common.kl_note(one)  # one model, named
+    # several models (an ensemble's seeds, the folds): their mean, the ranges, each flag named
+    row = common.kl_row("MIWAE", {"seed 0": one, "seed 1": _found(0.5, 0, flag)},
+                        "validation KL (nats)")
+    assert row.metric == "validation KL (nats)" and row.ours == pytest.approx(6.4228)
+    assert row.note == ("0-20 of 32 latent units in use; mean of 2 models (0.50-12.35 nats); "
+                        f"seed 1: {flag}")
+
+
+def test_diagnoses_name_an_ensembles_members_by_their_seeds():
+    import numpy as np
+
+    class Member:  # q(z | x) = N(seed, 1) on each of 2 units: seed^2 / 2 nats a unit
+        def __init__(self, seed):
+            self.seed = seed
+
+        def posterior(self, x):
+            return np.full((len(x), 2), float(self.seed)), np.zeros((len(x), 2))
+
+    class Ensemble:
+        imputers_ = [Member(0), Member(1)]
+
+    x = np.zeros((5, 3))
+    found = common.diagnoses(Ensemble(), x)
+    assert list(found) == ["seed 0", "seed 1"]
+    assert found["seed 1"]["test_kl"] == pytest.approx(1.0) and found["seed 1"]["collapse"] == ""
+    assert found["seed 0"]["collapse"].startswith("collapsed (test KL 0.00 < 1 nat)")
+    assert common.diagnoses(Member(1), x) == {"": found["seed 1"]}  # a lone model
+    assert list(common.prefixed("u1", found)) == ["u1, seed 0", "u1, seed 1"]
+    assert list(common.prefixed("u1", {"": found["seed 0"]})) == ["u1"]
+
+
 # -- the scaffold: get_config, then the variant, then the flags given ----------------------
 def test_settle_lays_the_variant_and_then_the_flags_over_the_quick_or_full_config():
     quick, full = miwae_vs_knn.get_config(True), miwae_vs_knn.get_config(False)

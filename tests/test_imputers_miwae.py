@@ -106,6 +106,28 @@ def test_multiple_imputations_differ_and_average_to_the_single_one(fitted):
     assert err_many < err_few and err_many < 0.05
 
 
+def test_posterior_is_the_encoders_q_z_on_the_imputers_view(fitted):
+    imputer, holed, mask = fitted
+    z_mean, z_log_var = imputer.posterior(holed[:7])
+    x0, m = imputer._encoded(holed[:7], mask[:7])  # 0 in the holes, and the mask
+    expected = imputer.model_.encode(tf.constant(x0), tf.constant(m))
+    assert z_mean.shape == z_log_var.shape == (7, 4)
+    np.testing.assert_allclose(z_mean, expected[0].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(z_log_var, expected[1].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_posterior_of_a_table_reads_its_encoded_columns_without_the_empty_one():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4)) * [1.0, 10.0, 100.0, 1.0]
+    x[rng.random(x.shape) < 0.2] = np.nan
+    x[:, 3] = np.nan  # empty in fit: dropped (keep_empty_features=False)
+    imputer = MIWAEImputer(latent_dim=2, hidden_dim=16, epochs=2, batch_size=20,
+                           impute_samples=5, seed=0).fit(x)
+    z_mean, z_log_var = imputer.posterior(x)
+    assert z_mean.shape == z_log_var.shape == (60, 2)
+    assert np.isfinite(z_mean).all() and np.isfinite(z_log_var).all()
+
+
 def test_bad_use():
     with pytest.raises(UserError, match="not fitted"):
         MIWAEImputer().transform(np.zeros((2, 3)))

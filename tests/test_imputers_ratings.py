@@ -70,6 +70,11 @@ def test_same_seed_same_predictions_and_the_ensemble_averages():
     np.testing.assert_allclose(pair.transform(train), np.mean(singles, 0), atol=1e-5)
     np.testing.assert_array_equal(singles[0], a.transform(train))
     assert not np.allclose(singles[0], singles[1])
+    # posterior: q(z | item) of each item, of the fitted matrix or of one of its shape only
+    assert a.posterior()[0].shape == (30, 2)
+    with pytest.raises(UserError, match=r"X is \(39, 30\) but RatingVAE was fitted on a "
+                       r"\(40, 30\) matrix"):
+        a.posterior(train[:39])
 
 
 def test_bias_baseline_and_bad_input():
@@ -80,6 +85,8 @@ def test_bias_baseline_and_bad_input():
         RatingVAE().fit(np.array([[0.0, np.nan], [6.0, 2.0]]))
     with pytest.raises(UserError, match="not fitted"):
         RatingVAE().predict()
+    with pytest.raises(UserError, match="not fitted"):
+        RatingVAE().posterior()
     with pytest.raises(UserError, match="input_dropout"):
         RatingVAE(input_dropout=1.0, batch_size=2).fit(train)
     with pytest.raises(UserError, match=r"latent_dim=0\): latent_dim must be an integer from 1; "

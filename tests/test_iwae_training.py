@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from test_experiments import ROOT, _row, run
+from test_experiments import ROOT, _kl, _row, run
 
 
 @pytest.mark.slow
@@ -19,6 +19,7 @@ def test_iwae_training_quick_writes_its_table(tmp_path):
         elbo = float(_row(table, label, "test -ELBO (nats)")[3])
         assert nll[2] == reference  # Burda et al. 2015, Table 1
         assert 80 < float(nll[3]) < elbo  # the k-draw estimate sits above the ELBO's bound
+        assert " of 50 latent units in use" in _kl(table, label)[5]
     assert "| IWAE | 5 | 2 |" in table and "| VAE (ELBO) | 1 | 2 |" in table
     assert "commit " in table and "cores" in table and "wall time" in table
 

@@ -142,7 +142,7 @@ def test_quick_refuses_to_write_to_experiments_results():
 
 @pytest.mark.slow
 def test_quick_run_writes_its_table_and_figure_to_a_temporary_folder():
-    from test_experiments import ledger_kept, reads_noted
+    from test_experiments import _kl, ledger_kept, reads_noted
     with ledger_kept():
         result = _script("--quick")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -171,6 +171,9 @@ def test_quick_run_writes_its_table_and_figure_to_a_temporary_folder():
                     and "RMSE missing (single imputation)" in line)
         means = float(line.rsplit("column means: ", 1)[1].split()[0])
         assert values[(scheme, "RMSE missing (single imputation)")] < means
+        # the model's KL of q(z | x_obs) on the holed test images, its latent units in use
+        assert " of 32 latent units in use" in _kl(table, f"{scheme} holes, MIWAE (L=100, "
+                                                          "m=20)")[5]
     assert "Command: `python experiments/miwae_coverage.py --quick`" in table
     reads_noted(table, "mnist_5k test, binarized: structured holes",
                 "mnist_5k test, binarized: random holes")

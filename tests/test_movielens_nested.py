@@ -122,6 +122,9 @@ def test_quick_on_real_files(tmp_path):
     assert "chosen: u1 latent_dim=" in nested[5]
     assert float(_row(table, "nested", "MAE (1 fold)")[3]) < float(nested[3])
     assert _row(table, "nested, u1", "test RMSE")[3] == nested[3]
+    from test_experiments import _kl  # the refitted rating VAE's KL over u1.base's items
+    kl = _kl(table, "nested", "KL (nats, 1 fold)")
+    assert kl[3:] == _kl(table, "nested, u1", "KL (nats)")[3:]
     # Each chosen setting is the one with the lowest validation RMSE the notes list, and its
     # test figures are those of that setting refitted on all of u1.base, recomputed here.
     script = _script()

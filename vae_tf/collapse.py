@@ -10,6 +10,8 @@ it is given. Three signs, each cheap to compute on held-out images:
   a "K" back for a "d"; the default preset keeps about 20 nats);
 - reconstructions that barely differ from image to image (`reconstruction_spread`
   under SAME_RECONSTRUCTIONS of the data's own spread), whatever the KL.
+`diagnose` gives them for the launcher's VAE; `latent_diagnosis` for any model the
+experiments train (a VAE, the thesis's VAEImputer, MIWAEImputer, RatingVAE).
 """
 
 from typing import Dict, Optional
@@ -24,19 +26,28 @@ ADVICE = ("try the default preset (drop --preset=thesis), more steps (a larger -
           "or --init=thesis_pytorch")
 
 
+def _kl_sum(z_mean, z_log_var) -> np.ndarray:
+    """KL(q(z_j | x) || N(0, 1)) summed over the rows, per latent unit j: [N, L] each -> [L]."""
+    mu, log_var = (np.asarray(t, np.float64) for t in (z_mean, z_log_var))
+    return np.sum(0.5 * (mu ** 2 + np.exp(log_var) - 1.0 - log_var), axis=0)
+
+
 def kl_per_unit(vae, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Mean KL(q(z_j | x) || N(0, 1)) over the rows of x, per latent unit j. [L]"""
     total = None
     for start in range(0, len(x), batch_size):
-        mu, log_var = (np.asarray(t, np.float64) for t in vae.encode(x[start:start + batch_size]))
-        part = np.sum(0.5 * (mu ** 2 + np.exp(log_var) - 1.0 - log_var), axis=0)
+        part = _kl_sum(*vae.encode(x[start:start + batch_size]))
         total = part if total is None else total + part
     return total / max(len(x), 1)
 
 
+def _in_use(per_unit: np.ndarray) -> int:
+    return int(np.sum(per_unit > UNIT_KL))
+
+
 def latent_units_in_use(vae, x: np.ndarray) -> int:
     """Latent units of `vae` whose KL, averaged over the rows of x, exceeds UNIT_KL."""
-    return int(np.sum(kl_per_unit(vae, x) > UNIT_KL))
+    return _in_use(kl_per_unit(vae, x))
 
 
 def reconstruction_spread(vae, x: np.ndarray, recon: Optional[np.ndarray] = None) -> float:
@@ -68,15 +79,48 @@ def collapse_flag(test_kl: float, spread: float = 1.0, units: Optional[int] = No
     return ""
 
 
+def _figures(kl: float, units: int, latent_units: int,
+             spread: Optional[float]) -> Dict[str, object]:
+    flag = collapse_flag(kl, 1.0 if spread is None else spread, units, latent_units)
+    return {"test_kl": float(kl), "latent_units_in_use": int(units),
+            "latent_units": int(latent_units), "reconstruction_spread": spread,
+            "collapsed": bool(flag), "collapse": flag}
+
+
 def diagnose(vae, x: np.ndarray, kl: float,
              recon: Optional[np.ndarray] = None) -> Dict[str, object]:
     """The collapse figures of `vae` on held-out images x whose mean KL is `kl`."""
-    units = latent_units_in_use(vae, x)
-    spread = reconstruction_spread(vae, x, recon)
-    flag = collapse_flag(kl, spread, units, int(vae.latent_dim))
-    return {"test_kl": float(kl), "latent_units_in_use": units,
-            "latent_units": int(vae.latent_dim), "reconstruction_spread": spread,
-            "collapsed": bool(flag), "collapse": flag}
+    return _figures(kl, latent_units_in_use(vae, x), int(vae.latent_dim),
+                    reconstruction_spread(vae, x, recon))
+
+
+def latent_diagnosis(model, x, batch_size: int = 1000) -> Dict[str, object]:
+    """The collapse figures of a trained model on held-out rows x, as `diagnose`'s:
+    "test_kl" (the mean KL(q(z | x) || p(z)) in nats over the rows of x, whichever held-out
+    rows they are), the latent units in use, the reconstruction spread and the flag.
+
+    What x holds, per kind of model:
+    - a VAE (models.VAE): rows in [0, 1] as it reads them; the spread is checked.
+    - a fitted VAEImputer: complete rows as its `vae_` reads them (its `transform` of
+      held-out holed rows, or its `filled_`); the spread of `vae_`'s reconstructions of
+      them is checked.
+    - a fitted MIWAEImputer: rows with NaN holes; q(z | x_obs, mask) is
+      `MIWAEImputer.posterior`. KL and units only ("reconstruction_spread" None): its
+      encoder reads the observed entries alone, so there is no complete input for a
+      reconstruction to be compared with.
+    - a fitted RatingVAE: the [users, items] ratings it predicts from (NaN unrated); q(z |
+      item) of each item (`RatingVAE.posterior`), so the mean is over the items. KL and
+      units only: an item's row is mostly unrated, nothing to compare a spread with.
+    """
+    posterior = getattr(model, "posterior", None)
+    if posterior is not None:  # an imputer that encodes what it observes
+        z_mean, z_log_var = posterior(x)
+        per_unit, spread = _kl_sum(z_mean, z_log_var) / max(len(z_mean), 1), None
+    else:
+        vae = getattr(model, "vae_", model)  # the thesis's VAEImputer: its fitted VAE
+        per_unit = kl_per_unit(vae, x, batch_size)
+        spread = reconstruction_spread(vae, x)
+    return _figures(float(np.sum(per_unit)), _in_use(per_unit), per_unit.size, spread)
 
 
 def warning_line(diagnosis: Dict[str, object]) -> str:

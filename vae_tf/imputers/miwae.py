@@ -27,7 +27,7 @@ Bernoulli on every entry, on the code path they always had.
 """
 
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -390,6 +390,16 @@ class MIWAEImputer(TrainedImputer):
                     columns.decode(self.model_.mean(tf.constant(picks[j])).numpy())
                 out[j, rows] = np.where(mask[rows], x[rows], guess)
         return out
+
+    def posterior(self, X) -> Tuple[np.ndarray, np.ndarray]:
+        """q(z | x_obs, mask) of each row of X [N, D] (NaN = missing), the distribution the
+        imputation draws z from: (z_mean, z_log_var), each [N, latent_dim]. What
+        collapse.latent_diagnosis reads (the KL of the posterior, the latent units in use)."""
+        x, mask = self._check_transform(X)
+        x0, m = self._encoded(x, mask)
+        parts = [self.model_.encode(tf.constant(x0[s:s + 1000]), tf.constant(m[s:s + 1000]))
+                 for s in range(0, len(x0), 1000)]
+        return tuple(np.concatenate([np.asarray(p[i]) for p in parts]) for i in (0, 1))
 
     def effective_sample_size(self, X) -> np.ndarray:
         """Kish's effective sample size 1 / sum_l w_l^2 of the L importance weights: [N]."""

@@ -190,12 +190,26 @@ class RatingVAE(TrainedImputer):
 
     def transform(self, X) -> np.ndarray:
         """X [users, items] (the same users and items) with every NaN predicted."""
+        train, rated = self._ratings(X)
+        predicted = self._predicted(*self._inputs(train, rated))
+        return np.where(rated, train, predicted).astype(np.float32)
+
+    def posterior(self, X=None) -> Tuple[np.ndarray, np.ndarray]:
+        """q(z | item) of each item of X [users, items] (NaN = unrated; None: the fitted X),
+        as the predictions read it: (z_mean, z_log_var), each [items, latent_dim]. What
+        collapse.latent_diagnosis reads (the KL of the posterior, the latent units in use)."""
+        self._check_fitted()
+        x, m = self._inputs(*(self._fitted_ratings if X is None else self._ratings(X)))
+        z_mean, z_log_var = self.model_.encode(tf.constant(x), tf.constant(m))
+        return z_mean.numpy(), z_log_var.numpy()
+
+    def _ratings(self, X) -> Tuple[np.ndarray, np.ndarray]:
+        """X checked as transform's: (ratings, rated mask), of the fitted shape."""
         train, rated = self._check_transform(X)
         if train.shape != self.base_.shape:
             raise UserError(f"X is {train.shape} but RatingVAE was fitted on a "
                             f"{self.base_.shape} matrix; pass the same users and items")
-        predicted = self._predicted(*self._inputs(train, rated))
-        return np.where(rated, train, predicted).astype(np.float32)
+        return train, rated
 
 
 def rating_ensemble(n_seeds: int = 3, **settings):
