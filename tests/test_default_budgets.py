@@ -166,11 +166,12 @@ def test_yales_default_gives_back_the_person_after_a_short_budget(tmp_path):
                                train_labels=data.train_labels[~held], test=data.train[held],
                                test_labels=data.train_labels[held])
     logdir = str(tmp_path / "run")
-    run_train(make_config(dataset="yale_faces", data_dir=data_dir, epochs=30, logdir=logdir),
+    run_train(make_config(dataset="yale_faces", data_dir=data_dir, epochs=20, logdir=logdir),
               part, verbose=0)
     recon = reconstruct(load_model(os.path.join(logdir, "model.keras")), part.test)
     ids = identity_scores(part.train, part.train_labels, part.test, recon, part.test_labels)
-    # 30 epochs (360 steps), seed 0: the Gaussian 0.41, the Bernoulli 0.04 (the average
-    # face's 0.04); at the registry's 200 epochs the Gaussian 0.80, the originals 0.85.
+    # Seed 0: the Gaussian 0.18 after 20 epochs (240 steps; the console here), 0.41 after
+    # 30, where the Bernoulli is at the average face's 0.04; at the registry's 200 epochs the
+    # Gaussian 0.80, the originals 0.85 (face_identity.md).
     assert ids["average_face"] < 0.1 < 0.7 < ids["originals"]
-    assert ids["reconstructions"] > 0.25, ids
+    assert ids["reconstructions"] > 0.12, ids  # three times the average face's
