@@ -150,21 +150,17 @@ def test_the_first_command_gives_a_trained_model_on_omniglot(tmp_path):
 
 @pytest.mark.slow
 def test_yales_default_gives_back_the_person_after_a_short_budget(tmp_path):
-    import dataclasses
-
-    import numpy as np
-
+    import sys
+    sys.path.insert(0, ROOT)
+    from experiments.common import validation_split
     from vae_tf import datasets
     from vae_tf.evaluation import reconstruct
     from vae_tf.identity import identity_scores
     from vae_tf.models import load_model
     from vae_tf.train_run import run_train
     data_dir = real_data_dir("yale_faces")
-    data = datasets.load("yale_faces", data_dir)
-    held = np.arange(len(data.train)) % 10 == 9  # validation images; the test split unread
-    part = dataclasses.replace(data, train=data.train[~held],
-                               train_labels=data.train_labels[~held], test=data.train[held],
-                               test_labels=data.train_labels[held])
+    # validation images (face_identity.py's split); the test split unread
+    part = validation_split(datasets.load("yale_faces", data_dir))
     logdir = str(tmp_path / "run")
     run_train(make_config(dataset="yale_faces", data_dir=data_dir, epochs=20, logdir=logdir),
               part, verbose=0)
