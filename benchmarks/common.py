@@ -43,6 +43,20 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}); load {load}"
 
 
+def cpu_features() -> str:
+    """The CPU's vector and matrix extensions that decide float32 and bfloat16 speed (from
+    /proc/cpuinfo's flags; "unknown" elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:
+        return "unknown"
+    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
+    have = [w for w in wanted if w in flags]
+    return ", ".join(have) if have else "none of " + ", ".join(wanted)
+
+
 def now() -> str:
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 

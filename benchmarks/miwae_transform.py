@@ -11,17 +11,21 @@ timed once as a user calls it, every one from the imputer's fresh draw stream:
   compiled path: eagerly, on every row, in `MIWAEImputer._chunk`'s memory-bounded chunks;
 - after: `transform` with the defaults: one tf.function call per `rows_per_call` rows
   with holes (rows without holes skipped), L = `impute_samples`'s default;
-- `transform` at each further L in `--samples`.
+- `transform` at each further L in `--samples`;
+- `transform` with impute_dtype="bfloat16" (the decoder's arithmetic in bfloat16, the
+  weights and means in float32) at each L in `--bfloat16_samples`.
 Each gives its seconds (tracing included) and this process's CPU time, the RMSE and MAE
 over the missing entries and the RMSE's difference from the before row (two draw streams
 at L = 1000 differ by a few 1e-4: the Monte Carlo noise). "GFLOP/s" counts conv.py's
 decoder forward pass per draw (flops.py), against a 4096 x 4096 float32 matmul's rate
 measured in the same run (throughput_rows.child_peak: NumPy, TensorFlow, torch if
-installed). A second table times the parts of one call of each path (median of
+installed), the bfloat16 rows against TensorFlow's bfloat16 matmul; the header names the
+CPU's extensions (AMX and AVX512-BF16 make bfloat16 fast). A second table times the parts of one call of each path (median of
 `--repeats`): the encoder, the L draws, the decoder, the log weights (the eager path's
 over all entries with x broadcast, the compiled path's as x0 . l - mask . softplus(l)),
 the weighted mean, and the whole call with its numpy <-> tensor copies. A third times
-the decoder alone at several draws per call (wall and CPU time per draw).
+the decoder alone at several draws per call (wall and CPU time per draw, and the wall
+time of its bfloat16 copy).
 
     python benchmarks/miwae_transform.py          # MNIST from $VAE_TF_DATA_DIR/mnist
     python benchmarks/miwae_transform.py --quick  # mnist_5k, tiny sizes, a temporary folder
@@ -43,7 +47,8 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import RESULTS, git_commit, machine, median_ms, now, portable_command  # noqa: E402
+from common import (RESULTS, cpu_features, git_commit, machine, median_ms, now,  # noqa: E402
+                    portable_command)
 from flops import conv_decoder_flops  # noqa: E402
 from throughput_rows import child_peak  # noqa: E402
 
@@ -54,6 +59,8 @@ flags.DEFINE_integer("n_train", 10000, "Holed training images the model is fitte
 flags.DEFINE_integer("epochs", 5, "Epochs of the fit.", lower_bound=1)
 flags.DEFINE_integer("n_valid", 1000, "Holed validation images imputed.", lower_bound=1)
 flags.DEFINE_list("samples", ["700", "500", "300"], "Further L to time (empty: none).")
+flags.DEFINE_list("bfloat16_samples", ["1000"], "L to time with impute_dtype='bfloat16' "
+                  "(empty: none).")
 flags.DEFINE_integer("repeats", 5, "Timed calls per part (median reported).", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "The imputer's seed.", lower_bound=0)
 flags.DEFINE_bool("quick", False, "mnist_5k: 100 images, 1 epoch, 5 imputed (its last "
@@ -126,25 +133,33 @@ def parts(imputer, x, mask, samples: int, rows: int, compiled: bool):
 
 
 def decoder_per_call(imputer):
-    """[(draws per call, wall µs, CPU µs per draw)] of conv.py's decoder, compiled."""
+    """[(draws per call, wall µs, CPU µs, bfloat16 copy's wall µs per draw)] of conv.py's
+    decoder, compiled."""
     import tensorflow as tf
-    decoder = imputer.model_.decoder
-    fn = tf.function(decoder, input_signature=[tf.TensorSpec([None, imputer.latent_dim])])
+
+    from vae_tf.models import low_precision_copy
+    spec = [tf.TensorSpec([None, imputer.latent_dim])]
+    fns = [tf.function(imputer.model_.decoder, input_signature=spec),
+           tf.function(low_precision_copy(imputer.model_.decoder, imputer.latent_dim),
+                       input_signature=spec)]
     sizes, total = ((128, 256), 256) if FLAGS.quick else ((128, 256, 1024, 4096), 4096)
     z = tf.random.stateless_normal((total, imputer.latent_dim), seed=(0, FLAGS.seed))
     out = []
     for size in sizes:
         batches = [z[i:i + size] for i in range(0, total, size)]
-        fn(batches[0])
-        walls, cpus = [], []
-        for _ in range(FLAGS.repeats):
-            t, cpu = time.perf_counter(), time.process_time()
-            for batch in batches:
-                fn(batch).numpy()
-            walls.append(time.perf_counter() - t)
-            cpus.append(time.process_time() - cpu)
-        out.append((size, 1e6 * statistics.median(walls) / total,
-                    1e6 * statistics.median(cpus) / total))
+        row = [size]
+        for k, fn in enumerate(fns):
+            fn(batches[0])
+            walls, cpus = [], []
+            for _ in range(FLAGS.repeats):
+                t, cpu = time.perf_counter(), time.process_time()
+                for batch in batches:
+                    fn(batch).numpy()
+                walls.append(time.perf_counter() - t)
+                cpus.append(time.process_time() - cpu)
+            row += [1e6 * statistics.median(walls) / total] + \
+                ([1e6 * statistics.median(cpus) / total] if k == 0 else [])
+        out.append(tuple(row))
     return out
 
 
@@ -165,31 +180,38 @@ def benchmark():
     per_draw = conv_decoder_flops((28, 28, 1), imputer.latent_dim, imputer.hidden_dim)
 
     old = old_samples()
-    rows = [("before: eager, every row, memory chunks", old, True),
-            ("after: `transform`, the defaults", default_l, False)]
-    rows += [("compiled `transform`", int(v), False)
+    rows = [("before: eager, every row, memory chunks", old, True, "float32"),
+            ("after: `transform`, the defaults", default_l, False, "float32")]
+    rows += [("compiled `transform`", int(v), False, "float32")
              for v in ([] if FLAGS.quick else FLAGS.samples) if int(v) != default_l]
+    rows += [("compiled `transform`, impute_dtype=\"bfloat16\"",
+              old_samples() if FLAGS.quick else int(v), False, "bfloat16")
+             for v in FLAGS.bfloat16_samples]
     results = []
-    for name, samples, eager in rows:
+    for name, samples, eager, dtype in rows:
         imputer._after_fit(imputer.model_)  # a fresh draw stream, no compiled step yet
-        imputer.set_params(impute_samples=samples)
+        imputer.set_params(impute_samples=samples, impute_dtype=dtype)
         t, cpu = time.perf_counter(), time.process_time()
         out = eager_transform(imputer, holed, mask) if eager else imputer.transform(holed)
         seconds = (time.perf_counter() - t, time.process_time() - cpu)
         chunk = imputer._chunk(784)
-        results.append((name, samples, min(chunk, len(valid)), len(valid), out, seconds, None)
+        results.append((name, samples, min(chunk, len(valid)), len(valid), out, seconds, None,
+                        dtype)
                        if eager else (name, samples, min(rows_per_call(samples, chunk), n_holed),
-                                      n_holed, out, seconds, imputer._importance_step().traces()))
-    peaks = child_peak(1024, 3) if FLAGS.quick else child_peak()
-    best = max(peaks.values())
+                                      n_holed, out, seconds, imputer._importance_step().traces(),
+                                      dtype))
+    imputer.set_params(impute_dtype="float32")
+    peaks = child_peak(1024, 3, bfloat16=True) if FLAGS.quick else child_peak(bfloat16=True)
+    best = max(v for k, v in peaks.items() if "bfloat16" not in k)
     before_rmse = rmse(valid, results[0][4], ~mask)
     table = []
-    for name, samples, per_call, imputed, out, (seconds, cpu), traces in results:
+    for name, samples, per_call, imputed, out, (seconds, cpu), traces, dtype in results:
         error = rmse(valid, out, ~mask)
         gflops = imputed * samples * per_draw / seconds / 1e9
+        peak = peaks["tensorflow bfloat16"] if dtype == "bfloat16" else best
         table.append(
             f"| {name} | {samples:,} | {per_call} | {imputed:,} | {seconds:.2f} | {cpu:.1f} | "
-            f"{1000 * seconds / len(valid):.1f} | {gflops:.0f} | {gflops / best:.0%} | "
+            f"{1000 * seconds / len(valid):.1f} | {gflops:.0f} | {gflops / peak:.0%} | "
             f"{'-' if traces is None else traces} | {error:.4f} | "
             f"{mae(valid, out, ~mask):.4f} | {error - before_rmse:+.4f} |")
         print(table[-1], flush=True)
@@ -220,9 +242,11 @@ def write(r) -> str:
         f"- budget: {budget}",
         "- model: MIWAEImputer(image_shape=(28, 28)): conv.py's encoder and decoder, latent "
         f"32, hidden 400, K = 5; decoder forward {r['per_draw'] / 1e6:.2f} MFLOP per draw",
-        f"- {'1024x1024' if FLAGS.quick else '4096x4096'} float32 matmul, median GFLOP/s: "
+        f"- CPU extensions: {cpu_features()}",
+        f"- {'1024x1024' if FLAGS.quick else '4096x4096'} matmul, median GFLOP/s: "
         + ", ".join(f"{k} {v:.0f}" for k, v in r["peaks"].items())
-        + f"; **peak used: {r['best']:.0f}**", "",
+        + f"; **float32 peak used: {r['best']:.0f}** (the bfloat16 rows: TensorFlow's "
+        "bfloat16 matmul)", "",
         f"## transform of {r['n_valid']:,} validation images", "",
         "Seconds as a user calls it (the compiled rows' tracing included); errors over the "
         "missing entries; GFLOP/s = imputed rows x L x the decoder's forward FLOPs / seconds. "
@@ -244,10 +268,12 @@ def write(r) -> str:
         "", "## conv.py's decoder alone, by draws per call", "",
         f"{r['per_call'][-1][0]:,} draws decoded in calls of each size (a tf.function), median "
         f"of {FLAGS.repeats}: what DRAWS_PER_CALL (importance.py) rests on.", "",
-        "| draws per call | wall µs per draw | CPU µs per draw | GFLOP/s (wall) |",
-        "|---:|---:|---:|---:|"]
-    lines += [f"| {size:,} | {wall:.1f} | {cpu:.1f} | {r['per_draw'] / wall / 1e3:.0f} |"
-              for size, wall, cpu in r["per_call"]]
+        "| draws per call | wall µs per draw | CPU µs per draw | GFLOP/s (wall) | "
+        "bfloat16 copy: wall µs per draw | bfloat16 GFLOP/s (wall) |",
+        "|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {size:,} | {wall:.1f} | {cpu:.1f} | {r['per_draw'] / wall / 1e3:.0f} | "
+              f"{half:.1f} | {r['per_draw'] / half / 1e3:.0f} |"
+              for size, wall, cpu, half in r["per_call"]]
     return "\n".join(lines) + "\n"
 
 

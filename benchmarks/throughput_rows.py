@@ -28,8 +28,9 @@ def train_images() -> np.ndarray:
     return load(dataset()).train
 
 
-def child_peak(n: int = 4096, reps: int = 5) -> dict:
-    """GFLOP/s of an n x n float32 matmul, the median of `reps`, per library."""
+def child_peak(n: int = 4096, reps: int = 5, bfloat16: bool = False) -> dict:
+    """GFLOP/s of an n x n float32 matmul, the median of `reps`, per library; with
+    `bfloat16` also TensorFlow's bfloat16 matmul ("tensorflow bfloat16")."""
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
     out = {}
@@ -55,6 +56,9 @@ def child_peak(n: int = 4096, reps: int = 5) -> dict:
     fa, fb = tf.constant(a), tf.constant(b)
     mm = tf.function(lambda x, y: tf.matmul(x, y))
     out["tensorflow"] = rate(lambda: mm(fa, fb).numpy())
+    if bfloat16:
+        ha, hb = tf.cast(fa, tf.bfloat16), tf.cast(fb, tf.bfloat16)
+        out["tensorflow bfloat16"] = rate(lambda: mm(ha, hb).numpy())
     return out
 
 

@@ -29,15 +29,19 @@ def rows_per_call(samples: int, memory_rows: int) -> int:
 
 
 class ImportanceStep:
-    """E[x | x_obs] of rows x0 [B, D] (0 in the holes) and their mask, as one tf.function."""
+    """E[x | x_obs] of rows x0 [B, D] (0 in the holes) and their mask, as one tf.function;
+    `decoder` (default: the bound's) decodes the draws: MIWAEImputer passes a bfloat16
+    copy for impute_dtype="bfloat16"; the weights and means stay float32."""
 
-    def __init__(self, bound, rng: tf.random.Generator, samples: int, width: int):
-        self.bound, self.rng, self.samples = bound, rng, samples
+    def __init__(self, bound, rng: tf.random.Generator, samples: int, width: int,
+                 decoder=None):
+        self.bound, self.rng, self.samples, self.decoder = bound, rng, samples, decoder
         spec = tf.TensorSpec([None, width], tf.float32)
         self.function = tf.function(self._means, input_signature=[spec, spec])
 
     def _means(self, x0, mask):
-        out, z, z_mean, z_log_var = self.bound.draws(x0, mask, self.samples, rng=self.rng)
+        out, z, z_mean, z_log_var = self.bound.draws(x0, mask, self.samples, rng=self.rng,
+                                                     decoder=self.decoder)
         log_w = self.bound.log_weights(x0, mask, out, z, z_mean, z_log_var)  # [L, B]
         return tf.einsum("lb,lbd->bd", tf.nn.softmax(log_w, axis=0), self.bound.mean(out))
 

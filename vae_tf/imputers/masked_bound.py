@@ -43,10 +43,13 @@ class MaskedBound(Objective):
         both = tf.concat([tf.reshape(x0, pixels), tf.reshape(mask, pixels)], axis=-1)
         return self.encoder(tf.reshape(both, [tf.shape(x0)[0], -1]))
 
-    def draws(self, x0, mask, k, rng: Optional[tf.random.Generator] = None):
-        """Encode [x0, mask], take k draws from `rng` (default: the training stream `rng`):
+    def draws(self, x0, mask, k, rng: Optional[tf.random.Generator] = None, decoder=None):
+        """Encode [x0, mask], take k draws from `rng` (default: the training stream `rng`)
+        and decode them with `decoder` (default: the trained one; imputation may pass a
+        lower-precision copy, models.low_precision_copy):
         (logits [k,B,D], z [k,B,L], z_mean, z_log_var)."""
-        return encode_decode_samples(lambda: self.encode(x0, mask), self.decoder,
+        return encode_decode_samples(lambda: self.encode(x0, mask),
+                                     self.decoder if decoder is None else decoder,
                                      self.rng if rng is None else rng, k)
 
     def log_weights(self, x0, mask, out, z, z_mean, z_log_var):

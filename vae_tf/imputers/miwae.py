@@ -41,7 +41,7 @@ from vae_tf.imputers.columns import REALS, Columns, resolve_categorical
 from vae_tf.imputers.importance import ImportanceStep, resample, rows_per_call
 from vae_tf.imputers.masked_bound import MaskedBound
 from vae_tf.imputers.training import TrainedImputer
-from vae_tf.models import Decoder, Encoder, reparameterize
+from vae_tf.models import Decoder, Encoder, low_precision_copy, reparameterize
 from vae_tf.settings import Integer
 
 METHODS = ("importance", "pseudo_gibbs")
@@ -50,6 +50,7 @@ ARCH_CHOICES = ("auto",) + ARCHS
 # fit on 20,000 holed MNIST images here (experiments/results/miwae_defaults.md).
 DEFAULT_EPOCHS = {"mlp": 100, "conv": 80}
 DRAWS = ("sample", "mean")
+IMPUTE_DTYPES = ("float32", "bfloat16")
 LIKELIHOOD_CHOICES = ("auto", "bernoulli") + REALS
 # likelihood="auto" models a table's real-valued columns with this (columns.py); chosen on
 # validation entries by experiments/tabular_defaults.py.
@@ -110,7 +111,8 @@ class MIWAEImputer(TrainedImputer):
         "latent_dim": Integer(), "hidden_dim": Integer(), "hidden_layers": Integer(),
         "train_samples": Integer(), "impute_samples": Integer(), "gibbs_iters": Integer(),
         "method": METHODS, "arch": ARCH_CHOICES, "warm_start": (True, False),
-        "likelihood": LIKELIHOOD_CHOICES, "jit_compile": (True, False, "auto")}
+        "likelihood": LIKELIHOOD_CHOICES, "jit_compile": (True, False, "auto"),
+        "impute_dtype": IMPUTE_DTYPES}
 
     def __init__(self, latent_dim: int = 32, hidden_dim: int = 400, hidden_layers: int = 2,
                  epochs: Optional[int] = None, batch_size: int = 100,
@@ -121,8 +123,9 @@ class MIWAEImputer(TrainedImputer):
                  logdir: Optional[str] = None, verbose: int = 0, warm_start: bool = False,
                  arch: str = "auto", image_shape: Optional[Sequence[int]] = None,
                  likelihood: str = "auto", categorical_features=None,
-                 keep_empty_features: Optional[bool] = False):
+                 keep_empty_features: Optional[bool] = False, impute_dtype: str = "float32"):
         self.likelihood, self.categorical_features = likelihood, categorical_features
+        self.impute_dtype = impute_dtype
         self.keep_empty_features = keep_empty_features  # as scikit-learn's (validation.py)
         self.latent_dim, self.hidden_dim, self.hidden_layers = latent_dim, hidden_dim, hidden_layers
         self.arch, self.image_shape = arch, image_shape
@@ -187,6 +190,7 @@ class MIWAEImputer(TrainedImputer):
 
     def _fit_settings(self) -> dict:
         settings = {**super()._fit_settings(), "arch": self._arch()}  # "auto" as resolved
+        del settings["impute_dtype"]  # imputation's arithmetic, not the fit's
         if getattr(self, "_pending", None) is None and self.categorical_features is None:
             del settings["likelihood"], settings["categorical_features"]  # as before tables
         if settings["arch"] == "mlp":  # as before arch existed: earlier run folders resume
@@ -286,7 +290,8 @@ class MIWAEImputer(TrainedImputer):
         # cannot change how transform sizes its chunks.
         self._fitted_image = self._image_shape(None) if self._arch() == "conv" else None
         self._draw_rng = tf.random.Generator.from_seed(self.seed + 1)
-        self._steps = {}  # impute_samples -> this model's compiled ImportanceStep
+        self._steps = {}  # (impute_samples, impute_dtype) -> the compiled ImportanceStep
+        self._decoders = {"float32": None}  # impute_dtype -> the decoder imputation uses
 
     # -- imputation ----------------------------------------------------------------------
     def _encoded(self, x, mask):
@@ -306,7 +311,8 @@ class MIWAEImputer(TrainedImputer):
         """
         x0, m = (tf.constant(v) for v in self._encoded(x, mask))
         out, z, z_mean, z_log_var = self.model_.draws(
-            x0, m, self.impute_samples, rng=self._draw_rng if rng is None else rng)
+            x0, m, self.impute_samples, rng=self._draw_rng if rng is None else rng,
+            decoder=self._impute_decoder())
         log_w = self.model_.log_weights(x0, m, out, z, z_mean, z_log_var)
         w, means = tf.nn.softmax(log_w, axis=0), (out if outputs else self.model_.mean(out))
         return (w.numpy(), means.numpy()) if numpy else (w, means)
@@ -324,7 +330,7 @@ class MIWAEImputer(TrainedImputer):
     def transform(self, X) -> np.ndarray:
         """X [N, D] with its holes imputed by `method`; observed entries unchanged."""
         x, mask = self._check_transform(X)
-        self._validate_params("method", "impute_samples")  # set_params after fit
+        self._validate_params("method", "impute_samples", "impute_dtype")  # after fit too
         x0, m = self._encoded(x, mask)
         chunk = self._chunk(x0.shape[1])
         if self.method == "importance":
@@ -340,13 +346,24 @@ class MIWAEImputer(TrainedImputer):
         return np.where(mask, x, filled).astype(x.dtype)
 
     def _importance_step(self) -> ImportanceStep:
-        """The fitted model's compiled step at the current `impute_samples` (built once)."""
-        self._validate_params("impute_samples")
-        samples = int(self.impute_samples)
-        if samples not in self._steps:
+        """The fitted model's compiled step at the current `impute_samples` and
+        `impute_dtype` (each built once)."""
+        self._validate_params("impute_samples", "impute_dtype")
+        key = (int(self.impute_samples), self.impute_dtype)
+        if key not in self._steps:
             width = self.n_features_in_ if self._columns is None else self._columns.width
-            self._steps[samples] = ImportanceStep(self.model_, self._draw_rng, samples, width)
-        return self._steps[samples]
+            self._steps[key] = ImportanceStep(self.model_, self._draw_rng, key[0], width,
+                                              decoder=self._impute_decoder())
+        return self._steps[key]
+
+    def _impute_decoder(self):
+        """The decoder imputation decodes z with: None (the trained one) for float32, else
+        its copy in `impute_dtype` (models.low_precision_copy, made once per fit)."""
+        self._validate_params("impute_dtype")
+        if self.impute_dtype not in self._decoders:
+            self._decoders[self.impute_dtype] = low_precision_copy(
+                self.model_.decoder, self.model_.encoder.latent_dim, self.impute_dtype)
+        return self._decoders[self.impute_dtype]
 
     def multiple_imputation(self, X, m: int = 10, seed: int = 0,
                             draw: str = "sample") -> np.ndarray:
@@ -416,8 +433,9 @@ class MIWAEImputer(TrainedImputer):
         ones = tf.ones(x0.shape, tf.float32)
         model = self.model_
         filled = np.where(mask, x0, 0).astype(np.float32)
+        decoder = self._impute_decoder() or model.decoder
         for _ in range(self.gibbs_iters):
             z_mean, z_log_var = model.encode(tf.constant(filled), ones)
             z = reparameterize(z_mean, z_log_var, self._draw_rng)
-            filled = np.where(mask, x0, model.mean(model.decoder(z)).numpy())
+            filled = np.where(mask, x0, model.mean(decoder(z)).numpy())
         return filled
