@@ -15,17 +15,20 @@ timed once as a user calls it, every one from the imputer's fresh draw stream:
 - `transform` with impute_dtype="bfloat16" (the decoder's arithmetic in bfloat16, the
   weights and means in float32) at each L in `--bfloat16_samples`.
 Each gives its seconds (tracing included) and this process's CPU time, the RMSE and MAE
-over the missing entries and the RMSE's difference from the before row (two draw streams
-at L = 1000 differ by a few 1e-4: the Monte Carlo noise). "GFLOP/s" counts conv.py's
-decoder forward pass per draw (flops.py), against a 4096 x 4096 float32 matmul's rate
-measured in the same run (throughput_rows.child_peak: NumPy, TensorFlow, torch if
-installed), the bfloat16 rows against TensorFlow's bfloat16 matmul; the header names the
-CPU's extensions (AMX and AVX512-BF16 make bfloat16 fast). A second table times the parts of one call of each path (median of
-`--repeats`): the encoder, the L draws, the decoder, the log weights (the eager path's
-over all entries with x broadcast, the compiled path's as x0 . l - mask . softplus(l)),
-the weighted mean, and the whole call with its numpy <-> tensor copies. A third times
-the decoder alone at several draws per call (wall and CPU time per draw, and the wall
-time of its bfloat16 copy).
+over the missing entries and the RMSE's difference from the before row. "GFLOP/s" counts
+conv.py's decoder forward pass per draw (flops.py), against a 4096 x 4096 float32
+matmul's rate measured in the same run (throughput_rows.child_peak: NumPy, TensorFlow,
+torch if installed), the bfloat16 rows against TensorFlow's bfloat16 matmul; the header
+names the CPU's extensions (AMX and AVX512-BF16 make bfloat16 fast).
+
+A second table repeats `transform` from `--streams` fresh draw streams for each dtype:L
+in `--stream_settings`: the RMSE's Monte Carlo spread (each row above is one stream's)
+beside what L and the dtype change. A third times the parts of one call of each path
+(median of `--repeats`): the encoder, the L draws, the decoder, the log weights (the
+eager path's over all entries with x broadcast, the compiled path's as
+x0 . l - mask . softplus(l)), the weighted mean, and the whole call with its
+numpy <-> tensor copies. A fourth times the decoder alone at several draws per call
+(wall and CPU time per draw, and the wall time of its bfloat16 copy).
 
     python benchmarks/miwae_transform.py          # MNIST from $VAE_TF_DATA_DIR/mnist
     python benchmarks/miwae_transform.py --quick  # mnist_5k, tiny sizes, a temporary folder
@@ -61,6 +64,11 @@ flags.DEFINE_integer("n_valid", 1000, "Holed validation images imputed.", lower_
 flags.DEFINE_list("samples", ["700", "500", "300"], "Further L to time (empty: none).")
 flags.DEFINE_list("bfloat16_samples", ["1000"], "L to time with impute_dtype='bfloat16' "
                   "(empty: none).")
+flags.DEFINE_list("stream_settings", ["float32:1000", "float32:700", "bfloat16:1000",
+                                       "bfloat16:700"],
+                  "dtype:L settings whose transform is repeated over --streams draw streams "
+                  "(empty: none).")
+flags.DEFINE_integer("streams", 3, "Draw streams per --stream_settings entry.", lower_bound=1)
 flags.DEFINE_integer("repeats", 5, "Timed calls per part (median reported).", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "The imputer's seed.", lower_bound=0)
 flags.DEFINE_bool("quick", False, "mnist_5k: 100 images, 1 epoch, 5 imputed (its last "
@@ -163,6 +171,32 @@ def decoder_per_call(imputer):
     return out
 
 
+def over_streams(imputer, valid, holed, mask):
+    """[(dtype, L, [seconds], [RMSE missing])]: `transform` once from each of --streams
+    fresh draw streams (the imputer's seed + 1 + s), per --stream_settings entry: how far
+    Monte Carlo noise alone moves the error, beside what L and the dtype move it by."""
+    import tensorflow as tf
+
+    from vae_tf.metrics import rmse
+    out = []
+    for setting in ([] if FLAGS.quick else FLAGS.stream_settings):
+        dtype, samples = setting.split(":")
+        seconds, errors = [], []
+        for s in range(FLAGS.streams):
+            imputer._after_fit(imputer.model_)  # no compiled step yet: its tracing counted
+            imputer._draw_rng = tf.random.Generator.from_seed(FLAGS.seed + 1 + s)
+            imputer.set_params(impute_samples=int(samples), impute_dtype=dtype)
+            t = time.perf_counter()
+            filled = imputer.transform(holed)
+            seconds.append(time.perf_counter() - t)
+            errors.append(rmse(valid, filled, ~mask))
+            print(f"streams: {setting} stream {s}: {seconds[-1]:.2f} s, RMSE {errors[-1]:.4f}",
+                  flush=True)
+        out.append((dtype, int(samples), seconds, errors))
+    imputer.set_params(impute_dtype="float32")
+    return out
+
+
 def benchmark():
     from vae_tf.startup import import_tensorflow
     import_tensorflow()
@@ -220,11 +254,34 @@ def benchmark():
     after_rows = min(len(valid), rows_per_call(
         default_l, imputer.set_params(impute_samples=default_l)._chunk(784)))
     after_parts = parts(imputer, valid, mask, default_l, after_rows, True)
+    streams = over_streams(imputer, valid, holed, mask)
     return dict(fit_s=fit_s, table=table, peaks=peaks, best=best, load_start=load_start,
-                per_call=decoder_per_call(imputer),
+                per_call=decoder_per_call(imputer), streams=streams,
                 wall=time.perf_counter() - t_start, parts=(before_parts, after_parts),
                 shapes=(before_rows, after_rows, default_l), n_holed=n_holed,
                 n_valid=len(valid), n_train=len(train_holed), per_draw=per_draw)
+
+
+def streams_section(streams) -> list:
+    """The table of over_streams' results (nothing with --quick)."""
+    if not streams:
+        return []
+    ref = statistics.mean(streams[0][3])
+    lines = [f"## The same transform from {FLAGS.streams} draw streams", "",
+             "Each setting's `transform` of the same images from fresh draw streams (the "
+             "imputer's seed + 1, + 2, ...; tracing included in each): the spread of the RMSE "
+             "is the Monte Carlo noise the rows above carry. Difference: from the first "
+             "setting's mean.", "",
+             "| impute_dtype | L | seconds, median (min-max) | RMSE missing, mean | sd | "
+             "min-max | mean - first setting's |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for dtype, samples, seconds, errors in streams:
+        sd = statistics.stdev(errors) if len(errors) > 1 else 0.0
+        lines.append(f"| {dtype} | {samples:,} | {statistics.median(seconds):.2f} "
+                     f"({min(seconds):.2f}-{max(seconds):.2f}) | {statistics.mean(errors):.4f} "
+                     f"| {sd:.4f} | {min(errors):.4f}-{max(errors):.4f} | "
+                     f"{statistics.mean(errors) - ref:+.4f} |")
+    return lines + [""]
 
 
 def write(r) -> str:
@@ -256,6 +313,7 @@ def write(r) -> str:
         "| path | L | rows per call | rows imputed | seconds | CPU s | ms per image | GFLOP/s | "
         "% of peak | traces | RMSE missing | MAE missing | RMSE - before |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *r["table"], "",
+        *streams_section(r["streams"]),
         "## One call's parts, ms (median of " f"{FLAGS.repeats})", "",
         f"Before: eager, {before_rows} rows x L = {old:,}. After: each part a "
         f"tf.function, {after_rows} row(s) x L = {default_l:,}.", "",

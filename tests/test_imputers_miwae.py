@@ -464,3 +464,48 @@ def test_xla_compiles_the_mlp_on_images_but_not_a_table(tiny_data, monkeypatch):
     MIWAEImputer(jit_compile=True, **small).fit(table)  # asked for
     MIWAEImputer(arch="mlp", jit_compile=False, **small).fit(holed)
     assert compiled == [True, False, True, False]
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_bfloat16_imputation_decodes_the_same_draws_to_three_digits(tiny_data, arch):
+    from vae_tf.models import low_precision_copy
+    imputer, truth, holed, mask = _quick_fit(tiny_data, arch)
+    decoder = imputer.model_.decoder
+    z = tf.random.stateless_normal((64, 4), seed=(0, 1))
+    half = low_precision_copy(decoder, 4)(z)
+    assert half.dtype == tf.float32
+    full = decoder(z).numpy()
+    assert 0 < np.abs(half.numpy() - full).max() < 0.02 * max(1.0, np.abs(full).max())
+    np.testing.assert_array_equal(decoder(z).numpy(), full)  # the trained decoder untouched
+
+    def fresh():  # a just-fitted imputer's draw stream
+        imputer._after_fit(imputer.model_)
+
+    fresh()
+    single = imputer.transform(holed)
+    fresh()
+    bf16 = imputer.set_params(impute_dtype="bfloat16").transform(holed)
+    np.testing.assert_array_equal(bf16[mask], holed[mask])  # observed entries as they were
+    assert 0 < np.abs(bf16 - single)[~mask].max() < 0.02  # the same draws, decoded in bfloat16
+    assert abs(rmse(truth, bf16, ~mask) - rmse(truth, single, ~mask)) < 1e-3
+    step = imputer._importance_step()
+    imputer.set_params(impute_dtype="float32").transform(holed[:3])
+    assert set(imputer._steps) == {(50, "bfloat16"), (50, "float32")}  # one per (L, dtype)
+    assert imputer.set_params(impute_dtype="bfloat16")._importance_step() is step  # kept
+    m = imputer.multiple_imputation(holed[:6], m=3)
+    assert m.shape == (3, 6, holed.shape[1]) and np.array_equal(m[:, mask[:6]][0],
+                                                                holed[:6][mask[:6]])
+
+
+def test_impute_dtype_is_not_a_fit_setting_and_is_checked(tmp_path, tiny_data):
+    _, holed, _ = _holed(tiny_data)
+    settings = dict(latent_dim=4, hidden_dim=16, batch_size=50, impute_samples=10)
+    logdir = str(tmp_path / "run")
+    MIWAEImputer(**settings, epochs=1, logdir=logdir).fit(holed)
+    # The decoder's arithmetic at imputation does not change the fit: the folder resumes.
+    resumed = MIWAEImputer(**settings, epochs=2, logdir=logdir, impute_dtype="bfloat16")
+    assert [h["epoch"] for h in resumed.fit(holed).history_] == [1, 2]
+    with pytest.raises(UserError, match=re.escape("MIWAEImputer(impute_dtype='float16'): "
+                                                  "unknown impute_dtype")) as error:
+        resumed.set_params(impute_dtype="float16").transform(holed[:3])
+    assert "\n" not in str(error.value)
