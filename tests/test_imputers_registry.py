@@ -190,3 +190,22 @@ def test_impute_samples_reaches_miwae_and_is_refused_where_nothing_draws_them(tm
     with pytest.raises(UserError, match=r"^--impute_samples=50 does not apply here \(it is a "
                        r"--mode=impute setting\); drop it$"):
         make_config(impute_samples=50)
+
+
+def test_impute_dtype_reaches_miwae_and_is_refused_where_nothing_draws(tmp_path):
+    run = RunDir(str(tmp_path / "run"), "logdir")
+    try:
+        config = make_config(mode="impute", imputer="miwae", impute_dtype="bfloat16")
+        assert registry.build(config, run, registry.IMAGES).impute_dtype == "bfloat16"
+        default = make_config(mode="impute", imputer="miwae")
+        assert registry.build(default, run, registry.IMAGES).impute_dtype == "float32"
+    finally:
+        run.close()
+    with pytest.raises(UserError, match=r"^--impute_dtype=bfloat16 does not apply here "
+                       r"\(--imputer=knn decodes no importance samples; miwae does\); drop it$"):
+        make_config(mode="impute", imputer="knn", impute_dtype="bfloat16")
+    with pytest.raises(UserError, match=r"^--impute_dtype=bfloat16 does not apply here \(it is "
+                       r"a --mode=impute setting\); drop it$"):
+        make_config(impute_dtype="bfloat16")
+    with pytest.raises(UserError, match=r"--impute_dtype"):
+        make_config(mode="impute", imputer="miwae", impute_dtype="float16")

@@ -27,6 +27,7 @@ MAX_TRAIN_SAMPLES = 5000  # 100x the IWAE paper's largest training K (50); memor
 MAX_IMPUTER_SEEDS = 100  # each is a whole fit; more only costs hours
 MAX_CPU_DEVICES = 64  # logical devices of one CPU (each brings its own threads)
 MAX_IMPUTATIONS = 1000  # completed tables --dataset=csv writes at most
+IMPUTE_DTYPES = ("float32", "bfloat16")  # MIWAEImputer's impute_dtype
 MAX_IMPUTE_SAMPLES = 100_000  # importance samples of one imputation (its time grows with L)
 TABLE = "csv"  # --dataset=csv: a user's table from --data_dir=TABLE.csv (not a registry entry)
 SIGMA_MIN = 1e-3  # below it a Gaussian on grey levels makes the loss overflow float32
@@ -132,6 +133,10 @@ class Config:
                              "(0: the imputer's own, 1000); fewer are faster and noisier.",
                              check=Integer(0, MAX_IMPUTE_SAMPLES,
                                            low_means="the imputer's own", example=100))
+    impute_dtype: str = _f("float32", "--imputer=miwae: the arithmetic of the imputation's "
+                           "decoder: float32, or bfloat16 (about twice as fast on CPUs with "
+                           "AMX or AVX512-BF16; the weights and means stay float32).",
+                           IMPUTE_DTYPES)
     holdout: float = _f(0.1, "--dataset=csv: share of the observed cells hidden from the fit "
                         "to estimate each column's imputation error, above 0 and at most 0.5.",
                         check=Real(high=0.5, why="the share of observed cells held out",
@@ -220,7 +225,7 @@ def _check_applies(c: Config) -> None:
         if name in ("holdout", "imputations", "categorical") and c.dataset != TABLE:
             refuse(name, "it applies to --dataset=csv, a table of your own")
         if c.mode == "train" and name in ("imputer", "missing", "k", "imputer_seeds",
-                                          "impute_samples"):
+                                          "impute_samples", "impute_dtype"):
             refuse(name, "it is a --mode=impute setting")
         if c.mode == "impute":
             _check_imputer_flag(c, name, refuse)

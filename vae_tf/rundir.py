@@ -33,10 +33,10 @@ _SAME_FIELDS = ("dataset", "mode", "arch", "latent_dim", "hidden_dim", "hidden_l
                 "likelihood", "sigma", "imputer", "missing", "train_samples", "adam_epsilon",
                 "init", "init_stddev", "imputer_seeds", "batch_size", "learning_rate",
                 "lr_decay", "seed", "binarize", "k", "holdout", "categorical",
-                "impute_samples")
+                "impute_samples", "impute_dtype")
 # What a config.json written before a field existed meant by its absence.
 _BEFORE = {"train_samples": 1, "adam_epsilon": 1e-7, "init": "auto", "imputer_seeds": 0,
-           "impute_samples": 0}
+           "impute_samples": 0, "impute_dtype": "float32"}
 # What a run leaves that a resume reads (config.json aside).
 _RESUMED = ("checkpoints", "history.jsonl", "fit.json")
 LOCK = ".lock"

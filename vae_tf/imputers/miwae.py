@@ -32,7 +32,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from vae_tf.config import ARCHS, SEED_MAX
+from vae_tf.config import ARCHS, IMPUTE_DTYPES, SEED_MAX
 from vae_tf.conv import ConvDecoder, ConvEncoder
 from vae_tf.errors import UserError
 from vae_tf.imputers import validation
@@ -50,7 +50,6 @@ ARCH_CHOICES = ("auto",) + ARCHS
 # fit on 20,000 holed MNIST images here (experiments/results/miwae_defaults.md).
 DEFAULT_EPOCHS = {"mlp": 100, "conv": 80}
 DRAWS = ("sample", "mean")
-IMPUTE_DTYPES = ("float32", "bfloat16")
 LIKELIHOOD_CHOICES = ("auto", "bernoulli") + REALS
 # likelihood="auto" models a table's real-valued columns with this (columns.py); chosen on
 # validation entries by experiments/tabular_defaults.py.
@@ -79,6 +78,12 @@ class MIWAEImputer(TrainedImputer):
     (experiments/results/miwae_defaults.md: 80 conv epochs took 1,069 s, validation RMSE
     0.1924; the best MLP, 2x400 for 100 epochs in 207 s, 0.2019). `epochs=None` takes the
     fitted architecture's tuned count (DEFAULT_EPOCHS: conv 80, MLP 100).
+    `impute_dtype="bfloat16"`: imputation (transform, multiple_imputation,
+    effective_sample_size, pseudo-Gibbs) decodes its draws with a bfloat16 copy of the
+    fitted decoder (models.low_precision_copy), the importance weights and means in
+    float32; training is float32 either way, and the setting is not part of a run folder's
+    fit. On CPUs with AMX or AVX512-BF16 the conv decoder then takes about 0.4x its float32
+    time (benchmarks/results/miwae_transform.md); elsewhere bfloat16 is emulated and slower.
     `warm_start=True`: the next `fit` starts from this fit's weights (e.g. pretrain on a
     large image set, then fit a small one of the same width; see TrainedImputer).
     `arch="conv"` (or "auto" with `image_shape`): the convolutional encoder and decoder of

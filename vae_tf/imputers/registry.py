@@ -27,6 +27,7 @@ OWN_FLAGS: Dict[str, str] = {
     "adam_epsilon": "--imputer={imputer} keeps Keras's Adam epsilon 1e-7; the thesis's "
                     "imputer ({takers}) takes it",
     "impute_samples": "--imputer={imputer} draws no importance samples; {takers} does",
+    "impute_dtype": "--imputer={imputer} decodes no importance samples; {takers} does",
 }
 # The settings of every trained imputer (refused for one that does not train).
 TRAINED_FLAGS = ("epochs", "batch_size", "learning_rate", "latent_dim", "hidden_dim",
@@ -107,6 +108,8 @@ def _build_miwae(config, run, kind, image_shape=None, categorical=None):
         engine["jit_compile"] = "auto"
     if config.impute_samples:
         extra["impute_samples"] = config.impute_samples
+    if config.impute_dtype != "float32":
+        extra["impute_dtype"] = config.impute_dtype
     return MIWAEImputer(**_model(config, "hidden_layers", given_only=True), arch=config.arch,
                         image_shape=shape, **extra, **engine, **_empty(kind))
 
@@ -127,7 +130,8 @@ _ALL = (
     Entry("miwae", "MIWAEImputer", "vae_tf.imputers.miwae",
           "a VAE trained on the observed entries only; its own tuned defaults for settings "
           "not given", frozenset({IMAGES, TABLE}), "models images and tables",
-          _build_miwae, own_flags=("arch", "hidden_layers", "impute_samples"),
+          _build_miwae, own_flags=("arch", "hidden_layers", "impute_samples",
+                                      "impute_dtype"),
           own_defaults=True, draws=True,
           image_arch="conv", rank=0),
     Entry("rating_vae", "RatingVAE", "vae_tf.imputers.ratings",
