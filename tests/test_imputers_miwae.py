@@ -509,3 +509,13 @@ def test_impute_dtype_is_not_a_fit_setting_and_is_checked(tmp_path, tiny_data):
                                                   "unknown impute_dtype")) as error:
         resumed.set_params(impute_dtype="float16").transform(holed[:3])
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_fitted_imputer_pickles_after_imputing(tiny_data, dtype):
+    import pickle
+    imputer, _, holed, _ = _quick_fit(tiny_data, "mlp")
+    imputer.set_params(impute_dtype=dtype).transform(holed[:5])  # its step and copy cached
+    copy = pickle.loads(pickle.dumps(imputer))  # the caches are left behind, then rebuilt
+    np.testing.assert_allclose(copy.transform(holed[:20]), imputer.transform(holed[:20]),
+                               atol=1e-6)  # the same model and draw stream

@@ -298,6 +298,15 @@ class MIWAEImputer(TrainedImputer):
         self._steps = {}  # (impute_samples, impute_dtype) -> the compiled ImportanceStep
         self._decoders = {"float32": None}  # impute_dtype -> the decoder imputation uses
 
+    def __getstate__(self):
+        """Pickles without the compiled imputation steps and the low-precision decoder
+        copies: caches (tf.function graphs and closures do not pickle), rebuilt on the next
+        call."""
+        state = dict(self.__dict__)
+        if "_steps" in state:
+            state["_steps"], state["_decoders"] = {}, {"float32": None}
+        return state
+
     # -- imputation ----------------------------------------------------------------------
     def _encoded(self, x, mask):
         """The model's view of x [B, D]: (x0, mask) with 0 in the holes (a table encoded)."""
