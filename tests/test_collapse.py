@@ -44,7 +44,7 @@ def test_units_in_use_counts_units_above_the_threshold():
 
 def test_collapse_flag_rules():
     assert collapse.collapse_flag(18.9, spread=0.8, units=20, latent_units=32) == ""
-    assert collapse.collapse_flag(0.05).startswith("collapsed (test KL 0.05 < 1 nat)")
+    assert collapse.collapse_flag(0.05).startswith("collapsed (KL 0.05 < 1 nat)")
     # The thesis preset on OMNIGLOT Latin: KL 2.3 nats on 3 of 64 units.
     assert collapse.collapse_flag(2.28, 0.33, 3, 64) == "collapsed (3 of 64 latent units in use)"
     assert collapse.collapse_flag(2.28, 0.33, 4, 64) == ""
@@ -113,7 +113,7 @@ def test_latent_diagnosis_of_a_vae(tiny_data):
     _posterior_fixed(vae.encoder.mean, vae.encoder.log_var, 0.0, 0.0)
     prior = collapse.latent_diagnosis(vae, tiny_data.test)
     assert prior["latent_units_in_use"] == 0 and prior["collapsed"]
-    assert prior["collapse"].startswith("collapsed (test KL 0.00 < 1 nat)")
+    assert prior["collapse"].startswith("collapsed (KL 0.00 < 1 nat)")
 
 
 def test_latent_diagnosis_of_the_thesis_vae_imputer_reads_its_fitted_vae(tiny_data):
@@ -126,7 +126,7 @@ def test_latent_diagnosis_of_the_thesis_vae_imputer_reads_its_fitted_vae(tiny_da
     assert found["latent_units"] == 4 and found["reconstruction_spread"] > 0
     _posterior_fixed(imputer.vae_.encoder.mean, imputer.vae_.encoder.log_var, 0.0, 0.0)
     assert collapse.latent_diagnosis(imputer, filled)["collapse"].startswith(
-        "collapsed (test KL 0.00 < 1 nat)")
+        "collapsed (KL 0.00 < 1 nat)")
 
 
 def test_latent_diagnosis_of_miwae_reads_q_z_given_the_observed_entries(tiny_data):
@@ -148,7 +148,7 @@ def test_latent_diagnosis_of_miwae_reads_q_z_given_the_observed_entries(tiny_dat
     _posterior_fixed(encoder.mean, encoder.log_var, 0.0, 0.0)
     prior = collapse.latent_diagnosis(imputer, holed)
     assert prior["latent_units_in_use"] == 0
-    assert prior["collapse"].startswith("collapsed (test KL 0.00 < 1 nat)")
+    assert prior["collapse"].startswith("collapsed (KL 0.00 < 1 nat)")
 
 
 def test_latent_diagnosis_of_the_rating_vae_is_over_the_items():
@@ -166,4 +166,4 @@ def test_latent_diagnosis_of_the_rating_vae_is_over_the_items():
     assert found["latent_units"] == 3 and found["reconstruction_spread"] is None
     _posterior_fixed(model.model_.z_mean, model.model_.z_log_var, 0.0, 0.0)
     assert collapse.latent_diagnosis(model, ratings)["collapse"].startswith(
-        "collapsed (test KL 0.00 < 1 nat)")
+        "collapsed (KL 0.00 < 1 nat)")

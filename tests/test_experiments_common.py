@@ -54,7 +54,7 @@ def test_the_recorded_command_gives_path_flags_relative_to_the_repository(monkey
 
 def test_collapse_flag_catches_a_silent_kl_and_a_decoder_that_ignores_z():
     assert common.collapse_flag(18.9, spread=0.8) == ""
-    assert common.collapse_flag(0.05, spread=0.8).startswith("collapsed (test KL 0.05 < 1 nat)")
+    assert common.collapse_flag(0.05, spread=0.8).startswith("collapsed (KL 0.05 < 1 nat)")
     # A large KL with one image for every input (the ORL thesis preset) is collapse too.
     flag = common.collapse_flag(360.6, spread=0.04)
     assert flag == "collapsed (reconstructions nearly identical: spread 0.04 of the data's < 0.25)"
@@ -67,7 +67,7 @@ def _found(kl, units, flag=""):
 
 
 def test_a_kl_row_carries_the_units_in_use_and_each_collapse_flag():
-    one, flag = _found(12.3456, 20), "collapsed (test KL 0.50 < 1 nat)"
+    one, flag = _found(12.3456, 20), "collapsed (KL 0.50 < 1 nat)"
     row = common.kl_row("MIWAE", one)
     assert (row.experiment, row.metric, row.ours) == ("MIWAE", "test KL (nats)", 12.3456)
     assert row.note == "20 of 32 latent units in use"
@@ -99,7 +99,7 @@ def test_diagnoses_name_an_ensembles_members_by_their_seeds():
     found = common.diagnoses(Ensemble(), x)
     assert list(found) == ["seed 0", "seed 1"]
     assert found["seed 1"]["test_kl"] == pytest.approx(1.0) and found["seed 1"]["collapse"] == ""
-    assert found["seed 0"]["collapse"].startswith("collapsed (test KL 0.00 < 1 nat)")
+    assert found["seed 0"]["collapse"].startswith("collapsed (KL 0.00 < 1 nat)")
     assert common.diagnoses(Member(1), x) == {"": found["seed 1"]}  # a lone model
     assert list(common.prefixed("u1", found)) == ["u1, seed 0", "u1, seed 1"]
     assert list(common.prefixed("u1", {"": found["seed 0"]})) == ["u1"]

@@ -70,7 +70,7 @@ def collapse_flag(test_kl: float, spread: float = 1.0, units: Optional[int] = No
                   latent_units: Optional[int] = None) -> str:
     """What is wrong in a few words ("" when the model uses its latent space)."""
     if test_kl < COLLAPSED_KL:
-        return f"collapsed (test KL {test_kl:.2f} < {COLLAPSED_KL:g} nat)"
+        return f"collapsed (KL {test_kl:.2f} < {COLLAPSED_KL:g} nat)"  # test or validation rows
     if units is not None and latent_units and units <= few_units(latent_units):
         return f"collapsed ({units} of {latent_units} latent units in use)"
     if spread < SAME_RECONSTRUCTIONS:
