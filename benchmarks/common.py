@@ -6,7 +6,9 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from typing import Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
@@ -55,6 +57,29 @@ def cpu_features() -> str:
     wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
     have = [w for w in wanted if w in flags]
     return ", ".join(have) if have else "none of " + ", ".join(wanted)
+
+
+def results_folder(name: str, quick: bool, out_dir: Optional[str]) -> str:
+    """Where benchmark `name` writes its table: `out_dir`, else benchmarks/results (with
+    `quick`, a new temporary folder). A quick run pointed into benchmarks/results exits
+    with one line before any work: a quick run never writes over committed results."""
+    results = os.path.realpath(RESULTS)
+    if quick and out_dir and os.path.commonpath([results, os.path.realpath(out_dir)]) == results:
+        sys.exit(f"{name}: --quick never writes into benchmarks/results/; drop --out_dir or "
+                 "pass a folder outside it")
+    return out_dir or (tempfile.mkdtemp(prefix=f"{name}-") if quick else RESULTS)
+
+
+def write_results(folder: str, name: str, text: str) -> str:
+    """`text` into folder/<name>.md, whole or not at all (a temporary file, then a rename);
+    prints and returns the path."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{name}.md")
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    print(f"written: {path}")
+    return path
 
 
 def now() -> str:

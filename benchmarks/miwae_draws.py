@@ -34,7 +34,6 @@ load; prints it. Asserts nothing.
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -43,41 +42,21 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
+from common import (git_commit, machine, now, portable_command, results_folder,  # noqa: E402
+                    write_results)
 from latent_draws import SCHEMES, scheme_eps  # noqa: E402
+from miwae_setup import data, define_flags, fitted  # noqa: E402
 
-flags.DEFINE_string("data_dir", None, "Folder with the MNIST IDX files "
-                    "(default: $VAE_TF_DATA_DIR/mnist).")
-flags.DEFINE_integer("n_train", 10000, "Holed training images the model is fitted on.",
-                     lower_bound=1)
-flags.DEFINE_integer("epochs", 5, "Epochs of the fit.", lower_bound=1)
-flags.DEFINE_integer("n_valid", 1000, "Holed validation images imputed.", lower_bound=1)
+define_flags("miwae_draws", "mnist_5k: 100 images, 1 epoch, 5 imputed (its last training "
+             "images), L = 16 and 32, reference L = 64, 2 seeds; writes to a temporary "
+             "folder.")
 flags.DEFINE_list("samples", ["256", "300", "384"], "The L every scheme is measured at.")
 flags.DEFINE_list("schemes", list(SCHEMES), f"Draw schemes, of {', '.join(SCHEMES)}.")
 flags.DEFINE_integer("seeds", 3, "Draw seeds per (scheme, L).", lower_bound=1)
 flags.DEFINE_integer("reference_samples", 1000, "L of the plain Monte Carlo reference.",
                      lower_bound=2)
 flags.DEFINE_integer("reference_seeds", 5, "Draw seeds of the reference.", lower_bound=1)
-flags.DEFINE_integer("seed", 0, "The imputer's seed.", lower_bound=0)
-flags.DEFINE_bool("quick", False, "mnist_5k: 100 images, 1 epoch, 5 imputed (its last "
-                  "training images), L = 16 and 32, reference L = 64, 2 seeds; writes to a "
-                  "temporary folder.")
-flags.DEFINE_string("out_dir", None, "Folder for miwae_draws.md (default benchmarks/results; "
-                    "with --quick a new temporary folder).")
 FLAGS = flags.FLAGS
-
-
-def data():
-    """(training images with holes, validation images, their holed copy and mask)."""
-    from vae_tf.datasets import load
-    from vae_tf.missing import apply_mask, make_mask
-    ds = load("mnist_5k") if FLAGS.quick else load("mnist", FLAGS.data_dir)
-    valid = ds.train[-FLAGS.n_valid:] if FLAGS.quick else ds.validation[:FLAGS.n_valid]
-    train = ds.train[:FLAGS.n_train]
-    train_holed = apply_mask(train, make_mask(len(train), (28, 28, 1), "structured",
-                                              FLAGS.seed + 4))
-    mask = make_mask(len(valid), (28, 28, 1), "structured", FLAGS.seed + 6)
-    return train_holed, valid, apply_mask(valid, mask), mask
 
 
 def estimator(bound, width: int, latent: int):
@@ -119,13 +98,9 @@ def benchmark():
     from vae_tf.startup import import_tensorflow
     import_tensorflow()
     from vae_tf.imputers.importance import rows_per_call
-    from vae_tf.imputers.miwae import MIWAEImputer
     t_start, load_start = time.perf_counter(), machine()
     train_holed, valid, holed, mask = data()
-    imputer = MIWAEImputer(image_shape=(28, 28), epochs=FLAGS.epochs, seed=FLAGS.seed)
-    t0 = time.perf_counter()
-    imputer.fit(train_holed)
-    fit_s = time.perf_counter() - t0
+    imputer, fit_s = fitted(train_holed)
     x0 = np.where(mask, holed, 0).astype(np.float32)
     means = estimator(imputer.model_, x0.shape[1], imputer.latent_dim)
     rows_holed = ~mask.all(axis=1)
@@ -198,11 +173,7 @@ def write(r) -> str:
 
 
 def main(_):
-    out_dir = FLAGS.out_dir
-    if FLAGS.quick and out_dir and os.path.commonpath(
-            [os.path.realpath(RESULTS), os.path.realpath(out_dir)]) == os.path.realpath(RESULTS):
-        sys.exit("miwae_draws: --quick never writes into benchmarks/results/; drop --out_dir "
-                 "or pass a folder outside it")
+    folder = results_folder("miwae_draws", FLAGS.quick, FLAGS.out_dir)
     unknown = sorted(set(FLAGS.schemes) - set(SCHEMES))
     if unknown:
         sys.exit(f"miwae_draws: --schemes has {', '.join(unknown)}; pass some of "
@@ -212,13 +183,7 @@ def main(_):
         FLAGS.samples, FLAGS.reference_samples, FLAGS.reference_seeds = ["16", "32"], 64, 2
     text = write(benchmark())
     print(text)
-    out_dir = out_dir or (tempfile.mkdtemp(prefix="miwae_draws-") if FLAGS.quick else RESULTS)
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "miwae_draws.md")
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-    print(f"written: {path}")
+    write_results(folder, "miwae_draws", text)
 
 
 if __name__ == "__main__":

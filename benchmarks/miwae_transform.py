@@ -41,7 +41,6 @@ load; prints it. Asserts nothing.
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -50,17 +49,15 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import (RESULTS, cpu_features, git_commit, machine, median_ms, now,  # noqa: E402
-                    portable_command)
+from common import (cpu_features, git_commit, machine, median_ms, now,  # noqa: E402
+                    portable_command, results_folder, write_results)
 from flops import conv_decoder_flops  # noqa: E402
+from miwae_setup import data, define_flags, fitted  # noqa: E402
 from throughput_rows import child_peak  # noqa: E402
 
-flags.DEFINE_string("data_dir", None, "Folder with the MNIST IDX files "
-                    "(default: $VAE_TF_DATA_DIR/mnist).")
-flags.DEFINE_integer("n_train", 10000, "Holed training images the model is fitted on.",
-                     lower_bound=1)
-flags.DEFINE_integer("epochs", 5, "Epochs of the fit.", lower_bound=1)
-flags.DEFINE_integer("n_valid", 1000, "Holed validation images imputed.", lower_bound=1)
+define_flags("miwae_transform", "mnist_5k: 100 images, 1 epoch, 5 imputed (its last training "
+             "images), L = 100 for the old setting, no further L, 1 repeat, a 1024 x 1024 "
+             "peak; writes to a temporary folder.")
 flags.DEFINE_list("samples", ["700", "500", "300"], "Further L to time (empty: none).")
 flags.DEFINE_list("bfloat16_samples", ["1000"], "L to time with impute_dtype='bfloat16' "
                   "(empty: none).")
@@ -70,32 +67,12 @@ flags.DEFINE_list("stream_settings", ["float32:1000", "float32:700", "bfloat16:1
                   "(empty: none).")
 flags.DEFINE_integer("streams", 3, "Draw streams per --stream_settings entry.", lower_bound=1)
 flags.DEFINE_integer("repeats", 5, "Timed calls per part (median reported).", lower_bound=1)
-flags.DEFINE_integer("seed", 0, "The imputer's seed.", lower_bound=0)
-flags.DEFINE_bool("quick", False, "mnist_5k: 100 images, 1 epoch, 5 imputed (its last "
-                  "training images), L = 100 for the old setting, no further L, 1 repeat, a "
-                  "1024 x 1024 peak; writes to a temporary folder.")
-flags.DEFINE_string("out_dir", None, "Folder for miwae_transform.md (default "
-                    "benchmarks/results; with --quick a new temporary folder).")
 FLAGS = flags.FLAGS
 OLD_SAMPLES = 1000  # impute_samples's default before the compiled path
 
 
 def old_samples() -> int:
     return 100 if FLAGS.quick else OLD_SAMPLES
-
-
-def data():
-    """(training images with holes, validation images, their holed copy and mask)."""
-    from vae_tf.datasets import load
-    from vae_tf.missing import apply_mask, make_mask
-    ds = load("mnist_5k") if FLAGS.quick else load("mnist", FLAGS.data_dir)
-    # mnist_5k has no validation split: its last training images, which the fit never sees.
-    valid = ds.train[-FLAGS.n_valid:] if FLAGS.quick else ds.validation[:FLAGS.n_valid]
-    train = ds.train[:FLAGS.n_train]
-    train_holed = apply_mask(train, make_mask(len(train), (28, 28, 1), "structured",
-                                              FLAGS.seed + 4))
-    mask = make_mask(len(valid), (28, 28, 1), "structured", FLAGS.seed + 6)
-    return train_holed, valid, apply_mask(valid, mask), mask
 
 
 def parts(imputer, x, mask, samples: int, rows: int, compiled: bool):
@@ -201,14 +178,10 @@ def benchmark():
     from vae_tf.startup import import_tensorflow
     import_tensorflow()
     from vae_tf.imputers.importance import eager_transform, rows_per_call
-    from vae_tf.imputers.miwae import MIWAEImputer
     from vae_tf.metrics import mae, rmse
     t_start, load_start = time.perf_counter(), machine()
     train_holed, valid, holed, mask = data()
-    imputer = MIWAEImputer(image_shape=(28, 28), epochs=FLAGS.epochs, seed=FLAGS.seed)
-    t0 = time.perf_counter()
-    imputer.fit(train_holed)
-    fit_s = time.perf_counter() - t0
+    imputer, fit_s = fitted(train_holed)
     default_l = imputer.impute_samples
     n_holed = int((~mask.all(axis=1)).sum())
     per_draw = conv_decoder_flops((28, 28, 1), imputer.latent_dim, imputer.hidden_dim)
@@ -336,23 +309,12 @@ def write(r) -> str:
 
 
 def main(_):
-    out_dir = FLAGS.out_dir
-    if FLAGS.quick and out_dir and os.path.commonpath(
-            [os.path.realpath(RESULTS), os.path.realpath(out_dir)]) == os.path.realpath(RESULTS):
-        sys.exit("miwae_transform: --quick never writes into benchmarks/results/; drop "
-                 "--out_dir or pass a folder outside it")
+    folder = results_folder("miwae_transform", FLAGS.quick, FLAGS.out_dir)
     if FLAGS.quick:
         FLAGS.n_train, FLAGS.epochs, FLAGS.n_valid, FLAGS.repeats = 100, 1, 5, 1
     text = write(benchmark())
     print(text)
-    out_dir = out_dir or (tempfile.mkdtemp(prefix="miwae_transform-") if FLAGS.quick
-                          else RESULTS)
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "miwae_transform.md")
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-    print(f"written: {path}")
+    write_results(folder, "miwae_transform", text)
 
 
 if __name__ == "__main__":

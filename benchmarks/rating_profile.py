@@ -28,7 +28,6 @@ benchmarks/results/).
 
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -37,7 +36,8 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import RESULTS, git_commit, machine, median_ms, now, portable_command  # noqa: E402
+from common import (git_commit, machine, median_ms, now, portable_command,  # noqa: E402
+                    results_folder, write_results)
 from flops import dense_flops, rating_layers  # noqa: E402
 from throughput_rows import ITEMS, RATED, USERS, child_peak  # noqa: E402  (train_throughput's)
 
@@ -151,11 +151,7 @@ def parts(b: int):
 
 
 def main(_):
-    if FLAGS.quick and FLAGS.out_dir and os.path.commonpath(
-            [os.path.realpath(RESULTS), os.path.realpath(FLAGS.out_dir)]) == os.path.realpath(
-            RESULTS):
-        sys.exit("rating_profile: --quick never writes into benchmarks/results/; drop "
-                 "--out_dir or pass a folder outside it")
+    folder = results_folder("rating_profile", FLAGS.quick, FLAGS.out_dir)
     repeats = 3 if FLAGS.quick else FLAGS.repeats
     t_start, load_start = time.perf_counter(), machine()
     tf, timed = parts(FLAGS.batch)
@@ -171,12 +167,7 @@ def main(_):
                    if trains else "- | - | -")
         lines.append(f"| {name} | {ms:.2f} | {share} | {figures} | {computed:,} |")
         print(lines[-1], flush=True)
-    out_dir = FLAGS.out_dir or (tempfile.mkdtemp(prefix="rating_profile-") if FLAGS.quick
-                                else RESULTS)
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "rating_profile.md")
-    with open(path + ".tmp", "w") as f:
-        f.write(
+    write_results(folder, "rating_profile", (
             "# Where RatingVAE's training time goes, batch "
             f"{FLAGS.batch}\n\n- command: `{portable_command()}`\n- commit: {git_commit()}\n"
             f"- date: {now()}; wall time {time.perf_counter() - t_start:.0f} s\n"
@@ -189,9 +180,7 @@ def main(_):
             f"- matmul FLOPs per example (benchmarks/flops.py): {FLOPS / 1e6:.4f} M\n\n"
             "| part | ms per call | share of one step | examples/s | GFLOP/s of the counted "
             "matmuls | % of peak | rows computed per call |\n"
-            "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(lines) + "\n")
-    os.replace(path + ".tmp", path)
-    print(path)
+            "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(lines) + "\n"))
 
 
 if __name__ == "__main__":

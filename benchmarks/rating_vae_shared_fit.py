@@ -23,7 +23,6 @@ Writes benchmarks/results/rating_vae_shared_fit.md (`--quick`: a temporary folde
 benchmarks/results/) with the command, commit, date, seed, budget and wall time.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -35,7 +34,8 @@ import numpy as np
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
+from common import (git_commit, machine, now, portable_command, results_folder,  # noqa: E402
+                    write_results)
 
 flags.DEFINE_string("data_root", None, "Data root holding movielens_100k/ (default: "
                     "$VAE_TF_DATA_DIR).")
@@ -94,10 +94,7 @@ def before_tree(movielens_dir: str, epochs: int, out: str) -> float:
 
 def main(_):
     t0 = time.perf_counter()
-    results = RESULTS if not FLAGS.quick else tempfile.mkdtemp(prefix="rating_shared_fit_")
-    out_dir = FLAGS.out_dir or results
-    if FLAGS.quick and os.path.realpath(out_dir).startswith(os.path.realpath(RESULTS)):
-        sys.exit("rating_vae_shared_fit: --quick never writes into benchmarks/results/")
+    folder = results_folder("rating_vae_shared_fit", FLAGS.quick, FLAGS.out_dir)
     root = FLAGS.data_root or os.environ.get("VAE_TF_DATA_DIR")
     if not root:
         sys.exit("rating_vae_shared_fit: pass --data_root or set VAE_TF_DATA_DIR")
@@ -141,10 +138,7 @@ def main(_):
     lines += [""] + [f"- {n}" for n in notes]
     text = "\n".join(lines) + "\n"
     print(text)
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "rating_vae_shared_fit.md"), "w") as f:
-        f.write(text)
-    print(json.dumps({"wrote": os.path.join(out_dir, "rating_vae_shared_fit.md")}))
+    write_results(folder, "rating_vae_shared_fit", text)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ import time
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
+from common import (git_commit, machine, now, portable_command, results_folder,  # noqa: E402
+                    write_results)
 from flops import D, dense_flops, mlp_layers, rating_layers  # noqa: E402
 from throughput_rows import (ITEMS, MATMUL_LIBRARIES, USERS, dataset,  # noqa: E402
                              launcher_args, run_child)
@@ -187,25 +188,15 @@ def benchmark() -> str:
 def main(_):
     if FLAGS.child:
         return run_child()
+    folder = results_folder("train_throughput", FLAGS.quick, FLAGS.out_dir)
     if FLAGS.quick:
         FLAGS.repeats, FLAGS.epochs = 1, 2
-        results = os.path.realpath(RESULTS)
-        if FLAGS.out_dir and os.path.commonpath(
-                [results, os.path.realpath(FLAGS.out_dir)]) == results:
-            sys.exit("train_throughput: --quick never writes into benchmarks/results/; drop "
-                     "--out_dir or pass a folder outside it")
-    out_dir = FLAGS.out_dir or (tempfile.mkdtemp(prefix="train_throughput-") if FLAGS.quick
-                                else RESULTS)
     if not FLAGS.quick and not os.environ.get("VAE_TF_DATA_DIR"):
         sys.exit("train_throughput: VAE_TF_DATA_DIR is unset; point it at a folder holding "
                  "mnist/ (like ../shared/data), or pass --quick for the bundled mnist_5k")
     table = benchmark()
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "train_throughput.md")
-    with open(path, "w") as f:
-        f.write(table)
     print(table)
-    print(f"wrote {path}")
+    write_results(folder, "train_throughput", table)
 
 
 if __name__ == "__main__":

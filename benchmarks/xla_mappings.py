@@ -30,7 +30,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 from absl import app, flags
@@ -38,7 +37,8 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import RESULTS, git_commit, machine, now, portable_command  # noqa: E402
+from common import (git_commit, machine, now, portable_command, results_folder,  # noqa: E402
+                    write_results)
 
 flags.DEFINE_integer("fits", 12, "Fits per child process.", lower_bound=2)
 flags.DEFINE_integer("seed", 0, "Seed of the holes.", lower_bound=0)
@@ -88,10 +88,7 @@ def main(argv):
     del argv
     if FLAGS.child:
         return child(FLAGS.child)
-    if FLAGS.quick and FLAGS.out_dir and os.path.commonpath(
-            [os.path.realpath(RESULTS), os.path.realpath(FLAGS.out_dir)]) == os.path.realpath(RESULTS):
-        sys.exit("xla_mappings: --quick never writes into benchmarks/results/; drop --out_dir "
-                 "or pass a folder outside it")
+    folder = results_folder("xla_mappings", FLAGS.quick, FLAGS.out_dir)
     if FLAGS.quick:
         FLAGS.fits = 3
     from vae_tf.startup import import_tensorflow
@@ -134,14 +131,8 @@ def main(argv):
         f"compile without XLA once a process has used {XLA_MAPPINGS_SHARE:.0%} of the "
         "limit (vae_tf.engine.xla_room).", ""]
     text = "\n".join(lines)
-    out_dir = FLAGS.out_dir or (tempfile.mkdtemp(prefix="xla_mappings-") if FLAGS.quick
-                                else RESULTS)
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "xla_mappings.md")
-    with open(path, "w") as f:
-        f.write(text)
     print(text)
-    print(f"wrote {path}")
+    write_results(folder, "xla_mappings", text)
 
 
 if __name__ == "__main__":
