@@ -164,7 +164,7 @@ def test_launcher_miwae_and_its_one_line_refusal_on_ratings(tmp_path):
 def test_imputation_chunks_bound_the_draws_in_memory(monkeypatch):
     """L x rows x D stays under CHUNK_ENTRIES: 100 draws of 12 features, 2,400 entries -> 2 rows."""
     from vae_tf.imputers import importance
-    from vae_tf.imputers import miwae as miwae_module
+    from vae_tf.imputers import miwae_inference as miwae_module
     rng = np.random.default_rng(0)
     x = (rng.uniform(size=(9, 12)) > 0.5).astype(np.float32)
     holed = np.where(rng.uniform(size=x.shape) < 0.3, np.nan, x).astype(np.float32)
