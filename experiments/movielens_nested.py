@@ -240,8 +240,8 @@ def main(run: scaffold.Run) -> None:
               + ("; --quick: a smoke test, not a result" if run.quick else ""))
     notes = ["Each fold's settings were chosen on validation ratings carved from its own "
              "uN.base; uN.test was read only after the refit on all of uN.base, and scored "
-             "once. The earlier 5-fold figure (experiments/results/movielens.md, 0.9016) used "
-             "settings chosen on ratings that include other folds' test ratings.",
+             "once. The 5-fold figure of experiments/results/movielens.md uses settings chosen "
+             "on ratings that include other folds' test ratings.",
              "The rating VAE predicts over its own user + item biases, which keep "
              "bias_baseline's default shrinkage (RatingVAE has no setting for it); the "
              "biases rows use the shrinkage chosen on validation.",
