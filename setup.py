@@ -10,7 +10,7 @@ if TENSORFLOW not in ("tensorflow", "tensorflow-cpu"):
 
 setup(
     name="vae_tf",
-    version="0.1.0",
+    version="1.0.0",
     description="Variational autoencoders and missing-value imputation in TensorFlow 2 / Keras 3 "
                 "(a reimplementation of C. Kormaris's thesis).",
     license="MIT",

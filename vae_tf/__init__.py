@@ -7,7 +7,7 @@ The imputers (`KNNImputer`, `VAEImputer`, `MIWAEImputer`, `RatingVAE`, `SeedEnse
 from vae_tf.imputers.registry import classes as _imputer_classes
 from vae_tf.lazy import lazy_attributes
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 _LAZY = {**_imputer_classes(), "load_model": "vae_tf.model_file"}
 __getattr__, __dir__ = lazy_attributes("vae_tf", _LAZY, globals())
