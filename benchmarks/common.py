@@ -59,20 +59,22 @@ def cpu_features() -> str:
     return ", ".join(have) if have else "none of " + ", ".join(wanted)
 
 
-def results_folder(name: str, quick: bool, out_dir: Optional[str]) -> str:
-    """Where benchmark `name` writes its table: `out_dir`, else benchmarks/results (with
-    `quick`, a new temporary folder). A quick run pointed into benchmarks/results exits
+def results_folder(name: str, quick: bool, out_dir: Optional[str]) -> Optional[str]:
+    """Where benchmark `name` writes its table: `out_dir`, else benchmarks/results, or
+    with `quick` None (write_results then makes a new temporary folder, so a run that
+    stops early leaves none behind). A quick run pointed into benchmarks/results exits
     with one line before any work: a quick run never writes over committed results."""
     results = os.path.realpath(RESULTS)
     if quick and out_dir and os.path.commonpath([results, os.path.realpath(out_dir)]) == results:
         sys.exit(f"{name}: --quick never writes into benchmarks/results/; drop --out_dir or "
                  "pass a folder outside it")
-    return out_dir or (tempfile.mkdtemp(prefix=f"{name}-") if quick else RESULTS)
+    return out_dir or (None if quick else RESULTS)
 
 
-def write_results(folder: str, name: str, text: str) -> str:
-    """`text` into folder/<name>.md, whole or not at all (a temporary file, then a rename);
-    prints and returns the path."""
+def write_results(folder: Optional[str], name: str, text: str) -> str:
+    """`text` into folder/<name>.md (folder None: a new temporary folder), whole or not at
+    all (a temporary file, then a rename); prints and returns the path."""
+    folder = folder or tempfile.mkdtemp(prefix=f"{name}-")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{name}.md")
     with open(path + ".tmp", "w") as f:

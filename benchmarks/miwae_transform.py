@@ -310,6 +310,11 @@ def write(r) -> str:
 
 def main(_):
     folder = results_folder("miwae_transform", FLAGS.quick, FLAGS.out_dir)
+    for setting in FLAGS.stream_settings:  # before any work: a typo costs no run
+        dtype, _, samples = setting.partition(":")
+        if dtype not in ("float32", "bfloat16") or not samples.isdigit() or int(samples) < 1:
+            sys.exit(f"miwae_transform: --stream_settings has {setting!r}; pass dtype:L "
+                     "entries, dtype float32 or bfloat16, e.g. bfloat16:700")
     if FLAGS.quick:
         FLAGS.n_train, FLAGS.epochs, FLAGS.n_valid, FLAGS.repeats = 100, 1, 5, 1
     text = write(benchmark())

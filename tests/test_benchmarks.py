@@ -131,6 +131,13 @@ def test_miwae_transform_quick_writes_a_temporary_table_and_never_the_results(tm
                              capture_output=True, text=True, env=env, timeout=600)
     assert refused.returncode != 0
     assert "--quick never writes into benchmarks/results/" in refused.stderr
+    typo = subprocess.run([sys.executable, script, "--quick", f"--out_dir={tmp_path}/typo",
+                           "--stream_settings=float16:700"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert typo.returncode != 0 and typo.stderr.strip().splitlines()[-1] == (
+        "miwae_transform: --stream_settings has 'float16:700'; pass dtype:L entries, dtype "
+        "float32 or bfloat16, e.g. bfloat16:700")
+    assert not (tmp_path / "typo").exists()  # refused before any work
 
 
 def _load_latent_draws():
