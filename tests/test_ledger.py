@@ -191,8 +191,10 @@ def test_the_committed_ledger_counts_the_reads_it_names():
     # Each figure the notes quote as a later look at the same test split is a row here.
     rows = ledger.read_rows()
     structured = [r["value"] for r in rows if r["split"] == SPLIT]
-    assert structured.index("0.1824") == len(structured) - 1
-    assert {"0.2173", "0.1980", "0.1944", "0.2149", "0.1963"} <= set(structured)
+    earlier = ("0.2173", "0.1980", "0.1944", "0.2149", "0.1963")  # MIWAE settings that missed
+    assert set(earlier) <= set(structured)
+    # the read that met the 0.95 target came after them all (later rows: the release's)
+    assert structured.index("0.1824") > max(structured.index(v) for v in earlier)
     binarized = [r["value"] for r in rows if r["split"] == "mnist test, binarized"]
     assert binarized[-2:] == ["86.15", "85.62"]
     nested = [r["value"] for r in rows if r["split"] == "movielens u1-u5.test"
