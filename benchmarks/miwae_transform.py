@@ -148,6 +148,19 @@ def decoder_per_call(imputer):
     return out
 
 
+def stream_settings():
+    """--stream_settings as [(impute_dtype, L)]; exits with one line on a bad entry."""
+    from vae_tf.config import IMPUTE_DTYPES  # MIWAEImputer's choices (no TensorFlow import)
+    out = []
+    for setting in FLAGS.stream_settings:
+        dtype, _, samples = setting.partition(":")
+        if dtype not in IMPUTE_DTYPES or not samples.isdigit() or int(samples) < 1:
+            sys.exit(f"miwae_transform: --stream_settings has {setting!r}; pass dtype:L "
+                     f"entries, dtype {' or '.join(IMPUTE_DTYPES)}, e.g. bfloat16:700")
+        out.append((dtype, int(samples)))
+    return out
+
+
 def over_streams(imputer, valid, holed, mask):
     """[(dtype, L, [seconds], [RMSE missing])]: `transform` once from each of --streams
     fresh draw streams (the imputer's seed + 1 + s), per --stream_settings entry: how far
@@ -156,20 +169,20 @@ def over_streams(imputer, valid, holed, mask):
 
     from vae_tf.metrics import rmse
     out = []
-    for setting in ([] if FLAGS.quick else FLAGS.stream_settings):
-        dtype, samples = setting.split(":")
+    for dtype, samples in ([] if FLAGS.quick else stream_settings()):
+        setting = f"{dtype}:{samples}"
         seconds, errors = [], []
         for s in range(FLAGS.streams):
             imputer._after_fit(imputer.model_)  # no compiled step yet: its tracing counted
             imputer._draw_rng = tf.random.Generator.from_seed(FLAGS.seed + 1 + s)
-            imputer.set_params(impute_samples=int(samples), impute_dtype=dtype)
+            imputer.set_params(impute_samples=samples, impute_dtype=dtype)
             t = time.perf_counter()
             filled = imputer.transform(holed)
             seconds.append(time.perf_counter() - t)
             errors.append(rmse(valid, filled, ~mask))
             print(f"streams: {setting} stream {s}: {seconds[-1]:.2f} s, RMSE {errors[-1]:.4f}",
                   flush=True)
-        out.append((dtype, int(samples), seconds, errors))
+        out.append((dtype, samples, seconds, errors))
     imputer.set_params(impute_dtype="float32")
     return out
 
@@ -310,11 +323,7 @@ def write(r) -> str:
 
 def main(_):
     folder = results_folder("miwae_transform", FLAGS.quick, FLAGS.out_dir)
-    for setting in FLAGS.stream_settings:  # before any work: a typo costs no run
-        dtype, _, samples = setting.partition(":")
-        if dtype not in ("float32", "bfloat16") or not samples.isdigit() or int(samples) < 1:
-            sys.exit(f"miwae_transform: --stream_settings has {setting!r}; pass dtype:L "
-                     "entries, dtype float32 or bfloat16, e.g. bfloat16:700")
+    stream_settings()  # before any work: a typo costs no run
     if FLAGS.quick:
         FLAGS.n_train, FLAGS.epochs, FLAGS.n_valid, FLAGS.repeats = 100, 1, 5, 1
     text = write(benchmark())
