@@ -68,10 +68,27 @@ def test_the_launcher_resolves_the_registry_setting_and_a_flag_overrides_it():
         "likelihood"].help
 
 
-def test_registry_budgets_are_the_ones_training_budget_chose():
+def _committed_budgets():
+    """training_budget.md's ({dataset: [(epochs, seconds of training)]}, {dataset: chosen})."""
     with open(os.path.join(ROOT, "experiments", "results", "training_budget.md")) as f:
         table = f.read()
+    runs = {}
+    for name, epochs, seconds in re.findall(r"^\| (\w+), (\d+) epochs \| validation -ELBO "
+                                            r"\(nats\) \|.*?, (\d+) s of training", table, re.M):
+        runs.setdefault(name, []).append((int(epochs), float(seconds)))
     chosen = dict(re.findall(r"^\| (\w+): chosen \| train_epochs \| - \| (\d+)", table, re.M))
+    return runs, chosen
+
+
+def _training_budget():
+    import sys
+    sys.path.insert(0, ROOT)
+    from experiments import training_budget
+    return training_budget
+
+
+def test_registry_budgets_are_the_ones_training_budget_chose():
+    _, chosen = _committed_budgets()
     assert chosen, "training_budget.md has no chosen rows"
     for name, epochs in chosen.items():
         assert ENTRIES[name].train_epochs == int(epochs), name
@@ -87,9 +104,7 @@ EARLIER_SECONDS = {"omniglot_en": [(100, 9), (200, 22), (300, 36), (500, 50), (1
 
 def _replay(runs, chosen):
     """Where the full config's stopping rule stops each dataset, replayed on `runs`."""
-    import sys
-    sys.path.insert(0, ROOT)
-    from experiments import training_budget
+    training_budget = _training_budget()
     c = training_budget.get_config(False)
     stops = {}
     for name, points in runs.items():
@@ -112,16 +127,10 @@ def test_training_budgets_stopping_rule_skips_only_budgets_that_could_not_be_cho
     assert _replay(EARLIER_SECONDS, chosen) == {"orl_faces": 1000, "yale_faces": 300}
     # The committed file ran each budget it lists: replayed on its own seconds, the rule
     # skips none of them, and each chosen budget is among them.
-    with open(os.path.join(ROOT, "experiments", "results", "training_budget.md")) as f:
-        table = f.read()
-    runs = {}
-    for name, epochs, seconds in re.findall(r"^\| (\w+), (\d+) epochs \| validation -ELBO "
-                                            r"\(nats\) \|.*?, (\d+) s of training", table, re.M):
-        runs.setdefault(name, []).append((int(epochs), float(seconds)))
-    chosen = dict(re.findall(r"^\| (\w+): chosen \| train_epochs \| - \| (\d+)", table, re.M))
+    runs, chosen = _committed_budgets()
     assert set(runs) == set(chosen) == set(EARLIER_SECONDS)
     assert _replay(runs, chosen) == {}
-    from experiments import training_budget
+    training_budget = _training_budget()
     assert training_budget.skipped([1], [70.0], 3, 60, None)  # over the limit: stops anyway
     assert not training_budget.skipped([1], [50.0], 3, 60, None)
 
