@@ -119,8 +119,14 @@ def test_real_ua_base_cut_in_half_is_refused(tmp_path):
             "holds 45285 ratings but the original has 90570", "restore the original file")
 
 
+def _yale_source(*parts):
+    """The real CroppedYale folder, absolute: a symlink's target resolves from its own folder,
+    so a relative $VAE_TF_DATA_DIR would leave every link under tmp_path dangling."""
+    return os.path.abspath(os.path.join(real_data_dir("yale_faces"), "CroppedYale", *parts))
+
+
 def _link_yale(tmp_path, leave_out):
-    source = os.path.join(real_data_dir("yale_faces"), "CroppedYale")
+    source = _yale_source()
     root = tmp_path / "CroppedYale"
     root.mkdir()
     for subject in sorted(os.listdir(source)):
@@ -137,7 +143,7 @@ def test_real_yale_with_a_subject_deleted_is_refused(tmp_path):
 
 def test_real_yale_with_an_image_deleted_is_refused(tmp_path):
     root = _link_yale(tmp_path, {"yaleB07"})
-    source = os.path.join(real_data_dir("yale_faces"), "CroppedYale", "yaleB07")
+    source = _yale_source("yaleB07")
     (root / "yaleB07").mkdir()
     for f in sorted(os.listdir(source))[1:]:  # all but one image
         os.symlink(os.path.join(source, f), root / "yaleB07" / f)

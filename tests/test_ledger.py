@@ -195,6 +195,10 @@ def test_the_committed_ledger_counts_the_reads_it_names():
     assert set(earlier) <= set(structured)
     # the read that met the 0.95 target came after them all (later rows: the release's)
     assert structured.index("0.1824") > max(structured.index(v) for v in earlier)
+    conv = [r for r in rows if r["split"] == SPLIT and "miwae_vs_knn_conv" in r["experiment"]]
+    # that read at 32881a7, then the release's regeneration of the same study
+    assert [(r["commit"], r["value"]) for r in conv] == [("32881a7", "0.1824"),
+                                                        ("4a23b1c", "0.1826")]
     binarized = [r["value"] for r in rows if r["split"] == "mnist test, binarized"]
     assert binarized[-2:] == ["86.15", "85.62"]
     nested = [r for r in rows if r["split"] == "movielens u1-u5.test"
