@@ -143,7 +143,8 @@ def test_registry_settings_are_the_ones_face_identity_scored_best():
               for e, value, note in re.findall(r"^\| \w+, (\d+) epochs \| identity accuracy, "
                                                r"reconstructions \| - \| ([\d.]+) \| - \| "
                                                r"(.*) \|$", table, re.M)}
-    # a candidate whose loss became nan has a "diverged" row at the budget it was training for
+    # a candidate whose loss became nan has a "diverged" row at the first budget it did not
+    # reach (face_identity.md: "bernoulli, 100 epochs", for a nan at epoch 86)
     diverged = {name: int(e) for name, e in
                 re.findall(r"^\| (\w+), (\d+) epochs \| diverged \| - \| - \| - \| the loss "
                            r"became nan", table, re.M)}
